@@ -1,0 +1,113 @@
+//! How the launcher and the sandbox's first process talk: two pipes, no shared memory.
+//!
+//! - The *report* pipe carries one message from inside the sandbox to the launcher when set-up or
+//!   the final execve fails. Its write end is close-on-exec, so a successful execve of the payload
+//!   closes it and the launcher reads end-of-file: "running".
+//! - The *lifeline* pipe is held open by the launcher only. The sandbox polls it once right after
+//!   asking for a parent-death signal, to catch a launcher that died before that request.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::fcntl::OFlag;
+
+use crate::sys::{self, SysError};
+
+/// A failure reported from inside the sandbox: the exit status to use and the rendered error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub status: u8,
+    pub message: String,
+}
+
+pub struct ReportReader(File);
+pub struct ReportWriter(File);
+
+pub fn report_pipe() -> Result<(ReportReader, ReportWriter), SysError> {
+    let (read, write) = pipe("report")?;
+    Ok((
+        ReportReader(File::from(read)),
+        ReportWriter(File::from(write)),
+    ))
+}
+
+impl ReportWriter {
+    /// Send the failure to the launcher. Errors are ignored: if the launcher is gone, nobody is
+    /// left to tell.
+    pub fn failed(mut self, status: u8, message: &str) {
+        let mut bytes = Vec::with_capacity(message.len() + 1);
+        bytes.push(status);
+        bytes.extend_from_slice(message.as_bytes());
+        let _ = self.0.write_all(&bytes);
+    }
+}
+
+impl ReportReader {
+    /// Block until the payload has been executed (`None`) or a failure is reported.
+    pub fn wait_until_running(mut self) -> Option<Report> {
+        let mut bytes = Vec::new();
+        let _ = self.0.read_to_end(&mut bytes);
+        let (&status, message) = bytes.split_first()?;
+        Some(Report {
+            status,
+            message: String::from_utf8_lossy(message).into_owned(),
+        })
+    }
+}
+
+/// The launcher's end: keep it alive as long as the launcher lives.
+pub struct LifelineHolder(#[allow(dead_code)] OwnedFd);
+/// The sandbox's end.
+pub struct LifelineWatch(OwnedFd);
+
+pub fn lifeline() -> Result<(LifelineHolder, LifelineWatch), SysError> {
+    let (read, write) = pipe("lifeline")?;
+    Ok((LifelineHolder(write), LifelineWatch(read)))
+}
+
+impl LifelineWatch {
+    pub fn launcher_gone(&self) -> Result<bool, SysError> {
+        sys::peer_closed(self.0.as_fd())
+    }
+}
+
+fn pipe(name: &str) -> Result<(OwnedFd, OwnedFd), SysError> {
+    nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|errno| SysError {
+        call: format!("pipe2({name})"),
+        errno,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_of_file_without_a_message_means_running() {
+        let (reader, writer) = report_pipe().unwrap();
+        drop(writer);
+        assert_eq!(reader.wait_until_running(), None);
+    }
+
+    #[test]
+    fn a_failure_carries_status_and_message() {
+        let (reader, writer) = report_pipe().unwrap();
+        writer.failed(127, "command not found: x");
+        assert_eq!(
+            reader.wait_until_running(),
+            Some(Report {
+                status: 127,
+                message: "command not found: x".into()
+            })
+        );
+    }
+
+    #[test]
+    fn lifeline_notices_a_dead_launcher() {
+        let (holder, watch) = lifeline().unwrap();
+        assert!(!watch.launcher_gone().unwrap());
+        drop(holder);
+        assert!(watch.launcher_gone().unwrap());
+    }
+}

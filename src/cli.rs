@@ -1,0 +1,239 @@
+//! The command line: clap definitions (also the source of the man pages), and the dispatch that
+//! turns raw flags into a validated spec before anything runs.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::error::{self, Error, HUTCH_FAILED};
+use crate::profile::Profile;
+use crate::sandbox;
+use crate::spec::{Host, MountFlag, RunRequest, SandboxSpec};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hutch",
+    version,
+    about = "Rootless sandboxes and private Linux environments, without setuid or a daemon",
+    long_about = "hutch gives an ordinary user a private Linux environment on the shared kernel, \
+                  built from user namespaces, bind mounts and a fresh /proc and /dev. No root, no \
+                  setuid binary, no daemon.\n\n\
+                  `hutch run -- CMD` runs one command in a one-shot sandbox: the host read-only, \
+                  the current directory writable, an empty home, a private /tmp, no network.",
+    after_help = "Exit status: the command's own; 125 when hutch itself failed; 126 when the command \
+                  cannot be executed; 127 when it is not found; 128+N when it was killed by signal N."
+)]
+pub struct Cli {
+    /// Log what hutch does on stderr (-vv for more detail)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Print nothing but errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command in a one-shot sandbox
+    #[command(
+        long_about = "Run CMD in a one-shot sandbox and exit with its status.\n\n\
+                      With the default profile the sandbox has its own user, mount, pid, ipc, \
+                      uts, network (loopback only) and cgroup namespaces; you keep your uid; the \
+                      host's root is read-only; /home, /root, /run, /tmp, /var/tmp, /mnt and \
+                      /media are fresh and empty, $HOME an empty tmpfs; the current directory is \
+                      writable; /proc is the sandbox's own and /dev holds only null, zero, full, \
+                      random, urandom, tty, pts and shm. Only PATH, TERM, COLORTERM, LANG, LC_*, \
+                      TZ, USER, LOGNAME and SHELL pass from your environment. Nothing of the \
+                      sandbox outlives hutch, even if hutch is killed.",
+        after_help = "Examples:\n  \
+                      hutch run -- make test\n  \
+                      hutch run --bind ~/.cache/pip -- pip install -r requirements.txt\n  \
+                      hutch run --map-root -- id\n  \
+                      hutch run --ro-bind data:/data --chdir /data -- ls"
+    )]
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Profile to start from: a built-in name
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub profile: String,
+    /// Bind SRC (a host path) writable at DST inside (default: the same path)
+    #[arg(long, value_name = "SRC[:DST]")]
+    pub bind: Vec<String>,
+    /// Bind SRC read-only at DST inside (default: the same path)
+    #[arg(long, value_name = "SRC[:DST]")]
+    pub ro_bind: Vec<String>,
+    /// Mount a fresh, empty tmpfs at DST
+    #[arg(long, value_name = "DST")]
+    pub tmpfs: Vec<String>,
+    /// Run the command in DIR inside the sandbox (default: the current directory)
+    #[arg(long, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+    /// Hostname inside the sandbox (default: the profile's, "sandbox")
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Set an environment variable inside
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Remove an environment variable inside
+    #[arg(long, value_name = "NAME")]
+    pub unsetenv: Vec<String>,
+    /// Start from an empty environment: only --env values are set
+    #[arg(long)]
+    pub clearenv: bool,
+    /// Be uid and gid 0 inside (mapped to you outside; no privileges over the host)
+    #[arg(long)]
+    pub map_root: bool,
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+/// The clap command, for man pages and completions.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Parse `args`, run, and return the process exit status.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let matches = match Cli::command().try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(err) => return usage_error(err),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
+    if cli.verbose > 0 {
+        let level = if cli.verbose > 1 {
+            tracing::Level::TRACE
+        } else {
+            tracing::Level::DEBUG
+        };
+        tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::stderr)
+            .without_time()
+            .init();
+    }
+    let result = match &cli.command {
+        Command::Run(args) => {
+            let sub = matches
+                .subcommand_matches("run")
+                .expect("clap matched the run subcommand");
+            run(args, mount_flags_in_order(sub), cli.quiet)
+        }
+    };
+    match result {
+        Ok(status) => status,
+        Err(err) => {
+            error::report(&err);
+            err.exit_status()
+        }
+    }
+}
+
+fn usage_error(err: clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    let _ = err.print();
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+        _ => HUTCH_FAILED,
+    }
+}
+
+/// `--bind`, `--ro-bind` and `--tmpfs` in the order they were given: a later mount covers an
+/// earlier one, so the order is part of the meaning.
+fn mount_flags_in_order(matches: &ArgMatches) -> Vec<MountFlag> {
+    let mut flags: Vec<(usize, MountFlag)> = Vec::new();
+    for (id, make) in [
+        ("bind", MountFlag::Bind as fn(String) -> MountFlag),
+        ("ro_bind", MountFlag::RoBind),
+        ("tmpfs", MountFlag::Tmpfs),
+    ] {
+        if let (Some(indices), Some(values)) =
+            (matches.indices_of(id), matches.get_many::<String>(id))
+        {
+            flags.extend(indices.zip(values).map(|(i, v)| (i, make(v.clone()))));
+        }
+    }
+    flags.sort_by_key(|(i, _)| *i);
+    flags.into_iter().map(|(_, f)| f).collect()
+}
+
+fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error> {
+    let request = RunRequest {
+        profile: args.profile.clone(),
+        mounts,
+        chdir: args.chdir.clone(),
+        hostname: args.hostname.clone(),
+        env: args.env.clone(),
+        unsetenv: args.unsetenv.clone(),
+        clearenv: args.clearenv,
+        map_root: args.map_root,
+        command: args.command.clone(),
+    };
+    let profile = Profile::load(&request.profile)?;
+    let host = Host::current()?;
+    let spec = SandboxSpec::resolve(&request, &profile, &host)?;
+    if !quiet {
+        for warning in &spec.warnings {
+            eprintln!("hutch: warning: {warning}");
+        }
+    }
+    Ok(sandbox::run(&spec)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> ArgMatches {
+        Cli::command().try_get_matches_from(args).unwrap()
+    }
+
+    #[test]
+    fn mount_flags_keep_command_line_order() {
+        let m = parse(&[
+            "hutch",
+            "run",
+            "--ro-bind",
+            "/a",
+            "--tmpfs",
+            "/b",
+            "--bind",
+            "/c",
+            "--ro-bind",
+            "/d",
+            "--",
+            "true",
+        ]);
+        let flags = mount_flags_in_order(m.subcommand_matches("run").unwrap());
+        assert_eq!(
+            flags,
+            [
+                MountFlag::RoBind("/a".into()),
+                MountFlag::Tmpfs("/b".into()),
+                MountFlag::Bind("/c".into()),
+                MountFlag::RoBind("/d".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn command_takes_everything_after_it() {
+        let cli = Cli::try_parse_from(["hutch", "run", "sh", "-c", "echo --bind"]).unwrap();
+        let Command::Run(args) = cli.command;
+        assert_eq!(args.command, ["sh", "-c", "echo --bind"]);
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

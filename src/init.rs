@@ -1,0 +1,164 @@
+//! hutch's init: PID 1 of the sandbox's pid namespace (pid_namespaces(7)).
+//!
+//! PID 1 has two duties nobody else does: it adopts and must reap every orphan, and the kernel
+//! only delivers signals to it for which it installed handlers. So init starts the payload as
+//! PID 2, forwards the launcher's signals to it, reaps everything, and exits with the payload's
+//! status as soon as the payload ends — which makes the kernel kill whatever else is left in the
+//! namespace.
+
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::channel::ReportWriter;
+use crate::spec::{env_lookup, SandboxSpec};
+use crate::sys::{self, Errno};
+
+/// The exit status a shell would show for `status`.
+pub fn exit_status(status: WaitStatus) -> Option<u8> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(code as u8),
+        WaitStatus::Signaled(_, signal, _) => Some(128u8.wrapping_add(signal as u8)),
+        _ => None,
+    }
+}
+
+/// Run as PID 1: start the payload, then forward and reap until it ends. `signals` is the set
+/// the launcher blocked before cloning us, SIGCHLD included; it is still blocked here.
+pub fn run(spec: &SandboxSpec, report: ReportWriter, signals: &SigSet) -> ! {
+    let payload = match sys::fork() {
+        Ok(None) => exec_payload(spec, report),
+        Ok(Some(pid)) => pid,
+        Err(err) => {
+            report.failed(125, &format!("cannot start the command: {err}"));
+            std::process::exit(125);
+        }
+    };
+    // Our copy of the report pipe must close, or the launcher would wait for it forever.
+    drop(report);
+    loop {
+        let received = match sys::wait_for_signal(signals) {
+            Ok(received) => received,
+            Err(_) => std::process::exit(125),
+        };
+        if received.signal == Signal::SIGCHLD as i32 {
+            if let Some(status) = reap_all(payload) {
+                std::process::exit(status as i32);
+            }
+        } else if !received.from_terminal_or_kernel() {
+            // The terminal already signals the payload's process group itself; forwarding too
+            // would deliver Ctrl-C twice.
+            let _ = sys::kill(payload, received.signal);
+        }
+    }
+}
+
+/// Reap every child that has exited; the payload's status if it was among them.
+fn reap_all(payload: Pid) -> Option<u8> {
+    let mut payload_status = None;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => return payload_status,
+            Ok(status) => {
+                if status.pid() == Some(payload) {
+                    payload_status = exit_status(status).or(payload_status);
+                }
+            }
+        }
+    }
+}
+
+/// In PID 2: restore the signal mask, close what is not ours to pass, and exec the command.
+fn exec_payload(spec: &SandboxSpec, report: ReportWriter) -> ! {
+    let _ = sys::unblock_all_signals();
+    // Descriptors the user's shell passed to hutch above stderr stay private to hutch.
+    if let Err(err) = sys::cloexec_from(3) {
+        report.failed(
+            125,
+            &format!("cannot close inherited file descriptors: {err}"),
+        );
+        std::process::exit(125);
+    }
+    let errno = exec_search(&spec.argv, &spec.env);
+    let program = spec.argv[0].to_string_lossy();
+    let (status, message) = match errno {
+        Errno::ENOENT | Errno::ENOTDIR => (
+            127,
+            format!(
+                "command not found: {program} (searched PATH={} inside the sandbox)\nhint: is it installed on the host \
+                 and visible in the sandbox? A path like ./{program} runs a file from the working directory",
+                String::from_utf8_lossy(search_path(&spec.env).as_bytes())
+            ),
+        ),
+        errno => (126, format!("cannot execute {program}: {errno}")),
+    };
+    report.failed(status, &message);
+    std::process::exit(status as i32);
+}
+
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+fn search_path(env: &[CString]) -> &OsStr {
+    env_lookup(env, "PATH").unwrap_or(OsStr::new(DEFAULT_PATH))
+}
+
+/// execvp(3) with the sandbox's own PATH (glibc's execvpe searches the caller's PATH instead).
+/// Returns only on failure: EACCES if some candidate existed but could not be run, else the
+/// last error.
+fn exec_search(argv: &[CString], env: &[CString]) -> Errno {
+    let program = argv[0].as_bytes();
+    if program.contains(&b'/') {
+        return sys::execve(&argv[0], argv, env);
+    }
+    if program.is_empty() {
+        return Errno::ENOENT;
+    }
+    let mut saw_eacces = false;
+    let mut last = Errno::ENOENT;
+    for dir in search_path(env).as_bytes().split(|&b| b == b':') {
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        let mut candidate = Vec::with_capacity(dir.len() + program.len() + 2);
+        candidate.extend_from_slice(dir);
+        candidate.push(b'/');
+        candidate.extend_from_slice(program);
+        let Ok(candidate) = CString::new(candidate) else {
+            continue;
+        };
+        match sys::execve(candidate.as_c_str(), argv, env) {
+            Errno::EACCES => saw_eacces = true,
+            Errno::ENOENT | Errno::ENOTDIR => {}
+            errno => last = errno,
+        }
+    }
+    if saw_eacces {
+        Errno::EACCES
+    } else {
+        last
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_shell_convention() {
+        let pid = Pid::from_raw(2);
+        assert_eq!(exit_status(WaitStatus::Exited(pid, 7)), Some(7));
+        assert_eq!(
+            exit_status(WaitStatus::Signaled(pid, Signal::SIGKILL, false)),
+            Some(137)
+        );
+        assert_eq!(exit_status(WaitStatus::StillAlive), None);
+    }
+
+    #[test]
+    fn search_path_defaults_when_unset() {
+        assert_eq!(search_path(&[]), OsStr::new(DEFAULT_PATH));
+        let env = [CString::new("PATH=/x").unwrap()];
+        assert_eq!(search_path(&env), OsStr::new("/x"));
+    }
+}

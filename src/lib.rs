@@ -1,0 +1,18 @@
+//! hutch: a rootless, setuid-free sandbox launcher.
+//!
+//! The command line (`cli`) parses flags and a profile into one validated `spec`; `sandbox`
+//! launches it: `idmap`, `mounts` and `init` do the work inside the new namespaces, `sys` holds
+//! every raw system call.
+
+pub mod channel;
+pub mod cli;
+pub mod diagnose;
+pub mod environ;
+pub mod error;
+pub mod idmap;
+pub mod init;
+pub mod mounts;
+pub mod profile;
+pub mod sandbox;
+pub mod spec;
+pub mod sys;

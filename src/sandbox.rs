@@ -1,0 +1,218 @@
+//! Launching one sandbox: the launcher's side and the ordered set-up inside.
+//!
+//! The launcher clones one child into new user, mount, pid, ipc, uts, net and cgroup namespaces.
+//! That child maps its own ids, builds its root, and becomes PID 1 (see `init`). The launcher
+//! forwards signals to it and exits with the payload's status. If the launcher dies, even by
+//! SIGKILL, the kernel kills PID 1 (parent-death signal) and with it the whole pid namespace.
+
+use std::path::Path;
+
+use nix::sched::CloneFlags;
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag};
+use nix::unistd::Pid;
+
+use crate::channel::{self, LifelineWatch, Report, ReportWriter};
+use crate::error;
+use crate::idmap::{self, IdMapError};
+use crate::init;
+use crate::mounts::{self, MountError, MountOp};
+use crate::spec::SandboxSpec;
+use crate::sys::{self, Errno, SysError};
+
+const PROC_SYS: &str = "/proc/sys";
+
+/// Signals the launcher passes on to the payload (through init).
+const FORWARDED: &[Signal] = &[
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("cannot prepare the launch")]
+    Prepare(#[source] SysError),
+    #[error("cannot create the sandbox's namespaces")]
+    Clone(#[source] SysError),
+    #[error("lost track of the sandbox")]
+    Wait(#[source] SysError),
+    /// A failure inside the sandbox, already rendered there (with its hint).
+    #[error("{}", .0.message)]
+    Inside(Report),
+}
+
+impl LaunchError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LaunchError::Clone(e)
+                if matches!(e.errno, Errno::EPERM | Errno::ENOSPC | Errno::EACCES) =>
+            {
+                Some(crate::diagnose::userns_hint(Path::new(PROC_SYS)))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            LaunchError::Inside(report) => report.status,
+            _ => 125,
+        }
+    }
+}
+
+/// Run `spec` to completion; the payload's exit status, shell style.
+pub fn run(spec: &SandboxSpec) -> Result<u8, LaunchError> {
+    let mut signals = SigSet::empty();
+    for &signal in FORWARDED {
+        signals.add(signal);
+    }
+    signals.add(Signal::SIGCHLD);
+    // Blocked before the clone so that the child inherits the mask and no signal is lost
+    // between the clone and the wait loops; both sides take them with sigwaitinfo.
+    sys::block_signals(&signals).map_err(LaunchError::Prepare)?;
+    sys::default_disposition(Signal::SIGCHLD).map_err(LaunchError::Prepare)?;
+    let ops = mounts::plan(&spec.mounts);
+    let (reader, writer) = channel::report_pipe().map_err(LaunchError::Prepare)?;
+    let (holder, watch) = channel::lifeline().map_err(LaunchError::Prepare)?;
+
+    let flags = CloneFlags::CLONE_NEWUSER
+        | CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWIPC
+        | CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWNET
+        | CloneFlags::CLONE_NEWCGROUP;
+    let child = match sys::clone_into_namespaces(flags).map_err(LaunchError::Clone)? {
+        None => {
+            drop(reader);
+            drop(holder);
+            inside(spec, &ops, writer, watch, &signals)
+        }
+        Some(child) => child,
+    };
+    drop(writer);
+    drop(watch);
+    tracing::debug!(pid = child.as_raw(), "sandbox started");
+
+    let report = reader.wait_until_running();
+    let status = wait_forwarding(child, &signals)?;
+    drop(holder);
+    match report {
+        Some(report) => Err(LaunchError::Inside(Report { status, ..report })),
+        None => Ok(status),
+    }
+}
+
+fn wait_forwarding(child: Pid, signals: &SigSet) -> Result<u8, LaunchError> {
+    loop {
+        let received = sys::wait_for_signal(signals).map_err(LaunchError::Wait)?;
+        if received.signal == Signal::SIGCHLD as i32 {
+            let status = waitpid(child, Some(WaitPidFlag::WNOHANG)).map_err(|errno| {
+                LaunchError::Wait(SysError {
+                    call: format!("waitpid({child})"),
+                    errno,
+                })
+            })?;
+            if let Some(code) = init::exit_status(status) {
+                return Ok(code);
+            }
+        } else if !received.from_terminal_or_kernel() {
+            // Signals the terminal raises (Ctrl-C, resize) reach the payload directly: it shares
+            // our process group. Only signals sent to hutch by a process need passing on.
+            let _ = sys::kill(child, received.signal);
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error("cannot ask for a parent-death signal")]
+    ParentDeathSignal(#[source] SysError),
+    #[error("hutch exited before the sandbox was set up")]
+    LauncherGone,
+    #[error("cannot map user and group ids")]
+    IdMap(#[source] IdMapError),
+    #[error("cannot build the sandbox's file system")]
+    Mount(#[source] MountError),
+    #[error("cannot set the hostname")]
+    Hostname(#[source] SysError),
+    #[error("cannot bring up the loopback interface")]
+    Loopback(#[source] SysError),
+    #[error("cannot enter the working directory {} inside the sandbox", dir.display())]
+    Workdir {
+        dir: std::path::PathBuf,
+        #[source]
+        source: SysError,
+    },
+    #[error("cannot set no_new_privs")]
+    NoNewPrivs(#[source] SysError),
+}
+
+impl SetupError {
+    fn hint(&self) -> Option<String> {
+        let proc_sys = Path::new(PROC_SYS);
+        match self {
+            SetupError::IdMap(e) => e.hint(proc_sys),
+            SetupError::Mount(e) => e.hint(proc_sys),
+            SetupError::Workdir { .. } => Some(
+                "the directory is not visible in the sandbox; pass --chdir DIR, or --bind it"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The child: set everything up, then become init. Never returns.
+fn inside(
+    spec: &SandboxSpec,
+    ops: &[MountOp],
+    report: ReportWriter,
+    watch: LifelineWatch,
+    signals: &SigSet,
+) -> ! {
+    match set_up(spec, ops, &watch) {
+        Ok(()) => {
+            drop(watch);
+            init::run(spec, report, signals)
+        }
+        Err(SetupError::LauncherGone) => std::process::exit(125),
+        Err(err) => {
+            let hint = err.hint();
+            report.failed(125, &error::render(&err, hint.as_deref()));
+            std::process::exit(125)
+        }
+    }
+}
+
+/// The set-up inside the new namespaces, in an order that matters.
+fn set_up(spec: &SandboxSpec, ops: &[MountOp], watch: &LifelineWatch) -> Result<(), SetupError> {
+    // 1. Die with the launcher. The launcher may already have died between clone and prctl, so
+    //    check its lifeline pipe once the signal is armed (prctl(2), PR_SET_PDEATHSIG).
+    sys::set_parent_death_signal(Signal::SIGKILL).map_err(SetupError::ParentDeathSignal)?;
+    if watch.launcher_gone().unwrap_or(true) {
+        return Err(SetupError::LauncherGone);
+    }
+    // 2. Id maps before anything that creates files, so that files the sandbox makes are owned
+    //    by the user. We hold every capability in the new user namespace until the payload's
+    //    execve, and the kernel lets us map our own id without a helper (user_namespaces(7)).
+    idmap::write_own_maps(&spec.ids, Path::new("/proc/self")).map_err(SetupError::IdMap)?;
+    // 3. The file system: everything is built under a scratch root, then pivot_root.
+    mounts::build_root(ops).map_err(SetupError::Mount)?;
+    // 4. The uts and net namespaces are ours: name the host, bring up loopback.
+    sys::sethostname(&spec.hostname).map_err(SetupError::Hostname)?;
+    sys::loopback_up().map_err(SetupError::Loopback)?;
+    sys::chdir(&spec.workdir).map_err(|source| SetupError::Workdir {
+        dir: spec.workdir.clone(),
+        source,
+    })?;
+    // 5. From here on no execve may grant privileges (setuid binaries, file capabilities).
+    sys::set_no_new_privs().map_err(SetupError::NoNewPrivs)?;
+    Ok(())
+}

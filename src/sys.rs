@@ -1,0 +1,319 @@
+//! Thin wrappers around the system calls hutch needs, and the only place with `unsafe`.
+//!
+//! Each wrapper returns a [`SysError`] that names the call and its arguments, so that a failure
+//! deep in sandbox set-up reads like `mount("proc" on /newroot/proc): EPERM: Operation not
+//! permitted` instead of a bare errno.
+
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+pub use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use nix::sys::signal::{SigSet, Signal};
+use nix::unistd::Pid;
+
+/// A failed system call: which call, on what, and the errno the kernel returned.
+#[derive(Debug, thiserror::Error)]
+#[error("{call}: {errno}")]
+pub struct SysError {
+    pub call: String,
+    pub errno: Errno,
+}
+
+pub type SysResult<T> = Result<T, SysError>;
+
+fn failed(call: impl Into<String>) -> impl FnOnce(Errno) -> SysError {
+    let call = call.into();
+    move |errno| SysError { call, errno }
+}
+
+fn c_path(path: &Path) -> SysResult<CString> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| SysError {
+        call: format!("path {} contains a NUL byte", path.display()),
+        errno: Errno::EINVAL,
+    })
+}
+
+/// `clone(2)` with fork semantics: the child runs on a copy-on-write copy of this stack.
+///
+/// Returns `None` in the child and the child's pid in the parent. The caller must be
+/// single-threaded, as with `fork(2)`; hutch's launcher is.
+pub fn clone_into_namespaces(flags: nix::sched::CloneFlags) -> SysResult<Option<Pid>> {
+    let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
+    // SAFETY: with a null stack pointer clone(2) behaves like fork(2): the child continues on a
+    // copy of the parent's address space. No pointers are passed; the process is single-threaded,
+    // so no lock can be held by a thread that does not exist in the child.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            0 as libc::c_ulong,
+        )
+    };
+    match ret {
+        -1 => Err(SysError {
+            call: "clone(user, mount, pid, ipc, uts, net and cgroup namespaces)".into(),
+            errno: Errno::last(),
+        }),
+        0 => Ok(None),
+        pid => Ok(Some(Pid::from_raw(pid as libc::pid_t))),
+    }
+}
+
+/// `fork(2)`: `None` in the child.
+pub fn fork() -> SysResult<Option<Pid>> {
+    // SAFETY: called only from hutch's init, which is single-threaded; the child only sets up
+    // its own state and then execs or exits.
+    match unsafe { nix::unistd::fork() }.map_err(failed("fork()"))? {
+        nix::unistd::ForkResult::Child => Ok(None),
+        nix::unistd::ForkResult::Parent { child } => Ok(Some(child)),
+    }
+}
+
+/// Ask the kernel to send `signal` to this process when its parent thread dies.
+pub fn set_parent_death_signal(signal: Signal) -> SysResult<()> {
+    nix::sys::prctl::set_pdeathsig(signal)
+        .map_err(failed(format!("prctl(PR_SET_PDEATHSIG, {signal})")))
+}
+
+/// Set `no_new_privs`: execve can no longer grant privileges (setuid bits, file capabilities).
+pub fn set_no_new_privs() -> SysResult<()> {
+    nix::sys::prctl::set_no_new_privs().map_err(failed("prctl(PR_SET_NO_NEW_PRIVS)"))
+}
+
+pub fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> SysResult<()> {
+    nix::mount::mount(source, target, fstype, flags, data).map_err(|errno| SysError {
+        call: format!(
+            "mount({} on {}{}{})",
+            match (fstype, source) {
+                (Some(fs), _) => format!("{fs:?}"),
+                (None, Some(src)) => format!("{}", src.display()),
+                (None, None) => "\"\"".into(),
+            },
+            target.display(),
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!(", {flags:?}")
+            },
+            data.map(|d| format!(", {d:?}")).unwrap_or_default(),
+        ),
+        errno,
+    })
+}
+
+/// Mount attributes for [`mount_setattr_recursive`] (`MOUNT_ATTR_*` in linux/mount.h).
+pub mod mount_attr {
+    pub const RDONLY: u64 = 0x0000_0001;
+    pub const NOSUID: u64 = 0x0000_0002;
+    pub const NODEV: u64 = 0x0000_0004;
+}
+
+/// `mount_setattr(2)` with `AT_RECURSIVE`: set `attr_set` on `path` and every mount below it in
+/// one call. Fails with ENOSYS on kernels before 5.12.
+pub fn mount_setattr_recursive(path: &Path, attr_set: u64) -> SysResult<()> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    let c = c_path(path)?;
+    let attr = MountAttr {
+        attr_set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `c` is a valid NUL-terminated string and `attr` a properly laid out `struct
+    // mount_attr` whose size we pass; both outlive the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            (libc::AT_RECURSIVE | libc::AT_SYMLINK_NOFOLLOW) as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if ret == -1 {
+        return Err(SysError {
+            call: format!(
+                "mount_setattr({}, AT_RECURSIVE, {attr_set:#x})",
+                path.display()
+            ),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+pub fn pivot_root(new_root: &Path, put_old: &Path) -> SysResult<()> {
+    nix::unistd::pivot_root(new_root, put_old).map_err(failed(format!(
+        "pivot_root({}, {})",
+        new_root.display(),
+        put_old.display()
+    )))
+}
+
+pub fn detach_mount(target: &Path) -> SysResult<()> {
+    nix::mount::umount2(target, MntFlags::MNT_DETACH)
+        .map_err(failed(format!("umount2({}, MNT_DETACH)", target.display())))
+}
+
+pub fn chdir(dir: &Path) -> SysResult<()> {
+    nix::unistd::chdir(dir).map_err(failed(format!("chdir({})", dir.display())))
+}
+
+pub fn sethostname(name: &str) -> SysResult<()> {
+    nix::unistd::sethostname(name).map_err(failed(format!("sethostname({name:?})")))
+}
+
+/// Bring the loopback interface of the current network namespace up.
+pub fn loopback_up() -> SysResult<()> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(failed("socket(AF_INET, SOCK_DGRAM)"))?;
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    req.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+    // SAFETY: `sock` is an open socket and `req` a valid ifreq naming "lo" that lives across the
+    // call; SIOCSIFFLAGS only reads it.
+    let ret = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) };
+    if ret == -1 {
+        return Err(SysError {
+            call: "ioctl(lo, SIOCSIFFLAGS, IFF_UP)".into(),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// Mark every file descriptor from `first` upwards close-on-exec.
+pub fn cloexec_from(first: u32) -> SysResult<()> {
+    // SAFETY: close_range only changes flags of this process's descriptors; no memory is passed.
+    let ret =
+        unsafe { libc::close_range(first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) };
+    if ret == -1 {
+        return Err(SysError {
+            call: format!("close_range({first}, ~0, CLOEXEC)"),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// Block `signals` for this thread (and, across fork/clone, for children until they unblock).
+pub fn block_signals(signals: &SigSet) -> SysResult<()> {
+    signals
+        .thread_block()
+        .map_err(failed("sigprocmask(SIG_BLOCK)"))
+}
+
+pub fn unblock_all_signals() -> SysResult<()> {
+    SigSet::all()
+        .thread_unblock()
+        .map_err(failed("sigprocmask(SIG_UNBLOCK)"))
+}
+
+/// A signal taken from the pending set by [`wait_for_signal`].
+#[derive(Debug, Clone, Copy)]
+pub struct ReceivedSignal {
+    pub signal: libc::c_int,
+    /// `si_code`: `SI_KERNEL` when the terminal raised it (Ctrl-C, window resize), `SI_USER` when
+    /// a process sent it with kill(2).
+    pub code: libc::c_int,
+}
+
+impl ReceivedSignal {
+    pub fn from_terminal_or_kernel(&self) -> bool {
+        self.code == libc::SI_KERNEL
+    }
+}
+
+/// `sigwaitinfo(2)` on `signals`, which must be blocked; retries on EINTR.
+pub fn wait_for_signal(signals: &SigSet) -> SysResult<ReceivedSignal> {
+    loop {
+        // SAFETY: siginfo_t is plain old data; all-zero is valid and the kernel fills it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: both pointers refer to live, properly typed values for the whole call.
+        let ret = unsafe { libc::sigwaitinfo(signals.as_ref(), &mut info) };
+        if ret == -1 {
+            match Errno::last() {
+                Errno::EINTR => continue,
+                errno => {
+                    return Err(SysError {
+                        call: "sigwaitinfo()".into(),
+                        errno,
+                    })
+                }
+            }
+        }
+        return Ok(ReceivedSignal {
+            signal: ret,
+            code: info.si_code,
+        });
+    }
+}
+
+/// Send a raw signal number (forwarding keeps whatever the sender used, real-time or not).
+pub fn kill(pid: Pid, signal: libc::c_int) -> SysResult<()> {
+    // SAFETY: kill(2) takes no pointers.
+    if unsafe { libc::kill(pid.as_raw(), signal) } == -1 {
+        return Err(SysError {
+            call: format!("kill({pid}, {signal})"),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// Restore the default disposition of `signal` (an inherited SIG_IGN on SIGCHLD would make the
+/// kernel reap children before we can read their status).
+pub fn default_disposition(signal: Signal) -> SysResult<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler};
+    let action = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: installing SIG_DFL runs no handler code, so no async-signal-safety concern.
+    unsafe { sigaction(signal, &action) }
+        .map_err(failed(format!("sigaction({signal}, SIG_DFL)")))?;
+    Ok(())
+}
+
+/// `execve(2)`; only returns on failure.
+pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
+    match nix::unistd::execve(path, argv, envp) {
+        Err(errno) => errno,
+        Ok(never) => match never {},
+    }
+}
+
+/// Is `fd` readable without blocking, or has its writer gone (POLLHUP)?
+pub fn peer_closed(fd: BorrowedFd<'_>) -> SysResult<bool> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+    poll(&mut fds, PollTimeout::ZERO).map_err(failed("poll(lifeline)"))?;
+    Ok(fds[0]
+        .revents()
+        .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN)))
+}

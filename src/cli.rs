@@ -19,17 +19,23 @@ use crate::spec::{Host, MountFlag, RunRequest, SandboxSpec};
     long_about = "hutch gives an ordinary user a private Linux environment on the shared kernel, \
                   built from user namespaces, bind mounts and a fresh /proc and /dev. No root, no \
                   setuid binary, no daemon.\n\n\
-                  `hutch run -- CMD` runs one command in a one-shot sandbox: the host read-only, \
+                  hutch run -- CMD runs one command in a one-shot sandbox: the host read-only, \
                   the current directory writable, an empty home, a private /tmp, no network.",
     after_help = "Exit status: the command's own; 125 when hutch itself failed; 126 when the command \
                   cannot be executed; 127 when it is not found; 128+N when it was killed by signal N."
 )]
 pub struct Cli {
     /// Log what hutch does on stderr (-vv for more detail)
-    #[arg(short, long, global = true, action = ArgAction::Count)]
+    #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
     /// Print nothing but errors
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,

@@ -1,0 +1,2 @@
+//! hutch's integration tests, compiled into one binary: each spawns the real `hutch`.
+mod suite;

@@ -1,0 +1,5 @@
+mod harness;
+mod man_pages;
+mod run_errors;
+mod run_isolation;
+mod run_lifecycle;

@@ -1,0 +1,109 @@
+//! Exit statuses and the errors a person sees.
+
+use super::harness::{sandbox, stderr};
+
+#[track_caller]
+fn status(out: &std::process::Output) -> i32 {
+    out.status
+        .code()
+        .expect("hutch itself is not killed by a signal")
+}
+
+#[test]
+fn the_payloads_status_passes_through() {
+    let Some(sb) = sandbox() else { return };
+    assert_eq!(status(&sb.run(&["--", "true"])), 0);
+    assert_eq!(status(&sb.sh("exit 7")), 7);
+    assert_eq!(status(&sb.sh("kill -9 $$")), 137);
+    assert_eq!(status(&sb.sh("kill -TERM $$")), 143);
+}
+
+#[test]
+fn not_found_is_127_and_not_executable_is_126() {
+    let Some(sb) = sandbox() else { return };
+    let out = sb.run(&["--", "hutch-no-such-command"]);
+    assert_eq!(status(&out), 127);
+    assert!(
+        stderr(&out).contains("command not found: hutch-no-such-command"),
+        "{}",
+        stderr(&out)
+    );
+
+    sb.write("plain.txt", "not a program");
+    let out = sb.run(&["--", "./plain.txt"]);
+    assert_eq!(status(&out), 126);
+    assert!(
+        stderr(&out).contains("cannot execute ./plain.txt"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_flags_are_125() {
+    let Some(sb) = sandbox() else { return };
+    let out = sb.run(&["--no-such-flag", "--", "true"]);
+    assert_eq!(status(&out), 125);
+    assert!(stderr(&out).contains("--no-such-flag"), "{}", stderr(&out));
+    // A missing command is a usage error too.
+    assert_eq!(status(&sb.run(&[])), 125);
+    let out = sb.run(&["--env", "NOVALUE", "--", "true"]);
+    assert_eq!(status(&out), 125);
+    assert!(
+        stderr(&out).contains("--env: expected NAME=VALUE"),
+        "{}",
+        stderr(&out)
+    );
+    let out = sb.run(&["--profile", "nope", "--", "true"]);
+    assert_eq!(status(&out), 125);
+    assert!(
+        stderr(&out).contains("hint: profiles that exist: default"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_bad_bind_source_is_125_and_named() {
+    let Some(sb) = sandbox() else { return };
+    let out = sb.run(&["--bind", "/hutch/does/not/exist:/x", "--", "true"]);
+    assert_eq!(status(&out), 125);
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "--bind /hutch/does/not/exist:/x: source /hutch/does/not/exist does not exist"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+    let out = sb.run(&["--tmpfs", "relative", "--", "true"]);
+    assert_eq!(status(&out), 125);
+    assert!(
+        stderr(&out).contains("must be an absolute path"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn set_up_failures_inside_name_the_step_and_give_a_hint() {
+    let Some(sb) = sandbox() else { return };
+    // /usr is read-only in the sandbox, so its mount point cannot be created.
+    let out = sb.run(&["--tmpfs", "/usr/hutch-no-such-dir", "--", "true"]);
+    assert_eq!(status(&out), 125);
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot build the sandbox's file system"),
+        "{err}"
+    );
+    assert!(err.contains("/usr/hutch-no-such-dir"), "{err}");
+    assert!(err.contains("hint: "), "{err}");
+
+    let out = sb.run(&["--chdir", "/hutch-missing", "--", "true"]);
+    assert_eq!(status(&out), 125);
+    assert!(
+        stderr(&out).contains("cannot enter the working directory /hutch-missing"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,214 @@
+//! What a sandbox of the default profile can see and change.
+
+use std::os::unix::fs::MetadataExt;
+
+use super::harness::{ok, sandbox, stderr, stdout};
+
+#[test]
+fn init_is_pid_1_and_the_command_runs_as_the_user() {
+    let Some(sb) = sandbox() else { return };
+    let out =
+        ok(&sb.sh("echo $$ $PPID; id -u; id -g; cat /proc/1/comm; ls /proc | grep -c '^[0-9]'"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "2 1", "payload is PID 2, child of hutch's init");
+    assert_eq!(lines[1], sb.launcher.uid.to_string());
+    assert_eq!(lines[2], sb.launcher.gid.to_string());
+    assert_eq!(lines[3], "hutch");
+    // init, sh, ls and grep: nothing of the host's processes.
+    assert!(
+        lines[4].parse::<u32>().unwrap() <= 4,
+        "processes visible: {}",
+        lines[4]
+    );
+}
+
+#[test]
+fn map_root_makes_the_user_root_inside_only() {
+    let Some(sb) = sandbox() else { return };
+    let out = ok(&sb.run(&[
+        "--map-root",
+        "--",
+        "sh",
+        "-c",
+        "id -u; id -g; echo x > owned-by-me",
+    ]));
+    assert_eq!(out, "0\n0\n");
+    let meta = std::fs::metadata(sb.path().join("owned-by-me")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (sb.launcher.uid, sb.launcher.gid));
+}
+
+#[test]
+fn host_root_is_read_only() {
+    let Some(sb) = sandbox() else { return };
+    for target in [
+        "/usr/hutch-probe",
+        "/etc/hutch-probe",
+        "/hutch-probe",
+        "/sys/hutch-probe",
+    ] {
+        let out = sb.sh(&format!("touch {target}"));
+        assert!(!out.status.success(), "{target} was writable");
+        assert!(
+            stderr(&out).contains("Read-only file system"),
+            "{target}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn cwd_is_writable_and_files_belong_to_the_user() {
+    let Some(sb) = sandbox() else { return };
+    ok(&sb.sh("echo hello > made-inside && mkdir sub"));
+    let file = sb.path().join("made-inside");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "hello\n");
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (sb.launcher.uid, sb.launcher.gid));
+}
+
+#[test]
+fn host_tmp_home_and_other_homes_are_invisible() {
+    let Some(sb) = sandbox() else { return };
+    let marker = tempfile::Builder::new()
+        .prefix("hutch-host-marker-")
+        .tempfile()
+        .unwrap();
+    let marker_name = marker
+        .path()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let out = ok(&sb.sh(
+        "ls -A /tmp; echo ---; ls -A ~; echo ---; ls -A /home; echo ---; ls -A /root /run /var/tmp",
+    ));
+    let sections: Vec<&str> = out.split("---\n").collect();
+    assert!(
+        !sections[0].contains(&marker_name),
+        "host /tmp visible: {}",
+        sections[0]
+    );
+    assert_eq!(sections[1], "", "home is not empty");
+    let home = &sb.launcher.home;
+    for entry in sections[2].lines() {
+        assert!(
+            home.starts_with(format!("/home/{entry}")),
+            "another home visible: {entry}"
+        );
+    }
+    assert_eq!(
+        sections[3]
+            .lines()
+            .filter(|l| !l.ends_with(':') && !l.is_empty())
+            .count(),
+        0,
+        "{}",
+        sections[3]
+    );
+}
+
+#[test]
+fn network_is_loopback_only() {
+    let Some(sb) = sandbox() else { return };
+    let out = ok(&sb.sh("cat /proc/net/dev"));
+    let interfaces: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(interfaces, ["lo"]);
+}
+
+#[test]
+fn dev_is_minimal() {
+    let Some(sb) = sandbox() else { return };
+    let out = ok(&sb.sh("ls /dev; echo data > /dev/null; head -c 4 /dev/zero | wc -c"));
+    let listed: Vec<&str> = out.lines().collect();
+    for dev in [
+        "null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx", "shm",
+    ] {
+        assert!(listed.contains(&dev), "/dev/{dev} missing: {listed:?}");
+    }
+    assert!(
+        !listed.contains(&"sda") && !listed.contains(&"vda") && !listed.contains(&"mem"),
+        "{listed:?}"
+    );
+    assert_eq!(listed.last(), Some(&"4"));
+}
+
+#[test]
+fn only_safe_environment_passes() {
+    let Some(sb) = sandbox() else { return };
+    let out = sb
+        .hutch(["run", "--", "env"])
+        .env("GITHUB_TOKEN", "secret-value")
+        .env("SSH_AUTH_SOCK", "/run/agent")
+        .env("LC_TIME", "C")
+        .output()
+        .unwrap();
+    let env = ok(&out);
+    assert!(
+        !env.contains("secret-value") && !env.contains("SSH_AUTH_SOCK"),
+        "{env}"
+    );
+    assert!(env.contains("LC_TIME=C\n"), "{env}");
+    assert!(
+        env.contains(&format!("HOME={}\n", sb.launcher.home.display())),
+        "{env}"
+    );
+    assert!(env.contains("PATH="), "{env}");
+}
+
+#[test]
+fn env_flags_set_unset_and_clear() {
+    let Some(sb) = sandbox() else { return };
+    let out = ok(&sb.run(&["--env", "A=1=2", "--unsetenv", "LANG", "--", "env"]));
+    assert!(out.contains("A=1=2\n") && !out.contains("LANG="), "{out}");
+    let out = ok(&sb.run(&["--clearenv", "--env", "ONLY=me", "--", "/usr/bin/env"]));
+    assert_eq!(out, "ONLY=me\n");
+}
+
+#[test]
+fn bind_ro_bind_tmpfs_chdir_and_hostname_flags() {
+    let Some(sb) = sandbox() else { return };
+    sb.write("data/in", "x\n");
+    let out = ok(&sb.run(&[
+        "--tmpfs",
+        "/tmp/scratch",
+        "--bind",
+        "data:/tmp/scratch/rw",
+        "--ro-bind",
+        "data:/tmp/ro",
+        "--chdir",
+        "/tmp/scratch",
+        "--hostname",
+        "box1",
+        "--",
+        "sh",
+        "-c",
+        "pwd; hostname; cat rw/in; echo y > rw/out; touch /tmp/ro/nope 2>&1 || true",
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(&lines[..3], ["/tmp/scratch", "box1", "x"]);
+    assert!(lines[3].contains("Read-only file system"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(sb.path().join("data/out")).unwrap(),
+        "y\n"
+    );
+}
+
+#[test]
+fn running_from_home_does_not_expose_it() {
+    let Some(sb) = sandbox() else { return };
+    // The work dir plays the home: the default profile must not make it writable.
+    let out = sb
+        .hutch(["run", "--", "sh", "-c", "touch exposed; ls -A"])
+        .env("HOME", sb.path())
+        .output()
+        .unwrap();
+    assert!(stderr(&out).contains("not making"), "{}", stderr(&out));
+    assert!(!sb.path().join("exposed").exists());
+    assert_eq!(stdout(&out), "exposed\n", "home inside is the empty tmpfs");
+}

@@ -353,10 +353,7 @@ fn apply(op: &MountOp) -> Result<(), Failure> {
 }
 
 fn mkdir(path: &Path) -> Result<(), SysError> {
-    std::fs::create_dir(path).map_err(|e| SysError {
-        call: format!("mkdir({})", path.display()),
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-    })
+    std::fs::create_dir(path).map_err(|e| SysError::io(format!("mkdir({})", path.display()), &e))
 }
 
 fn make_mount_point(path: &Path, is_dir: bool) -> Result<(), Failure> {
@@ -380,10 +377,8 @@ fn set_attrs_recursive(path: &Path, attrs: u64, mountinfo: &Path) -> Result<(), 
         Err(e) if e.errno == Errno::ENOSYS => {}
         other => return other,
     }
-    let table = std::fs::read_to_string(mountinfo).map_err(|e| SysError {
-        call: format!("read({})", mountinfo.display()),
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-    })?;
+    let table = std::fs::read_to_string(mountinfo)
+        .map_err(|e| SysError::io(format!("read({})", mountinfo.display()), &e))?;
     let mut add = MsFlags::empty();
     for (bit, flag) in [
         (mount_attr::RDONLY, MsFlags::MS_RDONLY),

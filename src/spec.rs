@@ -49,19 +49,26 @@ impl Host {
     pub fn current() -> Result<Host, SpecError> {
         let uid = nix::unistd::getuid().as_raw();
         let gid = nix::unistd::getgid().as_raw();
-        let passwd = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-            .ok()
-            .flatten();
         let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
         let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        // The passwd database only when the environment does not say: an NSS lookup loads
+        // shared libraries, which costs more than the whole sandbox set-up.
+        let passwd = std::cell::OnceCell::new();
+        let passwd = || {
+            passwd.get_or_init(|| {
+                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                    .ok()
+                    .flatten()
+            })
+        };
         let user = var("USER")
             .and_then(|u| u.into_string().ok())
-            .or_else(|| passwd.as_ref().map(|p| p.name.clone()))
+            .or_else(|| passwd().as_ref().map(|p| p.name.clone()))
             .unwrap_or_else(|| uid.to_string());
         let home = var("HOME")
             .filter(|h| Path::new(h).is_absolute())
             .map(PathBuf::from)
-            .or_else(|| passwd.as_ref().map(|p| p.dir.clone()))
+            .or_else(|| passwd().as_ref().map(|p| p.dir.clone()))
             .unwrap_or_else(|| PathBuf::from("/"));
         let cwd = std::env::current_dir().map_err(|source| SpecError::Cwd { source })?;
         let xdg_runtime_dir = var("XDG_RUNTIME_DIR").map(PathBuf::from);

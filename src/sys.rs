@@ -24,6 +24,16 @@ pub struct SysError {
 
 pub type SysResult<T> = Result<T, SysError>;
 
+impl SysError {
+    /// A failed call made through std, which reports an `io::Error`.
+    pub fn io(call: impl Into<String>, error: &std::io::Error) -> SysError {
+        SysError {
+            call: call.into(),
+            errno: Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO)),
+        }
+    }
+}
+
 fn failed(call: impl Into<String>) -> impl FnOnce(Errno) -> SysError {
     let call = call.into();
     move |errno| SysError { call, errno }
@@ -210,16 +220,31 @@ pub fn loopback_up() -> SysResult<()> {
     Ok(())
 }
 
-/// Mark every file descriptor from `first` upwards close-on-exec.
+/// Mark every file descriptor from `first` upwards close-on-exec: one close_range(2) on 5.11+,
+/// otherwise one fcntl per descriptor listed in `/proc/self/fd`.
 pub fn cloexec_from(first: u32) -> SysResult<()> {
     // SAFETY: close_range only changes flags of this process's descriptors; no memory is passed.
     let ret =
         unsafe { libc::close_range(first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) };
-    if ret == -1 {
+    if ret == 0 {
+        return Ok(());
+    }
+    let errno = Errno::last();
+    if !matches!(errno, Errno::ENOSYS | Errno::EINVAL) {
         return Err(SysError {
             call: format!("close_range({first}, ~0, CLOEXEC)"),
-            errno: Errno::last(),
+            errno,
         });
+    }
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| SysError::io("opendir(/proc/self/fd)", &e))?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd >= first as i32)
+        .collect();
+    for fd in fds {
+        // SAFETY: fcntl(F_SETFD) takes no pointers; a descriptor that closed meanwhile (the
+        // directory listing's own) just fails with EBADF, which is ignored.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
     Ok(())
 }

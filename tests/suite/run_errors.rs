@@ -1,5 +1,7 @@
 //! Exit statuses and the errors a person sees.
 
+use std::os::unix::process::CommandExt;
+
 use super::harness::{sandbox, stderr};
 
 #[track_caller]
@@ -105,5 +107,31 @@ fn set_up_failures_inside_name_the_step_and_give_a_hint() {
         stderr(&out).contains("cannot enter the working directory /hutch-missing"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn disabled_user_namespaces_are_explained() {
+    let Some(sb) = sandbox() else { return };
+    // user.max_user_namespaces is per user namespace: set it to 0 in a namespace of our own, and
+    // hutch inside meets the same refusal as on a host where an admin disabled them.
+    let script = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$0\" run -- true";
+    let out = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "sh", "-c", script])
+        .arg(&sb.launcher.binary)
+        .current_dir(sb.path())
+        .uid(sb.launcher.uid)
+        .gid(sb.launcher.gid)
+        .output()
+        .expect("unshare (util-linux) is needed for this test");
+    assert_eq!(status(&out), 125, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot create the sandbox's namespaces"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: user namespaces are disabled (user.max_user_namespaces = 0)"),
+        "{err}"
     );
 }

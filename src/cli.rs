@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::error::{self, Error, HUTCH_FAILED};
+use crate::explain;
 use crate::profile::Profile;
 use crate::sandbox;
 use crate::spec::{Host, MountFlag, RunRequest, SandboxSpec};
@@ -95,8 +96,23 @@ pub struct RunArgs {
     /// Be uid and gid 0 inside (mapped to you outside; no privileges over the host)
     #[arg(long)]
     pub map_root: bool,
+    /// Landlock file-access rules: enforce what the kernel supports, refuse to run without
+    /// all of them, or none at all (default: the profile's, best-effort)
+    #[arg(long, value_name = "MODE", value_parser = ["best-effort", "require", "off"])]
+    pub landlock: Option<String>,
+    /// Print the resolved plan (namespaces, id maps, mounts, Landlock rules, seccomp policy,
+    /// capabilities, environment) and exit without running anything
+    #[arg(long)]
+    pub explain: bool,
+    /// With --explain: print the plan as JSON
+    #[arg(long, requires = "explain")]
+    pub json: bool,
     /// The command and its arguments
-    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    #[arg(
+        required_unless_present = "explain",
+        trailing_var_arg = true,
+        value_name = "CMD"
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -182,11 +198,28 @@ fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error>
         unsetenv: args.unsetenv.clone(),
         clearenv: args.clearenv,
         map_root: args.map_root,
+        landlock: args
+            .landlock
+            .as_deref()
+            .map(|m| m.parse().expect("clap checked the value")),
         command: args.command.clone(),
     };
     let profile = Profile::load(&request.profile)?;
     let host = Host::current()?;
     let spec = SandboxSpec::resolve(&request, &profile, &host)?;
+    if args.explain {
+        let hardening = sandbox::Hardening::prepare(&spec)?;
+        let plan = explain::Plan::new(&spec, &hardening);
+        print!(
+            "{}",
+            if args.json {
+                plan.to_json()
+            } else {
+                plan.to_text()
+            }
+        );
+        return Ok(0);
+    }
     if !quiet {
         for warning in &spec.warnings {
             eprintln!("hutch: warning: {warning}");

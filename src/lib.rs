@@ -4,15 +4,19 @@
 //! launches it: `idmap`, `mounts` and `init` do the work inside the new namespaces, `sys` holds
 //! every raw system call.
 
+pub mod caps;
 pub mod channel;
 pub mod cli;
 pub mod diagnose;
 pub mod environ;
 pub mod error;
+pub mod explain;
 pub mod idmap;
 pub mod init;
+pub mod landlock;
 pub mod mounts;
 pub mod profile;
 pub mod sandbox;
+pub mod seccomp;
 pub mod spec;
 pub mod sys;

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::landlock::LandlockMode;
+
 /// Built-in profiles, embedded at compile time: (name, TOML text).
 const BUILTINS: &[(&str, &str)] = &[("default", include_str!("../profiles/default.toml"))];
 
@@ -21,6 +23,29 @@ pub struct Profile {
     pub mounts: Vec<MountEntry>,
     #[serde(default)]
     pub env: EnvSection,
+    #[serde(default)]
+    pub landlock: LandlockSection,
+    #[serde(default)]
+    pub seccomp: SeccompSection,
+    /// Capabilities uid 0 inside keeps (with --map-root); default: podman's list.
+    pub capabilities: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LandlockSection {
+    pub mode: Option<LandlockMode>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeccompSection {
+    /// System calls denied on top of the built-in list.
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// System calls removed from the built-in list.
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

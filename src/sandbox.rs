@@ -12,11 +12,14 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 
+use crate::caps::{self, CapsError};
 use crate::channel::{self, LifelineWatch, Report, ReportWriter};
 use crate::error;
 use crate::idmap::{self, IdMapError};
 use crate::init;
+use crate::landlock::{self, LandlockError};
 use crate::mounts::{self, MountError, MountOp};
+use crate::seccomp::{self, SeccompError};
 use crate::spec::SandboxSpec;
 use crate::sys::{self, Errno, SysError};
 
@@ -41,6 +44,8 @@ pub enum LaunchError {
     Clone(#[source] SysError),
     #[error("lost track of the sandbox")]
     Wait(#[source] SysError),
+    #[error("cannot prepare the system call filter")]
+    Seccomp(#[source] SeccompError),
     /// A failure inside the sandbox, already rendered there (with its hint).
     #[error("{}", .0.message)]
     Inside(Report),
@@ -77,7 +82,8 @@ pub fn run(spec: &SandboxSpec) -> Result<u8, LaunchError> {
     // between the clone and the wait loops; both sides take them with sigwaitinfo.
     sys::block_signals(&signals).map_err(LaunchError::Prepare)?;
     sys::default_disposition(Signal::SIGCHLD).map_err(LaunchError::Prepare)?;
-    let ops = mounts::plan(&spec.mounts);
+    // Everything the child applies is prepared here, before the clone: the child only acts.
+    let hardening = Hardening::prepare(spec)?;
     let (reader, writer) = channel::report_pipe().map_err(LaunchError::Prepare)?;
     let (holder, watch) = channel::lifeline().map_err(LaunchError::Prepare)?;
 
@@ -92,7 +98,7 @@ pub fn run(spec: &SandboxSpec) -> Result<u8, LaunchError> {
         None => {
             drop(reader);
             drop(holder);
-            inside(spec, &ops, writer, watch, &signals)
+            inside(spec, &hardening, writer, watch, &signals)
         }
         Some(child) => child,
     };
@@ -152,6 +158,14 @@ enum SetupError {
     },
     #[error("cannot set no_new_privs")]
     NoNewPrivs(#[source] SysError),
+    #[error("cannot make init non-dumpable")]
+    NotDumpable(#[source] SysError),
+    #[error("cannot drop capabilities")]
+    Capabilities(#[source] CapsError),
+    #[error("cannot restrict file access")]
+    Landlock(#[source] LandlockError),
+    #[error("cannot restrict system calls")]
+    Seccomp(#[source] SeccompError),
 }
 
 impl SetupError {
@@ -160,6 +174,8 @@ impl SetupError {
         match self {
             SetupError::IdMap(e) => e.hint(proc_sys),
             SetupError::Mount(e) => e.hint(proc_sys),
+            SetupError::Landlock(e) => e.hint(),
+            SetupError::Seccomp(e) => e.hint(),
             SetupError::Workdir { .. } => Some(
                 "the directory is not visible in the sandbox; pass --chdir DIR, or --bind it"
                     .into(),
@@ -172,12 +188,12 @@ impl SetupError {
 /// The child: set everything up, then become init. Never returns.
 fn inside(
     spec: &SandboxSpec,
-    ops: &[MountOp],
+    hardening: &Hardening,
     report: ReportWriter,
     watch: LifelineWatch,
     signals: &SigSet,
 ) -> ! {
-    match set_up(spec, ops, &watch) {
+    match set_up(spec, hardening, &watch) {
         Ok(()) => {
             drop(watch);
             init::run(spec, report, signals)
@@ -192,7 +208,11 @@ fn inside(
 }
 
 /// The set-up inside the new namespaces, in an order that matters.
-fn set_up(spec: &SandboxSpec, ops: &[MountOp], watch: &LifelineWatch) -> Result<(), SetupError> {
+fn set_up(
+    spec: &SandboxSpec,
+    hardening: &Hardening,
+    watch: &LifelineWatch,
+) -> Result<(), SetupError> {
     // 1. Die with the launcher. The launcher may already have died between clone and prctl, so
     //    check its lifeline pipe once the signal is armed (prctl(2), PR_SET_PDEATHSIG).
     sys::set_parent_death_signal(Signal::SIGKILL).map_err(SetupError::ParentDeathSignal)?;
@@ -204,7 +224,7 @@ fn set_up(spec: &SandboxSpec, ops: &[MountOp], watch: &LifelineWatch) -> Result<
     //    execve, and the kernel lets us map our own id without a helper (user_namespaces(7)).
     idmap::write_own_maps(&spec.ids, Path::new("/proc/self")).map_err(SetupError::IdMap)?;
     // 3. The file system: everything is built under a scratch root, then pivot_root.
-    mounts::build_root(ops).map_err(SetupError::Mount)?;
+    mounts::build_root(&hardening.mount_ops).map_err(SetupError::Mount)?;
     // 4. The uts and net namespaces are ours: name the host, bring up loopback.
     sys::sethostname(&spec.hostname).map_err(SetupError::Hostname)?;
     sys::loopback_up().map_err(SetupError::Loopback)?;
@@ -212,7 +232,43 @@ fn set_up(spec: &SandboxSpec, ops: &[MountOp], watch: &LifelineWatch) -> Result<
         dir: spec.workdir.clone(),
         source,
     })?;
-    // 5. From here on no execve may grant privileges (setuid binaries, file capabilities).
+    // 5. Nothing inside may ptrace init or read its /proc entries: it is the one process in the
+    //    sandbox that never execs, so the kernel would otherwise leave it dumpable.
+    sys::set_dumpable(false).map_err(SetupError::NotDumpable)?;
+    // 6. Capabilities: every set cut to what the payload may keep (nothing for a user mapped
+    //    to itself). The bounding set goes first, while CAP_SETPCAP is still held.
+    caps::restrict_to(spec.capabilities).map_err(SetupError::Capabilities)?;
+    // 7. From here on no execve may grant privileges (setuid binaries, file capabilities);
+    //    seccomp(2) also requires it of an unprivileged caller.
     sys::set_no_new_privs().map_err(SetupError::NoNewPrivs)?;
+    // 8. Landlock after the mounts it describes exist (rules hold open file descriptors of
+    //    them) and before seccomp, whose filter does not need to allow Landlock's own calls.
+    match landlock::apply(&hardening.landlock_rules, spec.landlock).map_err(SetupError::Landlock)? {
+        Some(status) => tracing::debug!(?status.ruleset, "Landlock"),
+        None => tracing::debug!("Landlock off"),
+    }
+    // 9. seccomp last: from here on the filter applies to init and, inherited, to the payload.
+    seccomp::apply(&hardening.seccomp).map_err(SetupError::Seccomp)?;
     Ok(())
+}
+
+/// What the child applies, built by the launcher: the mount plan, the Landlock rules derived
+/// from it, and the compiled seccomp programs.
+pub struct Hardening {
+    pub mount_ops: Vec<MountOp>,
+    pub landlock_rules: Vec<landlock::PathRule>,
+    pub seccomp: Vec<seccompiler::BpfProgram>,
+}
+
+impl Hardening {
+    pub fn prepare(spec: &SandboxSpec) -> Result<Hardening, LaunchError> {
+        let mount_ops = mounts::plan(&spec.mounts);
+        let landlock_rules = landlock::rules(&mount_ops);
+        let seccomp = seccomp::compile(&spec.seccomp).map_err(LaunchError::Seccomp)?;
+        Ok(Hardening {
+            mount_ops,
+            landlock_rules,
+            seccomp,
+        })
+    }
 }

@@ -6,10 +6,13 @@ use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
 
+use crate::caps::{self, CapSet, CapsError};
 use crate::environ::{self, EnvRules};
 use crate::idmap::IdMapping;
+use crate::landlock::LandlockMode;
 use crate::mounts::Mount;
 use crate::profile::{MountKind, Profile};
+use crate::seccomp::{self, SeccompError, SeccompPolicy};
 
 /// What the user asked for on the command line, before validation.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +26,7 @@ pub struct RunRequest {
     pub unsetenv: Vec<String>,
     pub clearenv: bool,
     pub map_root: bool,
+    pub landlock: Option<LandlockMode>,
     pub command: Vec<OsString>,
 }
 
@@ -93,6 +97,11 @@ pub struct SandboxSpec {
     pub mounts: Vec<Mount>,
     pub workdir: PathBuf,
     pub env: Vec<CString>,
+    pub landlock: LandlockMode,
+    pub seccomp: SeccompPolicy,
+    /// Capabilities the sandbox keeps: none for a user mapped to itself, the profile's list for
+    /// root inside.
+    pub capabilities: CapSet,
     /// Things the user should know that did not stop the sandbox.
     pub warnings: Vec<String>,
 }
@@ -131,6 +140,18 @@ pub enum SpecError {
     BadHostname { name: String },
     #[error("the command contains a NUL byte")]
     NulInCommand,
+    #[error("profile {profile:?}")]
+    Seccomp {
+        profile: String,
+        #[source]
+        source: SeccompError,
+    },
+    #[error("profile {profile:?}: capabilities")]
+    Capabilities {
+        profile: String,
+        #[source]
+        source: CapsError,
+    },
 }
 
 impl SpecError {
@@ -151,6 +172,8 @@ impl SpecError {
             SpecError::BadDestination { .. } => Some(
                 "write the destination as it should appear inside the sandbox, e.g. /data".into(),
             ),
+            SpecError::Seccomp { source, .. } => source.hint(),
+            SpecError::Capabilities { source, .. } => source.hint(),
             _ => None,
         }
     }
@@ -287,6 +310,36 @@ impl SandboxSpec {
             .map(|arg| CString::new(arg.as_bytes()).map_err(|_| SpecError::NulInCommand))
             .collect::<Result<Vec<_>, _>>()?;
 
+        let seccomp =
+            seccomp::policy(&profile.seccomp.deny, &profile.seccomp.allow).map_err(|source| {
+                SpecError::Seccomp {
+                    profile: request.profile.clone(),
+                    source,
+                }
+            })?;
+        let capabilities = if request.map_root {
+            let names: Vec<&str> = match &profile.capabilities {
+                Some(names) => names.iter().map(String::as_str).collect(),
+                None => caps::ROOT_DEFAULT.to_vec(),
+            };
+            CapSet::from_names(&names).map_err(|source| SpecError::Capabilities {
+                profile: request.profile.clone(),
+                source,
+            })?
+        } else {
+            CapSet::default()
+        };
+        let landlock = request
+            .landlock
+            .or(profile.landlock.mode)
+            .unwrap_or_default();
+        if landlock == LandlockMode::Off {
+            warnings.push(
+                "Landlock is off (--landlock off): file access is limited by the mount tree alone"
+                    .into(),
+            );
+        }
+
         Ok(SandboxSpec {
             argv,
             ids: IdMapping {
@@ -298,6 +351,9 @@ impl SandboxSpec {
             mounts,
             workdir,
             env,
+            landlock,
+            seccomp,
+            capabilities,
             warnings,
         })
     }

@@ -342,3 +342,183 @@ pub fn peer_closed(fd: BorrowedFd<'_>) -> SysResult<bool> {
         .revents()
         .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN)))
 }
+
+/// The highest capability number this kernel knows (`/proc/sys/kernel/cap_last_cap`).
+pub fn last_capability() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+/// Remove `cap` from the bounding set: no execve can ever grant it again.
+pub fn drop_bounding_capability(cap: u32) -> SysResult<()> {
+    // SAFETY: prctl(PR_CAPBSET_DROP) takes integers only.
+    let ret = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
+    // EINVAL: the kernel does not know this capability, so it cannot be granted either.
+    if ret == -1 && Errno::last() != Errno::EINVAL {
+        return Err(SysError {
+            call: format!("prctl(PR_CAPBSET_DROP, {cap})"),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+pub fn clear_ambient_capabilities() -> SysResult<()> {
+    // SAFETY: prctl(PR_CAP_AMBIENT) takes integers only.
+    let ret = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    // EINVAL: kernels before 4.3 have no ambient set, so there is nothing to clear.
+    if ret == -1 && Errno::last() != Errno::EINVAL {
+        return Err(SysError {
+            call: "prctl(PR_CAP_AMBIENT_CLEAR_ALL)".into(),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// capset(2): this thread's effective and permitted sets become `keep` (a bit mask over
+/// capability numbers), the inheritable set becomes empty.
+pub fn set_capabilities(keep: u64) -> SysResult<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let low = Data {
+        effective: keep as u32,
+        permitted: keep as u32,
+        inheritable: 0,
+    };
+    let high = Data {
+        effective: (keep >> 32) as u32,
+        permitted: (keep >> 32) as u32,
+        inheritable: 0,
+    };
+    let data = [low, high];
+    // SAFETY: header and data are the v3 layout of cap_user_header_t and two cap_user_data_t
+    // (linux/capability.h), alive for the whole call; the kernel only reads `data`.
+    let ret = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
+    if ret == -1 {
+        return Err(SysError {
+            call: format!("capset({keep:#x})"),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// Make system call `nr` with all-zero arguments and return the errno it failed with; for tests
+/// that tell a seccomp refusal from an argument error.
+#[cfg(test)]
+pub fn probe_syscall(nr: libc::c_long) -> Option<Errno> {
+    // SAFETY: only used in tests with calls for which all-zero arguments (null pointers, zero
+    // sizes) are rejected or harmless; no memory of ours is handed to the kernel.
+    let ret = unsafe { libc::syscall(nr, 0usize, 0usize, 0usize, 0usize, 0usize, 0usize) };
+    (ret == -1).then(Errno::last)
+}
+
+/// The Landlock ABI version the kernel offers: `Err(ENOSYS)` when not built in,
+/// `Err(EOPNOTSUPP)` when built in but not enabled at boot.
+pub fn landlock_abi_version() -> Result<i32, Errno> {
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+    // SAFETY: with a null attribute pointer and size 0, this flag only asks for the version.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(ret as i32)
+    }
+}
+
+/// `unshare(2)`: move this process into new namespaces.
+pub fn unshare(flags: nix::sched::CloneFlags) -> SysResult<()> {
+    nix::sched::unshare(flags).map_err(failed(format!("unshare({flags:?})")))
+}
+
+/// `getxattr(2)` of attribute `name` on `path`, following symlinks: `None` when the file has no
+/// such attribute (ENODATA) or its file system has no extended attributes (EOPNOTSUPP).
+pub fn getxattr(path: &Path, name: &CStr) -> SysResult<Option<Vec<u8>>> {
+    let c = c_path(path)?;
+    let failure = |errno| SysError {
+        call: format!("getxattr({}, {})", path.display(), name.to_string_lossy()),
+        errno,
+    };
+    let absent = |errno| match errno {
+        Errno::ENODATA | Errno::EOPNOTSUPP => Ok(None),
+        errno => Err(failure(errno)),
+    };
+    // The value may grow between asking for its size and reading it: retry on ERANGE.
+    for _ in 0..4 {
+        // SAFETY: `c` and `name` are NUL-terminated strings that outlive the call; a null buffer
+        // with size 0 only asks for the value's size, the kernel writes nothing.
+        let size = unsafe { libc::getxattr(c.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
+        if size < 0 {
+            return absent(Errno::last());
+        }
+        let mut value = vec![0u8; size as usize];
+        // SAFETY: `value` is a live, writable buffer of `value.len()` bytes, and the kernel
+        // writes at most that many.
+        let got = unsafe {
+            libc::getxattr(
+                c.as_ptr(),
+                name.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
+        if got >= 0 {
+            value.truncate(got as usize);
+            return Ok(Some(value));
+        }
+        match Errno::last() {
+            Errno::ERANGE => continue,
+            errno => return absent(errno),
+        }
+    }
+    Err(failure(Errno::ERANGE))
+}
+
+/// `_exit(2)`: end the process without running exit handlers or flushing stdio, as a child
+/// forked from a multi-threaded process must.
+pub fn exit_immediately(code: i32) -> ! {
+    // SAFETY: _exit takes an integer and never returns; skipping exit handlers is the point.
+    unsafe { libc::_exit(code) }
+}
+
+/// prctl(PR_SET_DUMPABLE): a non-dumpable process cannot be ptraced or have its /proc entries
+/// read by processes of the same user.
+pub fn set_dumpable(dumpable: bool) -> SysResult<()> {
+    nix::sys::prctl::set_dumpable(dumpable).map_err(failed(format!(
+        "prctl(PR_SET_DUMPABLE, {})",
+        dumpable as u8
+    )))
+}

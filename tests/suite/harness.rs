@@ -112,7 +112,12 @@ pub fn launcher() -> Option<&'static Launcher> {
 impl Launcher {
     /// `hutch` with a minimal, predictable environment, as the test user, in `cwd`.
     pub fn command(&self, cwd: &Path) -> Command {
-        let mut cmd = Command::new(&self.binary);
+        self.program(&self.binary, cwd)
+    }
+
+    /// Any program, started the way `command` starts hutch.
+    pub fn program(&self, program: impl AsRef<OsStr>, cwd: &Path) -> Command {
+        let mut cmd = Command::new(program);
         cmd.current_dir(cwd)
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")

@@ -1,3 +1,4 @@
+mod escapes;
 mod harness;
 mod man_pages;
 mod run_errors;

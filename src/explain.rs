@@ -1,0 +1,271 @@
+//! `hutch run --explain`: the resolved plan, as text for people and JSON for tools.
+//!
+//! Everything shown comes from the same values the launcher applies (the spec and the prepared
+//! mount plan, Landlock rules and seccomp policy), so the explanation cannot drift from what
+//! runs. What this kernel will not enforce is said, never glossed over.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::landlock::{self, KernelSupport, LandlockMode};
+use crate::sandbox::Hardening;
+use crate::seccomp::Condition;
+use crate::spec::SandboxSpec;
+
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    pub command: Vec<String>,
+    pub namespaces: Vec<&'static str>,
+    pub uid_map: String,
+    pub gid_map: String,
+    pub setgroups: &'static str,
+    pub hostname: String,
+    pub workdir: String,
+    pub mounts: Vec<String>,
+    pub landlock: LandlockPlan,
+    pub seccomp: SeccompPlan,
+    pub capabilities: Vec<&'static str>,
+    pub no_new_privs: bool,
+    pub environment: Vec<String>,
+    pub limits: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LandlockPlan {
+    pub mode: String,
+    /// The kernel's ABI version, or why there is none.
+    pub kernel: String,
+    /// Features hutch asks for that this kernel does not enforce.
+    pub not_enforced: Vec<&'static str>,
+    pub rules: Vec<LandlockRule>,
+    pub scoped: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LandlockRule {
+    pub path: String,
+    pub access: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SeccompPlan {
+    /// Calls that fail with EPERM, with the condition when there is one.
+    pub eperm: Vec<SeccompRule>,
+    pub enosys: Vec<&'static str>,
+    pub kill: Vec<&'static str>,
+    /// Built-in rules the profile removed.
+    pub allowed_by_profile: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SeccompRule {
+    pub syscall: String,
+    pub when: String,
+    pub why: &'static str,
+}
+
+impl Plan {
+    pub fn new(spec: &SandboxSpec, hardening: &Hardening) -> Plan {
+        let support = landlock::kernel_support();
+        let landlock_on = spec.landlock != LandlockMode::Off;
+        let landlock = LandlockPlan {
+            mode: spec.landlock.to_string(),
+            kernel: match support {
+                KernelSupport::Abi(abi) => format!("ABI {abi}"),
+                KernelSupport::NotEnabled => {
+                    "built in, not enabled at boot (add landlock to lsm=)".into()
+                }
+                KernelSupport::NotBuiltIn => "not built into this kernel".into(),
+            },
+            not_enforced: if landlock_on {
+                landlock::missing_features(support)
+            } else {
+                Vec::new()
+            },
+            rules: if landlock_on {
+                hardening
+                    .landlock_rules
+                    .iter()
+                    .map(|r| LandlockRule {
+                        path: r.path.display().to_string(),
+                        access: r.grant.name(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            scoped: match (landlock_on, support) {
+                (true, KernelSupport::Abi(abi)) if abi >= 6 => {
+                    vec!["abstract unix sockets", "signals"]
+                }
+                _ => Vec::new(),
+            },
+        };
+        let seccomp = SeccompPlan {
+            eperm: spec
+                .seccomp
+                .rules
+                .iter()
+                .map(|r| SeccompRule {
+                    syscall: r.syscall.clone(),
+                    when: match r.when {
+                        Condition::Always => "always".into(),
+                        Condition::IoctlRequest(0x5412) => "request TIOCSTI".into(),
+                        Condition::IoctlRequest(0x541C) => "request TIOCLINUX".into(),
+                        Condition::IoctlRequest(other) => format!("request {other:#x}"),
+                        Condition::FlagsInFirstArg(bits) if bits == libc::CLONE_NEWUSER as u64 => {
+                            "flags include CLONE_NEWUSER".into()
+                        }
+                        Condition::FlagsInFirstArg(bits) => format!("flags include {bits:#x}"),
+                    },
+                    why: r.why,
+                })
+                .collect(),
+            enosys: vec!["clone3"],
+            kill: vec!["x32 ABI calls", "calls of foreign architectures"],
+            allowed_by_profile: spec.seccomp.allowed.clone(),
+        };
+        Plan {
+            command: spec
+                .argv
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            namespaces: vec![
+                "user",
+                "mount",
+                "pid",
+                "ipc",
+                "uts",
+                "net (loopback only)",
+                "cgroup",
+            ],
+            uid_map: spec.ids.render_uid_map().trim_end().to_owned(),
+            gid_map: spec.ids.render_gid_map().trim_end().to_owned(),
+            setgroups: "deny",
+            hostname: spec.hostname.clone(),
+            workdir: spec.workdir.display().to_string(),
+            mounts: hardening
+                .mount_ops
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            landlock,
+            seccomp,
+            capabilities: spec.capabilities.names(),
+            no_new_privs: true,
+            environment: spec
+                .env
+                .iter()
+                .map(|e| e.to_string_lossy().into_owned())
+                .collect(),
+            limits: Vec::new(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("the plan is plain data");
+        text.push('\n');
+        text
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let w = &mut out;
+        let list = |items: &[&str]| {
+            if items.is_empty() {
+                "none".to_owned()
+            } else {
+                items.join(", ")
+            }
+        };
+        let _ = writeln!(
+            w,
+            "command:      {}",
+            if self.command.is_empty() {
+                "(none)".into()
+            } else {
+                self.command.join(" ")
+            }
+        );
+        let _ = writeln!(w, "namespaces:   {}", self.namespaces.join(", "));
+        let _ = writeln!(w, "uid map:      {} (inside outside count)", self.uid_map);
+        let _ = writeln!(
+            w,
+            "gid map:      {} (setgroups {})",
+            self.gid_map, self.setgroups
+        );
+        let _ = writeln!(w, "hostname:     {}", self.hostname);
+        let _ = writeln!(w, "workdir:      {}", self.workdir);
+        let _ = writeln!(
+            w,
+            "mounts, in order (binds are recursive, nosuid and nodev):"
+        );
+        for (i, mount) in self.mounts.iter().enumerate() {
+            let _ = writeln!(w, "  {:>2}. {mount}", i + 1);
+        }
+        let l = &self.landlock;
+        let _ = writeln!(w, "landlock:     {} (kernel: {})", l.mode, l.kernel);
+        if !l.not_enforced.is_empty() {
+            let _ = writeln!(
+                w,
+                "  NOT enforced by this kernel: {}",
+                l.not_enforced.join(", ")
+            );
+        }
+        for rule in &l.rules {
+            let _ = writeln!(w, "  {:<28} {}", rule.path, rule.access);
+        }
+        if l.mode != "off" {
+            let _ = writeln!(w, "  scoped:     {}", list(&l.scoped));
+        }
+        let s = &self.seccomp;
+        let _ = writeln!(w, "seccomp:      deny-list; these fail with EPERM:");
+        for rule in &s.eperm {
+            let when = if rule.when == "always" {
+                String::new()
+            } else {
+                format!(" ({})", rule.when)
+            };
+            let _ = writeln!(w, "  {}{when}: {}", rule.syscall, rule.why);
+        }
+        let _ = writeln!(
+            w,
+            "  ENOSYS: {}; killed: {}",
+            s.enosys.join(", "),
+            s.kill.join(", ")
+        );
+        if !s.allowed_by_profile.is_empty() {
+            let _ = writeln!(
+                w,
+                "  allowed by the profile: {}",
+                s.allowed_by_profile.join(", ")
+            );
+        }
+        let _ = writeln!(
+            w,
+            "capabilities: {} (bounding, ambient and inheritable sets empty otherwise)",
+            list(&self.capabilities)
+        );
+        let _ = writeln!(
+            w,
+            "no_new_privs: {}",
+            if self.no_new_privs { "yes" } else { "no" }
+        );
+        let _ = writeln!(
+            w,
+            "limits:       {}",
+            if self.limits.is_empty() {
+                "inherited from hutch".into()
+            } else {
+                self.limits.join(", ")
+            }
+        );
+        let _ = writeln!(w, "environment:");
+        for entry in &self.environment {
+            let _ = writeln!(w, "  {entry}");
+        }
+        out
+    }
+}

@@ -1,0 +1,305 @@
+//! Landlock (landlock(7)): what the sandbox may open, derived from the same mount plan.
+//!
+//! Mounts decide what is visible; Landlock decides, independently, what may be done with it, so
+//! a mistake in one layer is caught by the other. Read-only mounts grant read and execute,
+//! writable mounts and tmpfs everything, devices read, write and ioctl. Access is the union of
+//! the rules on a path's ancestors, so a read-only mount below a writable one is held read-only
+//! by the mount layer alone. With ABI 6 the sandbox is also scoped: it can neither connect to
+//! abstract unix sockets nor signal processes outside it. Rules are enforced best-effort by the
+//! kernel's ABI unless the user asks to `require` them all.
+
+use std::path::PathBuf;
+
+use ::landlock::{
+    Access, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, RestrictionStatus,
+    Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+};
+use serde::Deserialize;
+
+use crate::mounts::{self, MountOp};
+
+/// The ABI whose features hutch asks for: filesystem access (V1–V5: refer, truncate, device
+/// ioctls) and scoping of abstract unix sockets and signals (V6).
+const TARGET: ABI = ABI::V6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LandlockMode {
+    /// Enforce what the kernel supports, say what it does not.
+    #[default]
+    BestEffort,
+    /// Refuse to run unless the kernel enforces every rule and scope.
+    Require,
+    /// No Landlock at all.
+    Off,
+}
+
+impl std::str::FromStr for LandlockMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "best-effort" => Ok(LandlockMode::BestEffort),
+            "require" => Ok(LandlockMode::Require),
+            "off" => Ok(LandlockMode::Off),
+            _ => Err(format!("{s:?} is not one of best-effort, require, off")),
+        }
+    }
+}
+
+impl std::fmt::Display for LandlockMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LandlockMode::BestEffort => "best-effort",
+            LandlockMode::Require => "require",
+            LandlockMode::Off => "off",
+        })
+    }
+}
+
+/// What a rule grants beneath its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    ReadExecute,
+    Full,
+    /// Device nodes and terminals: read, write and ioctl, no creating or removing.
+    Device,
+    /// /proc: read, and write its files (oom_score_adj, …); no executing from it.
+    Proc,
+}
+
+impl Grant {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Grant::ReadExecute => "read, execute",
+            Grant::Full => "read, write, create, remove, execute",
+            Grant::Device => "read, write, device ioctl",
+            Grant::Proc => "read, write files",
+        }
+    }
+
+    fn access(&self, abi: ABI) -> BitFlags<AccessFs> {
+        match self {
+            Grant::ReadExecute => AccessFs::from_read(abi),
+            Grant::Full => AccessFs::from_all(abi),
+            Grant::Device => {
+                AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::ReadDir | AccessFs::IoctlDev
+            }
+            Grant::Proc => AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::ReadDir,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathRule {
+    /// A path inside the sandbox (after pivot_root).
+    pub path: PathBuf,
+    pub grant: Grant,
+}
+
+/// The rules for a mount plan: one per mount, in the plan's order.
+pub fn rules(ops: &[MountOp]) -> Vec<PathRule> {
+    ops.iter()
+        .filter_map(|op| {
+            let (path, grant) = match op {
+                MountOp::Bind { dst, access, .. } => (
+                    dst,
+                    match access {
+                        mounts::Access::ReadOnly => Grant::ReadExecute,
+                        mounts::Access::ReadWrite => Grant::Full,
+                        mounts::Access::Device => Grant::Device,
+                    },
+                ),
+                MountOp::Tmpfs { dst, .. } => (dst, Grant::Full),
+                MountOp::Proc { dst } => (dst, Grant::Proc),
+                MountOp::Devpts { dst } => (dst, Grant::Device),
+                MountOp::Symlink { .. } => return None,
+            };
+            Some(PathRule {
+                path: path.clone(),
+                grant,
+            })
+        })
+        .collect()
+}
+
+/// What this kernel offers, for `--explain` and for `-v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelSupport {
+    Abi(i32),
+    NotEnabled,
+    NotBuiltIn,
+}
+
+pub fn kernel_support() -> KernelSupport {
+    match crate::sys::landlock_abi_version() {
+        Ok(abi) => KernelSupport::Abi(abi),
+        Err(crate::sys::Errno::EOPNOTSUPP) => KernelSupport::NotEnabled,
+        Err(_) => KernelSupport::NotBuiltIn,
+    }
+}
+
+/// The features hutch asks for that `support` does not enforce.
+pub fn missing_features(support: KernelSupport) -> Vec<&'static str> {
+    let abi = match support {
+        KernelSupport::Abi(abi) => abi,
+        _ => {
+            return vec![
+                "all file system rules",
+                "abstract unix socket and signal scoping",
+            ]
+        }
+    };
+    [
+        (2, "renaming and linking across directories (refer)"),
+        (3, "truncation"),
+        (5, "device ioctl rules"),
+        (6, "abstract unix socket and signal scoping"),
+    ]
+    .into_iter()
+    .filter(|(needed, _)| abi < *needed)
+    .map(|(_, feature)| feature)
+    .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LandlockError {
+    #[error("Landlock rules cannot be enforced (--landlock require)")]
+    Required(#[source] ::landlock::RulesetError),
+    #[error("cannot apply Landlock rules")]
+    Apply(#[source] ::landlock::RulesetError),
+    #[error("Landlock is only partly enforced by this kernel (--landlock require)")]
+    Partial,
+}
+
+impl LandlockError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LandlockError::Required(_) | LandlockError::Partial => {
+                let missing = missing_features(kernel_support());
+                let lacks = if missing.is_empty() {
+                    String::new()
+                } else {
+                    format!("this kernel lacks: {}; ", missing.join(", "))
+                };
+                Some(format!(
+                    "{lacks}use --landlock best-effort to run with what it has"
+                ))
+            }
+            LandlockError::Apply(_) => None,
+        }
+    }
+}
+
+/// Restrict this process (and everything it starts) to `rules`.
+pub fn apply(
+    rules: &[PathRule],
+    mode: LandlockMode,
+) -> Result<Option<RestrictionStatus>, LandlockError> {
+    let level = match mode {
+        LandlockMode::Off => return Ok(None),
+        LandlockMode::BestEffort => CompatLevel::BestEffort,
+        LandlockMode::Require => CompatLevel::HardRequirement,
+    };
+    let wrap = |e| match mode {
+        LandlockMode::Require => LandlockError::Required(e),
+        _ => LandlockError::Apply(e),
+    };
+    let mut ruleset = Ruleset::default()
+        .set_compatibility(level)
+        .handle_access(AccessFs::from_all(TARGET))
+        .and_then(|r| r.scope(Scope::AbstractUnixSocket | Scope::Signal))
+        .and_then(|r| r.create())
+        .map_err(wrap)?;
+    for rule in rules {
+        // A path that cannot be opened (a directory without search permission) is one the
+        // payload cannot reach either; it needs no rule.
+        let Ok(fd) = PathFd::new(&rule.path) else {
+            tracing::debug!(path = %rule.path.display(), "no Landlock rule: cannot open");
+            continue;
+        };
+        let mut access = rule.grant.access(TARGET);
+        // Directory-only rights on a file are an error to the kernel.
+        if !std::fs::metadata(&rule.path).is_ok_and(|m| m.is_dir()) {
+            access &= AccessFs::from_file(TARGET);
+        }
+        ruleset = ruleset
+            .add_rule(PathBeneath::new(fd, access))
+            .map_err(wrap)?;
+    }
+    let status = ruleset.restrict_self().map_err(wrap)?;
+    if mode == LandlockMode::Require && status.ruleset != RulesetStatus::FullyEnforced {
+        return Err(LandlockError::Partial);
+    }
+    Ok(Some(status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mounts::{plan, Mount};
+
+    #[test]
+    fn rules_follow_the_mount_plan() {
+        let ops = plan(&[
+            Mount::Bind {
+                src: "/".into(),
+                dst: "/".into(),
+                read_only: true,
+            },
+            Mount::Tmpfs {
+                dst: "/tmp".into(),
+                mode: 0o1777,
+            },
+            Mount::Bind {
+                src: "/w".into(),
+                dst: "/w".into(),
+                read_only: false,
+            },
+            Mount::Proc {
+                dst: "/proc".into(),
+            },
+            Mount::Dev { dst: "/dev".into() },
+        ]);
+        let rules = rules(&ops);
+        let grant = |p: &str| {
+            rules
+                .iter()
+                .find(|r| r.path == std::path::Path::new(p))
+                .map(|r| r.grant)
+        };
+        assert_eq!(grant("/"), Some(Grant::ReadExecute));
+        assert_eq!(grant("/tmp"), Some(Grant::Full));
+        assert_eq!(grant("/w"), Some(Grant::Full));
+        assert_eq!(grant("/proc"), Some(Grant::Proc));
+        assert_eq!(grant("/dev/null"), Some(Grant::Device));
+        assert_eq!(grant("/dev/pts"), Some(Grant::Device));
+        assert_eq!(grant("/dev/ptmx"), None, "symlinks get no rule");
+    }
+
+    #[test]
+    fn read_only_grants_no_write() {
+        let read = Grant::ReadExecute.access(TARGET);
+        assert!(read.contains(AccessFs::Execute) && read.contains(AccessFs::ReadFile));
+        assert!(!read.contains(AccessFs::WriteFile) && !read.contains(AccessFs::MakeReg));
+        assert!(!Grant::Proc.access(TARGET).contains(AccessFs::Execute));
+    }
+
+    #[test]
+    fn missing_features_by_abi() {
+        assert!(missing_features(KernelSupport::Abi(6)).is_empty());
+        assert_eq!(
+            missing_features(KernelSupport::Abi(4)),
+            [
+                "device ioctl rules",
+                "abstract unix socket and signal scoping"
+            ]
+        );
+        assert_eq!(missing_features(KernelSupport::NotEnabled).len(), 2);
+    }
+
+    #[test]
+    fn modes_parse() {
+        assert_eq!("require".parse::<LandlockMode>(), Ok(LandlockMode::Require));
+        assert!("strict".parse::<LandlockMode>().is_err());
+    }
+}

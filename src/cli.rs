@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::check;
 use crate::error::{self, Error, HUTCH_FAILED};
 use crate::explain;
-use crate::profile::Profile;
+use crate::profile::{Catalog, NetMode};
 use crate::sandbox;
 use crate::spec::{Host, MountFlag, RunRequest, SandboxSpec};
 
@@ -42,6 +43,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: boxing the large `run` arguments would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a command in a one-shot sandbox
@@ -62,11 +65,74 @@ pub enum Command {
                       hutch run --ro-bind data:/data --chdir /data -- ls"
     )]
     Run(RunArgs),
+    /// List profiles and show what they contain
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Check whether this host can run sandboxes, and say how to fix what is missing
+    #[command(
+        long_about = "Check whether this host can run hutch's sandboxes, and say how to fix what \
+                      is missing. Nothing on the host is changed.\n\n\
+                      One line per check: ok, warn (hutch runs, but a feature is missing or \
+                      weaker) or fail (hutch run cannot work), what was found, and the fix. The \
+                      checks: the kernel version; the switches that stop user namespaces \
+                      (user.max_user_namespaces, kernel.unprivileged_userns_clone, \
+                      kernel.apparmor_restrict_unprivileged_userns); a probe of the whole path in \
+                      a throw-away child (create the namespaces, write the id maps, mount a tmpfs \
+                      and proc), because under Ubuntu's AppArmor restriction creating the \
+                      namespace succeeds and only the next step fails; overlayfs in a user \
+                      namespace; your ranges in /etc/subuid and /etc/subgid; newuidmap and \
+                      newgidmap (setuid root or file capabilities); the Landlock ABI; seccomp; \
+                      pasta or slirp4netns; cgroup v2 and its delegation to you; the state \
+                      directories ($XDG_DATA_HOME/hutch, $XDG_RUNTIME_DIR/hutch), whether they are \
+                      writable and on a file system that can hold an overlay upper.\n\n\
+                      With --json the report is one JSON object, schema 1: {\"schema\": 1, \
+                      \"ok\": BOOL, \"checks\": [{\"id\": \"userns.probe\", \"status\": \
+                      \"ok\"|\"warn\"|\"fail\", \"found\": STRING, \"fix\": STRING or null}]}. \
+                      \"ok\" is true when no check failed. Every check id appears once, in a fixed \
+                      order: kernel.version, userns.max_user_namespaces, \
+                      userns.unprivileged_userns_clone, userns.apparmor_restriction, \
+                      userns.probe, overlay.userns, idmap.subuid, idmap.subgid, idmap.newuidmap, \
+                      idmap.newgidmap, landlock.abi, seccomp.filter, net.helper, cgroup.v2, \
+                      cgroup.delegation, state.data, state.runtime. Later versions may add ids \
+                      within schema 1; a field or id is only removed or renamed with a new \
+                      schema number.",
+        after_help = "Exit status: 0 when hutch run can work here (warnings allowed); 1 when a check \
+                      failed; 125 for a bad flag.\n\n\
+                      Run it as the user who will run hutch: a probe run by root says nothing \
+                      about an unprivileged user."
+    )]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print the report as JSON (schema 1, see above)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List the profiles: yours (in $XDG_CONFIG_HOME/hutch/profiles) and the built-ins
+    Ls {
+        /// Print a JSON array of {name, source, description, overrides_builtin}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a profile's file, or with --resolved what it amounts to on this host
+    Show {
+        /// A profile name or a path to a .toml file
+        name: String,
+        /// Merge the extends chain and expand the variables, and print the result as TOML
+        #[arg(long)]
+        resolved: bool,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Profile to start from: a built-in name
+    /// Profile to start from: a name (your $XDG_CONFIG_HOME/hutch/profiles/NAME.toml, else a
+    /// built-in: default, strict, dev, ci, base) or a path to a .toml file
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub profile: String,
     /// Bind SRC (a host path) writable at DST inside (default: the same path)
@@ -93,6 +159,10 @@ pub struct RunArgs {
     /// Start from an empty environment: only --env values are set
     #[arg(long)]
     pub clearenv: bool,
+    /// Network: none (a namespace of its own with only loopback) or host (the host's network)
+    /// (default: the profile's; none for the default profile)
+    #[arg(long, value_name = "MODE", value_parser = ["none", "host"])]
+    pub net: Option<String>,
     /// Be uid and gid 0 inside (mapped to you outside; no privileges over the host)
     #[arg(long)]
     pub map_root: bool,
@@ -150,6 +220,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
                 .expect("clap matched the run subcommand");
             run(args, mount_flags_in_order(sub), cli.quiet)
         }
+        Command::Profile(command) => profile_command(command),
+        Command::Check(args) => check::main(args.json, cli.quiet).map_err(Error::from),
     };
     match result {
         Ok(status) => status,
@@ -158,6 +230,48 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             err.exit_status()
         }
     }
+}
+
+fn profile_command(command: &ProfileCommand) -> Result<u8, Error> {
+    let catalog = Catalog::from_env();
+    match command {
+        ProfileCommand::Ls { json: true } => {
+            let text = serde_json::to_string_pretty(&catalog.list()).expect("plain data");
+            println!("{text}");
+        }
+        ProfileCommand::Ls { json: false } => {
+            let entries = catalog.list();
+            let width = entries
+                .iter()
+                .map(|e| e.name.len())
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            println!("{:width$}  {:10}  DESCRIPTION", "NAME", "SOURCE");
+            for entry in entries {
+                let source = if entry.source == "built-in" {
+                    "built-in"
+                } else {
+                    "user"
+                };
+                println!("{:width$}  {source:10}  {}", entry.name, entry.description);
+            }
+        }
+        ProfileCommand::Show {
+            name,
+            resolved: false,
+        } => {
+            print!("{}", catalog.source(name, None)?.text);
+        }
+        ProfileCommand::Show {
+            name,
+            resolved: true,
+        } => {
+            let host = Host::current()?;
+            print!("{}", catalog.load(name)?.expanded(&host.vars())?.to_toml());
+        }
+    }
+    Ok(0)
 }
 
 fn usage_error(err: clap::Error) -> u8 {
@@ -198,14 +312,20 @@ fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error>
         unsetenv: args.unsetenv.clone(),
         clearenv: args.clearenv,
         map_root: args.map_root,
+        net: args.net.as_deref().map(|m| match m {
+            "host" => NetMode::Host,
+            _ => NetMode::None,
+        }),
         landlock: args
             .landlock
             .as_deref()
             .map(|m| m.parse().expect("clap checked the value")),
         command: args.command.clone(),
     };
-    let profile = Profile::load(&request.profile)?;
     let host = Host::current()?;
+    let profile = Catalog::from_env()
+        .load(&request.profile)?
+        .expanded(&host.vars())?;
     let spec = SandboxSpec::resolve(&request, &profile, &host)?;
     if args.explain {
         let hardening = sandbox::Hardening::prepare(&spec)?;
@@ -267,7 +387,9 @@ mod tests {
     #[test]
     fn command_takes_everything_after_it() {
         let cli = Cli::try_parse_from(["hutch", "run", "sh", "-c", "echo --bind"]).unwrap();
-        let Command::Run(args) = cli.command;
+        let Command::Run(args) = cli.command else {
+            panic!("parsed as another subcommand");
+        };
         assert_eq!(args.command, ["sh", "-c", "echo --bind"]);
     }
 

@@ -8,7 +8,42 @@
 
 use std::path::Path;
 
-fn sysctl(proc_sys: &Path, name: &str) -> Option<i64> {
+/// The fix for `user.max_user_namespaces = 0`.
+pub const FIX_MAX_USER_NAMESPACES: &str =
+    "`sudo sysctl -w user.max_user_namespaces=28633` and make it permanent in /etc/sysctl.d/";
+/// The fix for Debian's `kernel.unprivileged_userns_clone = 0`.
+pub const FIX_UNPRIVILEGED_USERNS_CLONE: &str =
+    "`sudo sysctl -w kernel.unprivileged_userns_clone=1` and make it permanent in /etc/sysctl.d/";
+/// The fix for Ubuntu's `kernel.apparmor_restrict_unprivileged_userns = 1`.
+pub const FIX_APPARMOR_RESTRICTION: &str =
+    "install an AppArmor profile for hutch that grants `userns`, or \
+     `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`";
+/// Why mounting a fresh /proc fails with EPERM, and what to do.
+pub const MASKED_PROC: &str =
+    "mounting /proc needs a fully visible /proc on the host; inside a container that masks \
+     parts of /proc this fails (run hutch on the host, or a container with an unmasked /proc)";
+
+/// The fix when none of the switches is off.
+pub const FIX_OTHERWISE: &str =
+    "if hutch runs inside a container, allow user namespaces there (Docker: --security-opt \
+     seccomp=unconfined); otherwise the per-user limit user.max_user_namespaces may be reached";
+
+/// Just the fix of [`userns_hint`], for `hutch check`'s one-line fix.
+pub fn userns_fix(proc_sys: &Path) -> &'static str {
+    if sysctl(proc_sys, "user/max_user_namespaces") == Some(0) {
+        FIX_MAX_USER_NAMESPACES
+    } else if sysctl(proc_sys, "kernel/unprivileged_userns_clone") == Some(0) {
+        FIX_UNPRIVILEGED_USERNS_CLONE
+    } else if sysctl(proc_sys, "kernel/apparmor_restrict_unprivileged_userns") == Some(1) {
+        FIX_APPARMOR_RESTRICTION
+    } else {
+        FIX_OTHERWISE
+    }
+}
+
+/// A numeric sysctl under `proc_sys` (`name` as a path: `user/max_user_namespaces`); `None`
+/// when it does not exist on this kernel or cannot be read.
+pub fn sysctl(proc_sys: &Path, name: &str) -> Option<i64> {
     std::fs::read_to_string(proc_sys.join(name))
         .ok()?
         .trim()
@@ -19,27 +54,28 @@ fn sysctl(proc_sys: &Path, name: &str) -> Option<i64> {
 /// The most specific fix for "the kernel refused an unprivileged user namespace" on this host.
 pub fn userns_hint(proc_sys: &Path) -> String {
     if sysctl(proc_sys, "user/max_user_namespaces") == Some(0) {
-        return "user namespaces are disabled (user.max_user_namespaces = 0); fix: \
-                `sudo sysctl -w user.max_user_namespaces=28633` and make it permanent in \
-                /etc/sysctl.d/"
-            .into();
+        return format!(
+            "user namespaces are disabled (user.max_user_namespaces = 0); fix: \
+             {FIX_MAX_USER_NAMESPACES}"
+        );
     }
     if sysctl(proc_sys, "kernel/unprivileged_userns_clone") == Some(0) {
-        return "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0); \
-                fix: `sudo sysctl -w kernel.unprivileged_userns_clone=1` and make it permanent in \
-                /etc/sysctl.d/"
-            .into();
+        return format!(
+            "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0); \
+             fix: {FIX_UNPRIVILEGED_USERNS_CLONE}"
+        );
     }
     if sysctl(proc_sys, "kernel/apparmor_restrict_unprivileged_userns") == Some(1) {
-        return "AppArmor restricts unprivileged user namespaces on this host \
-                (kernel.apparmor_restrict_unprivileged_userns = 1, Ubuntu 23.10 and later); fix: \
-                install an AppArmor profile for hutch that grants `userns`, or \
-                `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`"
-            .into();
+        return format!(
+            "AppArmor restricts unprivileged user namespaces on this host \
+             (kernel.apparmor_restrict_unprivileged_userns = 1, Ubuntu 23.10 and later); fix: \
+             {FIX_APPARMOR_RESTRICTION}"
+        );
     }
     "the kernel refused an unprivileged user namespace; if hutch runs inside a container, the \
      container's seccomp or LSM policy may forbid it (e.g. Docker: --security-opt \
-     seccomp=unconfined), or the per-user namespace limit (user.max_user_namespaces) is reached"
+     seccomp=unconfined), or the per-user namespace limit (user.max_user_namespaces) is reached; \
+     `hutch check` probes each step and names the one that fails"
         .into()
 }
 
@@ -71,11 +107,26 @@ mod tests {
     }
 
     #[test]
+    fn the_fix_alone_follows_the_same_order() {
+        let h = host(&[
+            ("user/max_user_namespaces", "100"),
+            ("kernel/apparmor_restrict_unprivileged_userns", "1"),
+        ]);
+        assert_eq!(userns_fix(h.path()), FIX_APPARMOR_RESTRICTION);
+        let h = host(&[("user/max_user_namespaces", "0")]);
+        assert_eq!(userns_fix(h.path()), FIX_MAX_USER_NAMESPACES);
+        let h = host(&[]);
+        assert_eq!(userns_fix(h.path()), FIX_OTHERWISE);
+    }
+
+    #[test]
     fn falls_back_to_a_general_explanation() {
         let h = host(&[
             ("user/max_user_namespaces", "100"),
             ("kernel/apparmor_restrict_unprivileged_userns", "0"),
         ]);
-        assert!(userns_hint(h.path()).contains("container"));
+        let hint = userns_hint(h.path());
+        assert!(hint.contains("container"), "{hint}");
+        assert!(hint.contains("`hutch check`"), "{hint}");
     }
 }

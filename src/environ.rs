@@ -9,7 +9,7 @@ use crate::spec::env_block;
 /// `--env` and `--unsetenv` from the command line (which win).
 #[derive(Debug, Clone, Default)]
 pub struct EnvRules {
-    /// Host variable names to pass; a trailing `*` matches a prefix (`LC_*`).
+    /// Host variable names to pass; `*` matches any run of characters (`LC_*`, `*`).
     pub keep: Vec<String>,
     pub set: Vec<(String, String)>,
     pub unset: Vec<String>,
@@ -17,11 +17,23 @@ pub struct EnvRules {
     pub cli_unset: Vec<String>,
 }
 
-fn matches(pattern: &str, name: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => name.starts_with(prefix),
-        None => pattern == name,
+/// Glob match where `*` stands for any run of characters (`LC_*`, `*_TOKEN`, `*`).
+pub fn matches(pattern: &str, name: &str) -> bool {
+    let Some((head, rest)) = pattern.split_once('*') else {
+        return pattern == name;
+    };
+    let Some(mut name) = name.strip_prefix(head) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = rest.split('*').collect();
+    let tail = parts.pop().unwrap_or("");
+    for part in parts {
+        match name.find(part) {
+            Some(i) => name = &name[i + part.len()..],
+            None => return false,
+        }
     }
+    name.len() >= tail.len() && name.ends_with(tail)
 }
 
 pub fn build(host: &[(OsString, OsString)], rules: &EnvRules) -> Vec<CString> {
@@ -40,11 +52,15 @@ pub fn build(host: &[(OsString, OsString)], rules: &EnvRules) -> Vec<CString> {
     for (name, value) in &rules.set {
         set(&mut env, name, value);
     }
-    env.retain(|(n, _)| !rules.unset.iter().any(|u| n == u.as_str()));
+    let unset = |patterns: &[String], name: &std::ffi::OsStr| {
+        name.to_str()
+            .is_some_and(|n| patterns.iter().any(|p| matches(p, n)))
+    };
+    env.retain(|(n, _)| !unset(&rules.unset, n));
     for (name, value) in &rules.cli_set {
         set(&mut env, name, value);
     }
-    env.retain(|(n, _)| !rules.cli_unset.iter().any(|u| n == u.as_str()));
+    env.retain(|(n, _)| !unset(&rules.cli_unset, n));
     env_block(&env)
 }
 
@@ -54,6 +70,15 @@ mod tests {
 
     fn names(env: &[CString]) -> Vec<String> {
         env.iter().map(|e| e.to_str().unwrap().to_owned()).collect()
+    }
+
+    #[test]
+    fn patterns_match_prefixes_suffixes_and_everything() {
+        assert!(matches("LC_*", "LC_ALL") && !matches("LC_*", "XLC_ALL"));
+        assert!(matches("*_TOKEN", "NPM_TOKEN") && !matches("*_TOKEN", "TOKEN"));
+        assert!(matches("*", "ANY") && matches("A*B*C", "AxxBxxC") && !matches("A*B*C", "AxxC"));
+        assert!(matches("PATH", "PATH") && !matches("PATH", "PATHS"));
+        assert!(!matches("AB*BA", "ABA"));
     }
 
     #[test]

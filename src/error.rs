@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::check::CheckError;
 use crate::profile::ProfileError;
 use crate::sandbox::LaunchError;
 use crate::spec::SpecError;
@@ -18,6 +19,8 @@ pub enum Error {
     Spec(#[from] SpecError),
     #[error(transparent)]
     Launch(#[from] LaunchError),
+    #[error(transparent)]
+    Check(#[from] CheckError),
 }
 
 impl Error {
@@ -33,6 +36,7 @@ impl Error {
             Error::Profile(e) => e.hint(),
             Error::Spec(e) => e.hint(),
             Error::Launch(e) => e.hint(),
+            Error::Check(_) => None,
         }
     }
 }

@@ -9,6 +9,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::landlock::{self, KernelSupport, LandlockMode};
+use crate::profile::NetMode;
 use crate::sandbox::Hardening;
 use crate::seccomp::Condition;
 use crate::spec::SandboxSpec;
@@ -132,15 +133,25 @@ impl Plan {
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
-            namespaces: vec![
-                "user",
-                "mount",
-                "pid",
-                "ipc",
-                "uts",
-                "net (loopback only)",
-                "cgroup",
-            ],
+            namespaces: match spec.net {
+                NetMode::None => vec![
+                    "user",
+                    "mount",
+                    "pid",
+                    "ipc",
+                    "uts",
+                    "net (loopback only)",
+                    "cgroup",
+                ],
+                NetMode::Host => vec![
+                    "user",
+                    "mount",
+                    "pid",
+                    "ipc",
+                    "uts",
+                    "cgroup (network: the host's)",
+                ],
+            },
             uid_map: spec.ids.render_uid_map().trim_end().to_owned(),
             gid_map: spec.ids.render_gid_map().trim_end().to_owned(),
             setgroups: "deny",

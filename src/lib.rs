@@ -2,10 +2,11 @@
 //!
 //! The command line (`cli`) parses flags and a profile into one validated `spec`; `sandbox`
 //! launches it: `idmap`, `mounts` and `init` do the work inside the new namespaces, `sys` holds
-//! every raw system call.
+//! every raw system call. `check` is the doctor: it tells whether this host can run sandboxes.
 
 pub mod caps;
 pub mod channel;
+pub mod check;
 pub mod cli;
 pub mod diagnose;
 pub mod environ;

@@ -19,6 +19,7 @@ use crate::idmap::{self, IdMapError};
 use crate::init;
 use crate::landlock::{self, LandlockError};
 use crate::mounts::{self, MountError, MountOp};
+use crate::profile::NetMode;
 use crate::seccomp::{self, SeccompError};
 use crate::spec::SandboxSpec;
 use crate::sys::{self, Errno, SysError};
@@ -46,6 +47,12 @@ pub enum LaunchError {
     Wait(#[source] SysError),
     #[error("cannot prepare the system call filter")]
     Seccomp(#[source] SeccompError),
+    #[error("cannot create {}", path.display())]
+    CreateSource {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A failure inside the sandbox, already rendered there (with its hint).
     #[error("{}", .0.message)]
     Inside(Report),
@@ -84,16 +91,21 @@ pub fn run(spec: &SandboxSpec) -> Result<u8, LaunchError> {
     sys::default_disposition(Signal::SIGCHLD).map_err(LaunchError::Prepare)?;
     // Everything the child applies is prepared here, before the clone: the child only acts.
     let hardening = Hardening::prepare(spec)?;
+    for dir in &spec.create_sources {
+        create_private_dir(dir)?;
+    }
     let (reader, writer) = channel::report_pipe().map_err(LaunchError::Prepare)?;
     let (holder, watch) = channel::lifeline().map_err(LaunchError::Prepare)?;
 
-    let flags = CloneFlags::CLONE_NEWUSER
+    let mut flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWPID
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWNET
         | CloneFlags::CLONE_NEWCGROUP;
+    if spec.net == NetMode::None {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
     let child = match sys::clone_into_namespaces(flags).map_err(LaunchError::Clone)? {
         None => {
             drop(reader);
@@ -113,6 +125,19 @@ pub fn run(spec: &SandboxSpec) -> Result<u8, LaunchError> {
         Some(report) => Err(LaunchError::Inside(Report { status, ..report })),
         None => Ok(status),
     }
+}
+
+/// A directory only its owner can enter, with any missing parents.
+fn create_private_dir(path: &Path) -> Result<(), LaunchError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| LaunchError::CreateSource {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 fn wait_forwarding(child: Pid, signals: &SigSet) -> Result<u8, LaunchError> {
@@ -227,7 +252,9 @@ fn set_up(
     mounts::build_root(&hardening.mount_ops).map_err(SetupError::Mount)?;
     // 4. The uts and net namespaces are ours: name the host, bring up loopback.
     sys::sethostname(&spec.hostname).map_err(SetupError::Hostname)?;
-    sys::loopback_up().map_err(SetupError::Loopback)?;
+    if spec.net == NetMode::None {
+        sys::loopback_up().map_err(SetupError::Loopback)?;
+    }
     sys::chdir(&spec.workdir).map_err(|source| SetupError::Workdir {
         dir: spec.workdir.clone(),
         source,

@@ -11,7 +11,9 @@ use crate::environ::{self, EnvRules};
 use crate::idmap::IdMapping;
 use crate::landlock::LandlockMode;
 use crate::mounts::Mount;
-use crate::profile::{MountKind, Profile};
+#[cfg(test)]
+use crate::profile::Catalog;
+use crate::profile::{Located, MountKind, NetMode, Profile, ProfileError, Vars};
 use crate::seccomp::{self, SeccompError, SeccompPolicy};
 
 /// What the user asked for on the command line, before validation.
@@ -27,6 +29,7 @@ pub struct RunRequest {
     pub clearenv: bool,
     pub map_root: bool,
     pub landlock: Option<LandlockMode>,
+    pub net: Option<NetMode>,
     pub command: Vec<OsString>,
 }
 
@@ -50,6 +53,28 @@ pub struct Host {
 }
 
 impl Host {
+    /// The values profile variables expand to.
+    pub fn vars(&self) -> Vars {
+        let var = |name: &str| {
+            self.env
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| PathBuf::from(v))
+                .filter(|p| p.is_absolute())
+        };
+        Vars {
+            home: self.home.clone(),
+            cwd: self.cwd.clone(),
+            user: self.user.clone(),
+            uid: self.uid,
+            xdg_runtime_dir: self.xdg_runtime_dir.clone(),
+            workspace: var("GITHUB_WORKSPACE").unwrap_or_else(|| self.cwd.clone()),
+            data: var("XDG_DATA_HOME")
+                .unwrap_or_else(|| self.home.join(".local/share"))
+                .join("hutch"),
+        }
+    }
+
     pub fn current() -> Result<Host, SpecError> {
         let uid = nix::unistd::getuid().as_raw();
         let gid = nix::unistd::getgid().as_raw();
@@ -97,8 +122,11 @@ pub struct SandboxSpec {
     pub mounts: Vec<Mount>,
     pub workdir: PathBuf,
     pub env: Vec<CString>,
+    pub net: NetMode,
     pub landlock: LandlockMode,
     pub seccomp: SeccompPolicy,
+    /// Bind sources a profile asked to create (persistent state); made just before launch.
+    pub create_sources: Vec<PathBuf>,
     /// Capabilities the sandbox keeps: none for a user mapped to itself, the profile's list for
     /// root inside.
     pub capabilities: CapSet,
@@ -113,16 +141,8 @@ pub enum SpecError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{origin}: unknown variable ${{{name}}} in {text:?}")]
-    UnknownVariable {
-        origin: String,
-        name: String,
-        text: String,
-    },
-    #[error("{origin}: variable ${{{name}}} is not set on this host")]
-    UnsetVariable { origin: String, name: String },
-    #[error("{origin}: a {kind} mount needs a source (`src`)")]
-    MissingSourceKey { origin: String, kind: &'static str },
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
     #[error("{origin}: source {path} does not exist or cannot be reached")]
     MissingSource {
         origin: String,
@@ -160,9 +180,7 @@ impl SpecError {
             SpecError::Cwd { .. } => Some(
                 "the directory you are in was removed or is not readable; cd somewhere else".into(),
             ),
-            SpecError::UnknownVariable { .. } => {
-                Some(format!("known variables: {}", VARIABLES.join(", ")))
-            }
+            SpecError::Profile(e) => e.hint(),
             SpecError::MissingSource { origin, .. } if origin.starts_with("profile") => Some(
                 "add `optional = true` to the mount to skip it when the source is missing".into(),
             ),
@@ -179,9 +197,9 @@ impl SpecError {
     }
 }
 
-const VARIABLES: &[&str] = &["HOME", "CWD", "USER", "UID", "XDG_RUNTIME_DIR"];
-
 impl SandboxSpec {
+    /// Merge `profile` (already expanded with the host's variables) with the flags of
+    /// `request`; every input is checked here.
     pub fn resolve(
         request: &RunRequest,
         profile: &Profile,
@@ -189,30 +207,39 @@ impl SandboxSpec {
     ) -> Result<SandboxSpec, SpecError> {
         let mut warnings = Vec::new();
         let mut mounts = Vec::new();
-        let profile_origin = |i: usize| format!("profile {:?}, mount #{}", request.profile, i + 1);
+        let mut create_sources = Vec::new();
 
-        for (i, entry) in profile.mounts.iter().enumerate() {
-            let origin = profile_origin(i);
-            let dst = destination(&origin, &expand(&entry.dst, host, &origin)?)?;
-            let src = match &entry.src {
-                Some(src) => Some(PathBuf::from(expand(src, host, &origin)?)),
-                None => None,
-            };
+        for entry in &profile.mounts {
+            let dst = profile_destination(&entry.dst)?;
             let mount = match entry.kind {
                 MountKind::Bind | MountKind::RoBind => {
-                    let kind = if entry.kind == MountKind::Bind {
-                        "bind"
-                    } else {
-                        "ro-bind"
+                    let Some(src) = &entry.src else {
+                        let message =
+                            format!("a {} mount needs a source (`src`)", entry.kind.name());
+                        return Err(ProfileError::at(&entry.at, &message, None).into());
                     };
-                    let src = src.ok_or(SpecError::MissingSourceKey {
-                        origin: origin.clone(),
-                        kind,
-                    })?;
-                    let src = match existing_source(&origin, &src, &host.cwd) {
-                        Ok(src) => src,
-                        Err(_) if entry.optional => continue,
-                        Err(err) => return Err(err),
+                    let path = Path::new(&src.value);
+                    let src = if entry.create && path.is_absolute() && !path.exists() {
+                        let path = lexical_absolute(path);
+                        create_sources.push(path.clone());
+                        path
+                    } else {
+                        match std::fs::canonicalize(host.cwd.join(path)) {
+                            Ok(src) => src,
+                            Err(_) if entry.optional => continue,
+                            Err(err) => {
+                                let message = format!(
+                                    "mount source {} does not exist or cannot be reached: {err}",
+                                    src.value
+                                );
+                                let hint =
+                                    "add `optional = true` to skip the mount when the source \
+                                            is missing, or `create = true` to make it";
+                                return Err(
+                                    ProfileError::at(&src.at, &message, Some(hint.into())).into()
+                                );
+                            }
+                        }
                     };
                     let read_only = entry.kind == MountKind::RoBind;
                     if !read_only && exposes_home(&src, &host.home) {
@@ -256,12 +283,13 @@ impl SandboxSpec {
             });
         }
 
-        let hostname = match &request.hostname {
-            Some(name) => valid_hostname(name)?,
-            None => match &profile.hostname {
-                Some(name) => valid_hostname(&expand(name, host, "profile hostname")?)?,
-                None => "sandbox".to_owned(),
-            },
+        let hostname = match (&request.hostname, &profile.hostname) {
+            (Some(name), _) => {
+                valid_hostname(name).map_err(|_| SpecError::BadHostname { name: name.clone() })?
+            }
+            (None, Some(name)) => valid_hostname(&name.value)
+                .map_err(|message| ProfileError::at(&name.at, &message, None))?,
+            (None, None) => "sandbox".to_owned(),
         };
 
         let workdir = match &request.chdir {
@@ -269,13 +297,12 @@ impl SandboxSpec {
             None => host.cwd.clone(),
         };
 
-        let mut set = Vec::new();
-        for (name, value) in &profile.env.set {
-            set.push((
-                name.clone(),
-                expand(value, host, &format!("profile env.set.{name}"))?,
-            ));
-        }
+        let set = profile
+            .env
+            .set
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect();
         let mut cli_set = Vec::new();
         for arg in &request.env {
             let (name, value) = arg
@@ -287,20 +314,20 @@ impl SandboxSpec {
                 })?;
             cli_set.push((name.to_owned(), value.to_owned()));
         }
-        let rules = EnvRules {
-            keep: if request.clearenv {
-                Vec::new()
-            } else {
-                profile.env.keep.clone()
-            },
-            set: if request.clearenv { Vec::new() } else { set },
-            unset: if request.clearenv {
-                Vec::new()
-            } else {
-                profile.env.unset.clone()
-            },
-            cli_set,
-            cli_unset: request.unsetenv.clone(),
+        let rules = if request.clearenv {
+            EnvRules {
+                cli_set,
+                cli_unset: request.unsetenv.clone(),
+                ..Default::default()
+            }
+        } else {
+            EnvRules {
+                keep: profile.env.keep.clone(),
+                set,
+                unset: profile.env.unset.clone(),
+                cli_set,
+                cli_unset: request.unsetenv.clone(),
+            }
         };
         let env = environ::build(&host.env, &rules);
 
@@ -310,29 +337,21 @@ impl SandboxSpec {
             .map(|arg| CString::new(arg.as_bytes()).map_err(|_| SpecError::NulInCommand))
             .collect::<Result<Vec<_>, _>>()?;
 
-        let seccomp =
-            seccomp::policy(&profile.seccomp.deny, &profile.seccomp.allow).map_err(|source| {
-                SpecError::Seccomp {
-                    profile: request.profile.clone(),
-                    source,
-                }
-            })?;
-        let capabilities = if request.map_root {
-            let names: Vec<&str> = match &profile.capabilities {
-                Some(names) => names.iter().map(String::as_str).collect(),
-                None => caps::ROOT_DEFAULT.to_vec(),
-            };
-            CapSet::from_names(&names).map_err(|source| SpecError::Capabilities {
-                profile: request.profile.clone(),
-                source,
-            })?
-        } else {
-            CapSet::default()
+        let names =
+            |list: &[Located<String>]| list.iter().map(|l| l.value.clone()).collect::<Vec<_>>();
+        let seccomp = seccomp::policy(
+            &names(&profile.seccomp_deny),
+            &names(&profile.seccomp_allow),
+        )
+        .map_err(|source| locate_seccomp_error(source, profile))?;
+        let capabilities = match (&profile.capabilities, request.map_root) {
+            (_, false) => CapSet::default(),
+            (Some(list), true) => capabilities(list)?,
+            (None, true) => {
+                CapSet::from_names(caps::ROOT_DEFAULT).expect("the built-in list is valid")
+            }
         };
-        let landlock = request
-            .landlock
-            .or(profile.landlock.mode)
-            .unwrap_or_default();
+        let landlock = request.landlock.or(profile.landlock).unwrap_or_default();
         if landlock == LandlockMode::Off {
             warnings.push(
                 "Landlock is off (--landlock off): file access is limited by the mount tree alone"
@@ -351,55 +370,54 @@ impl SandboxSpec {
             mounts,
             workdir,
             env,
+            net: request.net.or(profile.net).unwrap_or(NetMode::None),
             landlock,
             seccomp,
+            create_sources,
             capabilities,
             warnings,
         })
     }
 }
 
-/// Expand `${NAME}` variables from the host's facts; anything else after `$` stays as it is.
-fn expand(text: &str, host: &Host, origin: &str) -> Result<String, SpecError> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| SpecError::UnknownVariable {
-            origin: origin.to_owned(),
-            name: after.to_owned(),
-            text: text.to_owned(),
-        })?;
-        let name = &after[..end];
-        let unset = || SpecError::UnsetVariable {
-            origin: origin.to_owned(),
-            name: name.to_owned(),
+/// A seccomp error about a name, pointed at where the profile says it.
+fn locate_seccomp_error(error: SeccompError, profile: &Profile) -> SpecError {
+    if let SeccompError::UnknownSyscall { list, name } = &error {
+        let entries = if *list == "deny" {
+            &profile.seccomp_deny
+        } else {
+            &profile.seccomp_allow
         };
-        match name {
-            "HOME" => out.push_str(&host.home.to_string_lossy()),
-            "CWD" => out.push_str(&host.cwd.to_string_lossy()),
-            "USER" => out.push_str(&host.user),
-            "UID" => out.push_str(&host.uid.to_string()),
-            "XDG_RUNTIME_DIR" => out.push_str(
-                &host
-                    .xdg_runtime_dir
-                    .as_ref()
-                    .ok_or_else(unset)?
-                    .to_string_lossy(),
-            ),
-            _ => {
-                return Err(SpecError::UnknownVariable {
-                    origin: origin.to_owned(),
-                    name: name.to_owned(),
-                    text: text.to_owned(),
-                })
-            }
+        if let Some(entry) = entries.iter().find(|e| e.value == *name) {
+            let message = format!("seccomp.{list}: unknown system call {name:?}");
+            return ProfileError::at(&entry.at, &message, error.hint()).into();
         }
-        rest = &after[end + 1..];
     }
-    out.push_str(rest);
-    Ok(out)
+    SpecError::Seccomp {
+        profile: profile.name.clone(),
+        source: error,
+    }
+}
+
+fn capabilities(list: &[Located<String>]) -> Result<CapSet, SpecError> {
+    let mut set = CapSet::default();
+    for name in list {
+        let one = CapSet::from_names(&[&name.value])
+            .map_err(|e| ProfileError::at(&name.at, &e.to_string(), e.hint()))?;
+        set.0 |= one.0;
+    }
+    Ok(set)
+}
+
+fn profile_destination(dst: &Located<String>) -> Result<PathBuf, SpecError> {
+    destination("", &dst.value).map_err(|_| {
+        let message = format!(
+            "mount destination {:?} must be an absolute path without `..`",
+            dst.value
+        );
+        let hint = "write the destination as it appears inside the sandbox, e.g. \"/data\"";
+        ProfileError::at(&dst.at, &message, Some(hint.into())).into()
+    })
 }
 
 /// A destination inside the sandbox: absolute, and never climbing out of the new root.
@@ -462,7 +480,7 @@ fn exposes_home(src: &Path, home: &Path) -> bool {
     home.starts_with(src)
 }
 
-fn valid_hostname(name: &str) -> Result<String, SpecError> {
+fn valid_hostname(name: &str) -> Result<String, String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -471,9 +489,9 @@ fn valid_hostname(name: &str) -> Result<String, SpecError> {
     if ok {
         Ok(name.to_owned())
     } else {
-        Err(SpecError::BadHostname {
-            name: name.to_owned(),
-        })
+        Err(format!(
+            "hostname {name:?}: 1 to 64 characters of letters, digits, `-` and `.`"
+        ))
     }
 }
 
@@ -526,17 +544,18 @@ mod tests {
         }
     }
 
-    fn default_profile() -> Profile {
-        Profile::load("default").unwrap()
+    fn resolve(req: &RunRequest, profile: &str, host: &Host) -> Result<SandboxSpec, SpecError> {
+        let profile = Catalog::new(None).load(profile)?.expanded(&host.vars())?;
+        SandboxSpec::resolve(req, &profile, host)
     }
 
     #[test]
     fn default_profile_binds_cwd_writable_and_home_as_tmpfs() {
         let cwd = tempfile::tempdir().unwrap();
         let cwd = cwd.path().canonicalize().unwrap();
-        let spec = SandboxSpec::resolve(
+        let spec = resolve(
             &request(&["true"]),
-            &default_profile(),
+            "default",
             &host(&cwd, Path::new("/home/ada")),
         )
         .unwrap();
@@ -565,9 +584,7 @@ mod tests {
     fn cwd_that_holds_home_is_not_made_writable() {
         let home = tempfile::tempdir().unwrap();
         let home = home.path().canonicalize().unwrap();
-        let spec =
-            SandboxSpec::resolve(&request(&["true"]), &default_profile(), &host(&home, &home))
-                .unwrap();
+        let spec = resolve(&request(&["true"]), "default", &host(&home, &home)).unwrap();
         assert!(!spec.mounts.iter().any(|m| matches!(
             m,
             Mount::Bind {
@@ -576,12 +593,7 @@ mod tests {
             }
         )));
         assert_eq!(spec.warnings.len(), 1, "{:?}", spec.warnings);
-        let root = SandboxSpec::resolve(
-            &request(&["true"]),
-            &default_profile(),
-            &host(Path::new("/"), &home),
-        )
-        .unwrap();
+        let root = resolve(&request(&["true"]), "default", &host(Path::new("/"), &home)).unwrap();
         assert!(!root.mounts.iter().any(|m| matches!(
             m,
             Mount::Bind {
@@ -602,12 +614,7 @@ mod tests {
             MountFlag::RoBind("data:/x/data".into()),
             MountFlag::Bind("data".into()),
         ];
-        let spec = SandboxSpec::resolve(
-            &req,
-            &default_profile(),
-            &host(&cwd, Path::new("/home/ada")),
-        )
-        .unwrap();
+        let spec = resolve(&req, "default", &host(&cwd, Path::new("/home/ada"))).unwrap();
         let tail = &spec.mounts[spec.mounts.len() - 3..];
         assert_eq!(
             tail,
@@ -634,10 +641,9 @@ mod tests {
     fn bad_inputs_are_named() {
         let cwd = Path::new("/");
         let h = host(cwd, Path::new("/home/ada"));
-        let p = default_profile();
         let mut req = request(&["true"]);
         req.mounts = vec![MountFlag::Bind("/does/not/exist".into())];
-        let err = SandboxSpec::resolve(&req, &p, &h).unwrap_err();
+        let err = resolve(&req, "default", &h).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("--bind /does/not/exist: source /does/not/exist"),
@@ -646,56 +652,79 @@ mod tests {
 
         req.mounts = vec![MountFlag::Bind("/:../etc".into())];
         assert!(matches!(
-            SandboxSpec::resolve(&req, &p, &h),
+            resolve(&req, "default", &h),
             Err(SpecError::BadDestination { .. })
         ));
         req.mounts = vec![MountFlag::Tmpfs("/a/../../etc".into())];
         assert!(matches!(
-            SandboxSpec::resolve(&req, &p, &h),
+            resolve(&req, "default", &h),
             Err(SpecError::BadDestination { .. })
         ));
 
         let mut req = request(&["true"]);
         req.env = vec!["NOEQUALS".into()];
         assert!(matches!(
-            SandboxSpec::resolve(&req, &p, &h),
+            resolve(&req, "default", &h),
             Err(SpecError::BadEnv { .. })
         ));
 
         let mut req = request(&["true"]);
         req.hostname = Some("bad name".into());
         assert!(matches!(
-            SandboxSpec::resolve(&req, &p, &h),
+            resolve(&req, "default", &h),
             Err(SpecError::BadHostname { .. })
         ));
     }
 
     #[test]
-    fn variables_expand_and_unknown_ones_fail() {
-        let h = host(Path::new("/w"), Path::new("/home/ada"));
+    fn cli_flags_override_the_profile() {
+        let h = host(Path::new("/"), Path::new("/home/ada"));
+        let spec = resolve(&request(&["true"]), "dev", &h).unwrap();
         assert_eq!(
-            expand("${HOME}/x:${USER}:${UID}:${CWD}", &h, "t").unwrap(),
-            "/home/ada/x:ada:1000:/w"
+            (spec.net, spec.hostname.as_str()),
+            (NetMode::Host, "sandbox")
         );
-        assert!(matches!(
-            expand("${NOPE}", &h, "t"),
-            Err(SpecError::UnknownVariable { .. })
-        ));
-        assert!(matches!(
-            expand("${HOME", &h, "t"),
-            Err(SpecError::UnknownVariable { .. })
-        ));
-        assert!(matches!(
-            expand("${XDG_RUNTIME_DIR}", &h, "t"),
-            Err(SpecError::UnsetVariable { .. })
-        ));
-        assert_eq!(expand("$HOME", &h, "t").unwrap(), "$HOME");
+        let mut req = request(&["true"]);
+        req.net = Some(NetMode::None);
+        req.hostname = Some("mine".into());
+        req.landlock = Some(LandlockMode::Require);
+        let spec = resolve(&req, "dev", &h).unwrap();
+        assert_eq!(
+            (spec.net, spec.hostname.as_str(), spec.landlock),
+            (NetMode::None, "mine", LandlockMode::Require)
+        );
+    }
+
+    #[test]
+    fn ci_profile_strips_secrets_and_keeps_the_rest() {
+        let mut h = host(Path::new("/"), Path::new("/home/ada"));
+        for (k, v) in [
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "u"),
+            ("NPM_TOKEN", "t"),
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("DEPLOY_KEY", "k"),
+            ("DB_PASSWORD", "p"),
+            ("GOOGLE_APPLICATION_CREDENTIALS", "/c"),
+            ("SSH_AUTH_SOCK", "/s"),
+            ("CI", "true"),
+            ("GITHUB_SHA", "abc"),
+        ] {
+            h.env.push((k.into(), v.into()));
+        }
+        let spec = resolve(&request(&["true"]), "ci", &h).unwrap();
+        let names: Vec<&str> = spec
+            .env
+            .iter()
+            .map(|e| e.to_str().unwrap().split('=').next().unwrap())
+            .collect();
+        assert_eq!(names, ["PATH", "CI", "GITHUB_SHA"]);
+        assert_eq!(spec.net, NetMode::Host);
     }
 
     #[test]
     fn environment_drops_secrets_and_sets_home() {
         let h = host(Path::new("/"), Path::new("/home/ada"));
-        let spec = SandboxSpec::resolve(&request(&["true"]), &default_profile(), &h).unwrap();
+        let spec = resolve(&request(&["true"]), "default", &h).unwrap();
         assert_eq!(env_lookup(&spec.env, "PATH"), Some(OsStr::new("/usr/bin")));
         assert_eq!(env_lookup(&spec.env, "HOME"), Some(OsStr::new("/home/ada")));
         assert_eq!(env_lookup(&spec.env, "GITHUB_TOKEN"), None);

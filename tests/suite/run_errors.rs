@@ -59,7 +59,7 @@ fn bad_flags_are_125() {
     let out = sb.run(&["--profile", "nope", "--", "true"]);
     assert_eq!(status(&out), 125);
     assert!(
-        stderr(&out).contains("hint: profiles that exist: default"),
+        stderr(&out).contains("hint: profiles that exist: base, default"),
         "{}",
         stderr(&out)
     );

@@ -1,0 +1,226 @@
+//! Finding profiles: the user's own in `$XDG_CONFIG_HOME/hutch/profiles/NAME.toml` first, then
+//! the built-ins; a name with a `/` or ending in `.toml` is a file path. `extends` chains are
+//! followed here, with cycles reported.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{parse, Profile, ProfileError, Source};
+
+/// Built-in profiles, embedded at compile time: (name, TOML text).
+const BUILTINS: &[(&str, &str)] = &[
+    ("base", include_str!("../../profiles/base.toml")),
+    ("default", include_str!("../../profiles/default.toml")),
+    ("strict", include_str!("../../profiles/strict.toml")),
+    ("dev", include_str!("../../profiles/dev.toml")),
+    ("ci", include_str!("../../profiles/ci.toml")),
+];
+
+/// Where profiles are looked up.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    user_dir: Option<PathBuf>,
+}
+
+/// One profile in `hutch profile ls`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry {
+    pub name: String,
+    /// The file, or "built-in".
+    pub source: String,
+    pub description: String,
+    /// A user profile that replaces the built-in of the same name.
+    pub overrides_builtin: bool,
+}
+
+fn is_path(name: &str) -> bool {
+    name.contains('/') || name.ends_with(".toml")
+}
+
+impl Catalog {
+    pub fn new(user_dir: Option<PathBuf>) -> Catalog {
+        Catalog { user_dir }
+    }
+
+    /// `$XDG_CONFIG_HOME/hutch/profiles`, or `~/.config/hutch/profiles`.
+    pub fn from_env() -> Catalog {
+        let config = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+        Catalog::new(config.map(|c| c.join("hutch/profiles")))
+    }
+
+    pub fn user_dir_display(&self) -> String {
+        self.user_dir.as_ref().map_or_else(
+            || "$XDG_CONFIG_HOME/hutch/profiles".into(),
+            |d| d.display().to_string(),
+        )
+    }
+
+    fn read(path: &Path, name: &str) -> Result<Arc<Source>, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Arc::new(Source {
+            name: name.to_owned(),
+            path: Some(path.to_owned()),
+            text,
+        }))
+    }
+
+    /// The text of profile `name`; paths are taken relative to `base_dir` (the extending file's
+    /// directory) or the current directory.
+    pub fn source(&self, name: &str, base_dir: Option<&Path>) -> Result<Arc<Source>, ProfileError> {
+        if is_path(name) {
+            let path = match base_dir {
+                Some(dir) => dir.join(name),
+                None => PathBuf::from(name),
+            };
+            let stem = path
+                .file_stem()
+                .map_or_else(|| name.to_owned(), |s| s.to_string_lossy().into_owned());
+            return Catalog::read(&path, &stem);
+        }
+        if let Some(dir) = &self.user_dir {
+            let path = dir.join(format!("{name}.toml"));
+            if path.exists() {
+                return Catalog::read(&path, name);
+            }
+        }
+        self.builtin(name)
+    }
+
+    fn builtin(&self, name: &str) -> Result<Arc<Source>, ProfileError> {
+        match BUILTINS.iter().find(|(n, _)| *n == name) {
+            Some((_, text)) => Ok(Arc::new(Source {
+                name: name.to_owned(),
+                path: None,
+                text: (*text).to_owned(),
+            })),
+            None => Err(ProfileError::NotFound {
+                name: name.to_owned(),
+                available: self.names(),
+                user_dir: self.user_dir_display(),
+            }),
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.list().into_iter().map(|e| e.name).collect()
+    }
+
+    /// Load `name` and everything it extends, merged.
+    pub fn load(&self, name: &str) -> Result<Profile, ProfileError> {
+        let mut chain: Vec<Profile> = Vec::new();
+        let mut seen: Vec<(String, String)> = Vec::new();
+        let mut next = name.to_owned();
+        let mut base_dir: Option<PathBuf> = None;
+        let mut extended_at = None;
+        loop {
+            // A user profile that extends its own name builds on the built-in it replaces.
+            let previous = chain.last().map(|p: &Profile| p.name.as_str());
+            let lookup = if previous == Some(next.as_str()) && !is_path(&next) {
+                self.builtin(&next)
+            } else {
+                self.source(&next, base_dir.as_deref())
+            };
+            let source = match lookup {
+                Ok(source) => source,
+                Err(ProfileError::NotFound { available, .. }) if extended_at.is_some() => {
+                    let at: &super::At = extended_at.as_ref().expect("checked");
+                    return Err(ProfileError::at(
+                        at,
+                        &format!("`extends` names a profile that does not exist: {next:?}"),
+                        Some(format!("profiles that exist: {}", available.join(", "))),
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
+            let identity = match &source.path {
+                Some(path) => std::fs::canonicalize(path)
+                    .unwrap_or_else(|_| path.clone())
+                    .display()
+                    .to_string(),
+                None => format!("built-in {}", source.name),
+            };
+            if seen.iter().any(|(id, _)| *id == identity) {
+                let mut names: Vec<String> = seen.into_iter().map(|(_, n)| n).collect();
+                names.push(source.name.clone());
+                return Err(ProfileError::Cycle { chain: names });
+            }
+            seen.push((identity, source.name.clone()));
+            let (profile, extends) = parse(&source)?;
+            chain.push(profile);
+            match extends {
+                Some(parent) => {
+                    base_dir = source
+                        .path
+                        .as_ref()
+                        .and_then(|p| p.parent())
+                        .map(Path::to_owned);
+                    next = parent.value.clone();
+                    extended_at = Some(parent.at);
+                }
+                None => break,
+            }
+        }
+        let mut profiles = chain.into_iter().rev();
+        let base = profiles
+            .next()
+            .expect("the chain holds at least the named profile");
+        Ok(profiles.fold(base, Profile::merged_with))
+    }
+
+    /// Every profile by name: the user's, then built-ins they do not override.
+    pub fn list(&self) -> Vec<Entry> {
+        let describe = |source: &Arc<Source>| match parse(source) {
+            Ok((profile, _)) => profile.description,
+            Err(_) => "(invalid: run `hutch profile show` on it for the error)".into(),
+        };
+        let mut entries = Vec::new();
+        if let Some(dir) = &self.user_dir {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            files.sort();
+            for path in files
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            {
+                let name = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                let description = Catalog::read(&path, &name)
+                    .map(|s| describe(&s))
+                    .unwrap_or_default();
+                entries.push(Entry {
+                    overrides_builtin: BUILTINS.iter().any(|(n, _)| *n == name),
+                    name,
+                    source: path.display().to_string(),
+                    description,
+                });
+            }
+        }
+        for (name, text) in BUILTINS {
+            if entries.iter().any(|e| e.name == *name) {
+                continue;
+            }
+            let source = Arc::new(Source {
+                name: (*name).to_owned(),
+                path: None,
+                text: (*text).to_owned(),
+            });
+            entries.push(Entry {
+                name: (*name).to_owned(),
+                source: "built-in".into(),
+                description: describe(&source),
+                overrides_builtin: false,
+            });
+        }
+        entries
+    }
+}

@@ -1,0 +1,431 @@
+//! Profiles: named, reusable sandbox policies written in TOML.
+//!
+//! A profile says what the sandbox sees (mounts), which environment passes, its network, its
+//! hostname and its hardening. Built-ins live in `profiles/` and are embedded in the binary;
+//! users add their own in `$XDG_CONFIG_HOME/hutch/profiles/`. `extends` chains are merged key by
+//! key (lists appended), then `${VARIABLES}` expand. Every value keeps where it came from, so
+//! an error can point at `file:line:col`. Turning a profile plus command-line flags into one
+//! validated plan is `spec`'s job.
+
+mod catalog;
+mod source;
+mod vars;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use catalog::{Catalog, Entry};
+pub use source::{did_you_mean, At, Source};
+pub use vars::Vars;
+
+use crate::landlock::LandlockMode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MountKind {
+    Bind,
+    RoBind,
+    Tmpfs,
+    Proc,
+    Dev,
+}
+
+impl MountKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            MountKind::Bind => "bind",
+            MountKind::RoBind => "ro-bind",
+            MountKind::Tmpfs => "tmpfs",
+            MountKind::Proc => "proc",
+            MountKind::Dev => "dev",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetMode {
+    /// A network namespace of its own with only loopback.
+    None,
+    /// The host's network namespace.
+    Host,
+}
+
+impl NetMode {
+    pub fn name(&self) -> &'static str {
+        match self {
+            NetMode::None => "none",
+            NetMode::Host => "host",
+        }
+    }
+}
+
+/// A value and the place in a profile it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located<T> {
+    pub value: T,
+    pub at: At,
+}
+
+// The file format. Spanned values remember their byte range for error messages.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    description: Option<String>,
+    extends: Option<Spanned<String>>,
+    hostname: Option<Spanned<String>>,
+    capabilities: Option<Vec<Spanned<String>>>,
+    #[serde(default, rename = "mount")]
+    mounts: Vec<Spanned<RawMount>>,
+    #[serde(default)]
+    env: RawEnv,
+    #[serde(default)]
+    net: RawNet,
+    #[serde(default)]
+    landlock: RawLandlock,
+    #[serde(default)]
+    seccomp: RawSeccomp,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMount {
+    #[serde(rename = "type")]
+    kind: MountKind,
+    src: Option<Spanned<String>>,
+    dst: Spanned<String>,
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    create: bool,
+    mode: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnv {
+    #[serde(default)]
+    keep: Vec<String>,
+    #[serde(default)]
+    set: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    unset: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNet {
+    mode: Option<NetMode>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLandlock {
+    mode: Option<LandlockMode>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSeccomp {
+    #[serde(default)]
+    deny: Vec<Spanned<String>>,
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
+}
+
+/// A profile with its `extends` chain merged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    /// The profiles merged into this one, the base first and this one last.
+    pub chain: Vec<String>,
+    pub description: String,
+    pub hostname: Option<Located<String>>,
+    pub capabilities: Option<Vec<Located<String>>>,
+    pub mounts: Vec<MountEntry>,
+    pub env: EnvSection,
+    pub net: Option<NetMode>,
+    pub landlock: Option<LandlockMode>,
+    pub seccomp_deny: Vec<Located<String>>,
+    pub seccomp_allow: Vec<Located<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountEntry {
+    pub kind: MountKind,
+    pub src: Option<Located<String>>,
+    pub dst: Located<String>,
+    /// Skip the mount when its source (or, for tmpfs, its destination) does not exist.
+    pub optional: bool,
+    /// Create a missing bind source as an empty directory of the user's (persistent state).
+    pub create: bool,
+    /// Permission bits of a tmpfs' root directory.
+    pub mode: Option<u32>,
+    /// The whole `[[mount]]` table, for errors about the mount as such.
+    pub at: At,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvSection {
+    /// Host variables that pass into the sandbox; `*` matches any run of characters.
+    pub keep: Vec<String>,
+    pub set: BTreeMap<String, Located<String>>,
+    /// Variables removed; `*` patterns as in `keep`.
+    pub unset: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("no profile named {name:?}")]
+    NotFound {
+        name: String,
+        available: Vec<String>,
+        user_dir: String,
+    },
+    #[error("cannot read profile {}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A syntax, type or unknown-key error, rendered with its location.
+    #[error("{rendered}")]
+    Invalid {
+        rendered: String,
+        hint: Option<String>,
+    },
+    #[error("profiles extend each other in a cycle: {}", chain.join(" -> "))]
+    Cycle { chain: Vec<String> },
+}
+
+impl ProfileError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ProfileError::NotFound {
+                available,
+                user_dir,
+                ..
+            } => Some(format!(
+                "profiles that exist: {}; your own profiles go in {user_dir}",
+                available.join(", "),
+            )),
+            ProfileError::Invalid { hint, .. } => hint.clone(),
+            ProfileError::Cycle { .. } => Some("remove one of the `extends` keys".into()),
+            ProfileError::Read { .. } => None,
+        }
+    }
+
+    /// An error at a place in a profile.
+    pub fn at(at: &At, message: &str, hint: Option<String>) -> ProfileError {
+        ProfileError::Invalid {
+            rendered: at.render(message),
+            hint,
+        }
+    }
+}
+
+/// Parse one profile's text; `extends` is returned, not followed.
+fn parse(source: &Arc<Source>) -> Result<(Profile, Option<Located<String>>), ProfileError> {
+    let raw: RawProfile = toml::from_str(&source.text).map_err(|e| parse_error(source, &e))?;
+    let at = |span: std::ops::Range<usize>| At::new(source, span);
+    let located = |s: Spanned<String>| Located {
+        at: at(s.span()),
+        value: s.into_inner(),
+    };
+    let extends = raw.extends.map(located);
+    let profile = Profile {
+        name: source.name.clone(),
+        chain: vec![source.name.clone()],
+        description: raw.description.unwrap_or_default(),
+        hostname: raw.hostname.map(located),
+        capabilities: raw
+            .capabilities
+            .map(|caps| caps.into_iter().map(located).collect()),
+        mounts: raw
+            .mounts
+            .into_iter()
+            .map(|m| {
+                let table = at(m.span());
+                let m = m.into_inner();
+                MountEntry {
+                    kind: m.kind,
+                    src: m.src.map(located),
+                    dst: located(m.dst),
+                    optional: m.optional,
+                    create: m.create,
+                    mode: m.mode,
+                    at: table,
+                }
+            })
+            .collect(),
+        env: EnvSection {
+            keep: raw.env.keep,
+            set: raw
+                .env
+                .set
+                .into_iter()
+                .map(|(k, v)| (k, located(v)))
+                .collect(),
+            unset: raw.env.unset,
+        },
+        net: raw.net.mode,
+        landlock: raw.landlock.mode,
+        seccomp_deny: raw.seccomp.deny.into_iter().map(located).collect(),
+        seccomp_allow: raw.seccomp.allow.into_iter().map(located).collect(),
+    };
+    Ok((profile, extends))
+}
+
+fn parse_error(source: &Source, error: &toml::de::Error) -> ProfileError {
+    let message = error.message().trim_end();
+    // serde says "unknown field `x`, expected one of `a`, `b`": offer the closest.
+    let hint = message.strip_prefix("unknown field `").and_then(|rest| {
+        let (field, expected) = rest.split_once('`')?;
+        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        did_you_mean(field, candidates).map(|c| format!("did you mean `{c}`?"))
+    });
+    let rendered = match error.span() {
+        Some(span) => source::render(source, span, &format!("invalid profile: {message}")),
+        None => format!("invalid profile {}: {message}", source.describe()),
+    };
+    ProfileError::Invalid { rendered, hint }
+}
+
+impl Profile {
+    /// `child` on top of `self`: scalars replace, lists append, tables merge key by key.
+    fn merged_with(mut self, child: Profile) -> Profile {
+        self.chain.extend(child.chain);
+        self.name = child.name;
+        if !child.description.is_empty() {
+            self.description = child.description;
+        }
+        self.hostname = child.hostname.or(self.hostname);
+        self.capabilities = match (self.capabilities, child.capabilities) {
+            (Some(mut base), Some(extra)) => {
+                base.extend(extra);
+                Some(base)
+            }
+            (base, extra) => extra.or(base),
+        };
+        self.mounts.extend(child.mounts);
+        self.env.keep.extend(child.env.keep);
+        self.env.set.extend(child.env.set);
+        self.env.unset.extend(child.env.unset);
+        self.net = child.net.or(self.net);
+        self.landlock = child.landlock.or(self.landlock);
+        self.seccomp_deny.extend(child.seccomp_deny);
+        self.seccomp_allow.extend(child.seccomp_allow);
+        self
+    }
+
+    /// The profile with every `${VARIABLE}` replaced by its value on this host.
+    pub fn expanded(&self, vars: &Vars) -> Result<Profile, ProfileError> {
+        let expand = |l: &Located<String>| -> Result<Located<String>, ProfileError> {
+            Ok(Located {
+                value: vars.expand(&l.value, &l.at)?,
+                at: l.at.clone(),
+            })
+        };
+        let mut out = self.clone();
+        out.hostname = self.hostname.as_ref().map(expand).transpose()?;
+        for mount in &mut out.mounts {
+            mount.src = mount.src.as_ref().map(expand).transpose()?;
+            mount.dst = expand(&mount.dst)?;
+        }
+        for value in out.env.set.values_mut() {
+            *value = expand(value)?;
+        }
+        Ok(out)
+    }
+
+    /// The profile as TOML (for `hutch profile show --resolved`), in the file format.
+    pub fn to_toml(&self) -> String {
+        use toml::{Table, Value};
+        let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
+        let located = |v: &[Located<String>]| {
+            Value::Array(v.iter().map(|l| Value::String(l.value.clone())).collect())
+        };
+        let mut top = Table::new();
+        top.insert(
+            "description".into(),
+            Value::String(self.description.clone()),
+        );
+        if let Some(hostname) = &self.hostname {
+            top.insert("hostname".into(), Value::String(hostname.value.clone()));
+        }
+        if let Some(caps) = &self.capabilities {
+            top.insert("capabilities".into(), located(caps));
+        }
+        let mounts = self
+            .mounts
+            .iter()
+            .map(|m| {
+                let mut t = Table::new();
+                t.insert("type".into(), Value::String(m.kind.name().into()));
+                if let Some(src) = &m.src {
+                    t.insert("src".into(), Value::String(src.value.clone()));
+                }
+                t.insert("dst".into(), Value::String(m.dst.value.clone()));
+                if m.optional {
+                    t.insert("optional".into(), Value::Boolean(true));
+                }
+                if m.create {
+                    t.insert("create".into(), Value::Boolean(true));
+                }
+                if let Some(mode) = m.mode {
+                    t.insert("mode".into(), Value::Integer(mode.into()));
+                }
+                Value::Table(t)
+            })
+            .collect();
+        top.insert("mount".into(), Value::Array(mounts));
+        let mut env = Table::new();
+        env.insert("keep".into(), strings(&self.env.keep));
+        let set = self
+            .env
+            .set
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.value.clone())))
+            .collect();
+        env.insert("set".into(), Value::Table(set));
+        env.insert("unset".into(), strings(&self.env.unset));
+        top.insert("env".into(), Value::Table(env));
+        let mut net = Table::new();
+        if let Some(mode) = self.net {
+            net.insert("mode".into(), Value::String(mode.name().into()));
+        }
+        top.insert("net".into(), Value::Table(net));
+        let mut landlock = Table::new();
+        if let Some(mode) = self.landlock {
+            landlock.insert("mode".into(), Value::String(mode.to_string()));
+        }
+        top.insert("landlock".into(), Value::Table(landlock));
+        let mut seccomp = Table::new();
+        seccomp.insert("deny".into(), located(&self.seccomp_deny));
+        seccomp.insert("allow".into(), located(&self.seccomp_allow));
+        top.insert("seccomp".into(), Value::Table(seccomp));
+        let mut text = format!("# profile {} = {}\n", self.name, self.chain.join(" + "));
+        let body = toml::to_string(&top).expect("a table of plain values serializes");
+        // Permission bits read best in octal, as the built-in files write them.
+        for line in body.lines() {
+            match line
+                .strip_prefix("mode = ")
+                .and_then(|m| m.parse::<u32>().ok())
+            {
+                Some(mode) => text.push_str(&format!("mode = 0o{mode:o}\n")),
+                None => {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -163,6 +163,10 @@ pub struct RunArgs {
     /// (default: the profile's; none for the default profile)
     #[arg(long, value_name = "MODE", value_parser = ["none", "host"])]
     pub net: Option<String>,
+    /// Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only
+    /// lowering a hard limit works without privileges)
+    #[arg(long, value_name = "NAME=SOFT[:HARD]")]
+    pub rlimit: Vec<String>,
     /// Be uid and gid 0 inside (mapped to you outside; no privileges over the host)
     #[arg(long)]
     pub map_root: bool,
@@ -316,6 +320,7 @@ fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error>
             "host" => NetMode::Host,
             _ => NetMode::None,
         }),
+        rlimits: args.rlimit.clone(),
         landlock: args
             .landlock
             .as_deref()

@@ -40,6 +40,9 @@ pub struct LandlockPlan {
     /// Features hutch asks for that this kernel does not enforce.
     pub not_enforced: Vec<&'static str>,
     pub rules: Vec<LandlockRule>,
+    /// TCP ports that may be bound / connected to; absent when not restricted.
+    pub tcp_bind: Option<Vec<u16>>,
+    pub tcp_connect: Option<Vec<u16>>,
     pub scoped: Vec<&'static str>,
 }
 
@@ -96,6 +99,8 @@ impl Plan {
             } else {
                 Vec::new()
             },
+            tcp_bind: spec.tcp_ports.bind.clone().filter(|_| landlock_on),
+            tcp_connect: spec.tcp_ports.connect.clone().filter(|_| landlock_on),
             scoped: match (landlock_on, support) {
                 (true, KernelSupport::Abi(abi)) if abi >= 6 => {
                     vec!["abstract unix sockets", "signals"]
@@ -171,7 +176,7 @@ impl Plan {
                 .iter()
                 .map(|e| e.to_string_lossy().into_owned())
                 .collect(),
-            limits: Vec::new(),
+            limits: spec.limits.iter().map(ToString::to_string).collect(),
         }
     }
 
@@ -227,6 +232,20 @@ impl Plan {
         }
         for rule in &l.rules {
             let _ = writeln!(w, "  {:<28} {}", rule.path, rule.access);
+        }
+        for (what, ports) in [("TCP bind", &l.tcp_bind), ("TCP connect", &l.tcp_connect)] {
+            if let Some(ports) = ports {
+                let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+                let _ = writeln!(
+                    w,
+                    "  {what} only to ports: {}",
+                    if list.is_empty() {
+                        "none".into()
+                    } else {
+                        list.join(", ")
+                    }
+                );
+            }
         }
         if l.mode != "off" {
             let _ = writeln!(w, "  scoped:     {}", list(&l.scoped));

@@ -11,8 +11,8 @@
 use std::path::PathBuf;
 
 use ::landlock::{
-    Access, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, RestrictionStatus,
-    Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, PathFd,
+    RestrictionStatus, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 use serde::Deserialize;
 
@@ -89,6 +89,14 @@ impl Grant {
     }
 }
 
+/// TCP ports the sandbox may bind and connect to (ABI 4). `None` leaves that kind of access
+/// unrestricted; `Some(vec![])` forbids it. Only meaningful when the network is shared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TcpPorts {
+    pub bind: Option<Vec<u16>>,
+    pub connect: Option<Vec<u16>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathRule {
     /// A path inside the sandbox (after pivot_root).
@@ -153,6 +161,7 @@ pub fn missing_features(support: KernelSupport) -> Vec<&'static str> {
         (2, "renaming and linking across directories (refer)"),
         (3, "truncation"),
         (5, "device ioctl rules"),
+        (4, "TCP port rules"),
         (6, "abstract unix socket and signal scoping"),
     ]
     .into_iter()
@@ -193,6 +202,7 @@ impl LandlockError {
 /// Restrict this process (and everything it starts) to `rules`.
 pub fn apply(
     rules: &[PathRule],
+    tcp: &TcpPorts,
     mode: LandlockMode,
 ) -> Result<Option<RestrictionStatus>, LandlockError> {
     let level = match mode {
@@ -204,12 +214,34 @@ pub fn apply(
         LandlockMode::Require => LandlockError::Required(e),
         _ => LandlockError::Apply(e),
     };
+    let mut net = BitFlags::<AccessNet>::empty();
+    if tcp.bind.is_some() {
+        net |= AccessNet::BindTcp;
+    }
+    if tcp.connect.is_some() {
+        net |= AccessNet::ConnectTcp;
+    }
     let mut ruleset = Ruleset::default()
         .set_compatibility(level)
         .handle_access(AccessFs::from_all(TARGET))
+        .and_then(|r| {
+            if net.is_empty() {
+                Ok(r)
+            } else {
+                r.handle_access(net)
+            }
+        })
         .and_then(|r| r.scope(Scope::AbstractUnixSocket | Scope::Signal))
         .and_then(|r| r.create())
         .map_err(wrap)?;
+    for (ports, access) in [
+        (&tcp.bind, AccessNet::BindTcp),
+        (&tcp.connect, AccessNet::ConnectTcp),
+    ] {
+        for &port in ports.iter().flatten() {
+            ruleset = ruleset.add_rule(NetPort::new(port, access)).map_err(wrap)?;
+        }
+    }
     for rule in rules {
         // A path that cannot be opened (a directory without search permission) is one the
         // payload cannot reach either; it needs no rule.
@@ -286,6 +318,7 @@ mod tests {
 
     #[test]
     fn missing_features_by_abi() {
+        assert!(missing_features(KernelSupport::Abi(3)).contains(&"TCP port rules"));
         assert!(missing_features(KernelSupport::Abi(6)).is_empty());
         assert_eq!(
             missing_features(KernelSupport::Abi(4)),

@@ -15,6 +15,7 @@ pub mod explain;
 pub mod idmap;
 pub mod init;
 pub mod landlock;
+pub mod limits;
 pub mod mounts;
 pub mod profile;
 pub mod sandbox;

@@ -18,6 +18,7 @@ use crate::error;
 use crate::idmap::{self, IdMapError};
 use crate::init;
 use crate::landlock::{self, LandlockError};
+use crate::limits::{self, LimitError};
 use crate::mounts::{self, MountError, MountOp};
 use crate::profile::NetMode;
 use crate::seccomp::{self, SeccompError};
@@ -183,6 +184,8 @@ enum SetupError {
     },
     #[error("cannot set no_new_privs")]
     NoNewPrivs(#[source] SysError),
+    #[error("cannot apply resource limits")]
+    Limits(#[source] LimitError),
     #[error("cannot make init non-dumpable")]
     NotDumpable(#[source] SysError),
     #[error("cannot drop capabilities")]
@@ -200,6 +203,7 @@ impl SetupError {
             SetupError::IdMap(e) => e.hint(proc_sys),
             SetupError::Mount(e) => e.hint(proc_sys),
             SetupError::Landlock(e) => e.hint(),
+            SetupError::Limits(e) => e.hint(),
             SetupError::Seccomp(e) => e.hint(),
             SetupError::Workdir { .. } => Some(
                 "the directory is not visible in the sandbox; pass --chdir DIR, or --bind it"
@@ -255,6 +259,8 @@ fn set_up(
     if spec.net == NetMode::None {
         sys::loopback_up().map_err(SetupError::Loopback)?;
     }
+    // Limits before anything of the user's runs; only lowering needs no privilege.
+    limits::apply(&spec.limits).map_err(SetupError::Limits)?;
     sys::chdir(&spec.workdir).map_err(|source| SetupError::Workdir {
         dir: spec.workdir.clone(),
         source,
@@ -270,7 +276,9 @@ fn set_up(
     sys::set_no_new_privs().map_err(SetupError::NoNewPrivs)?;
     // 8. Landlock after the mounts it describes exist (rules hold open file descriptors of
     //    them) and before seccomp, whose filter does not need to allow Landlock's own calls.
-    match landlock::apply(&hardening.landlock_rules, spec.landlock).map_err(SetupError::Landlock)? {
+    match landlock::apply(&hardening.landlock_rules, &spec.tcp_ports, spec.landlock)
+        .map_err(SetupError::Landlock)?
+    {
         Some(status) => tracing::debug!(?status.ruleset, "Landlock"),
         None => tracing::debug!("Landlock off"),
     }

@@ -9,7 +9,8 @@ use std::path::{Component, Path, PathBuf};
 use crate::caps::{self, CapSet, CapsError};
 use crate::environ::{self, EnvRules};
 use crate::idmap::IdMapping;
-use crate::landlock::LandlockMode;
+use crate::landlock::{LandlockMode, TcpPorts};
+use crate::limits::{self, Limit, LimitError};
 use crate::mounts::Mount;
 #[cfg(test)]
 use crate::profile::Catalog;
@@ -30,6 +31,8 @@ pub struct RunRequest {
     pub map_root: bool,
     pub landlock: Option<LandlockMode>,
     pub net: Option<NetMode>,
+    /// `--rlimit NAME=SOFT[:HARD]` flags.
+    pub rlimits: Vec<String>,
     pub command: Vec<OsString>,
 }
 
@@ -123,7 +126,10 @@ pub struct SandboxSpec {
     pub workdir: PathBuf,
     pub env: Vec<CString>,
     pub net: NetMode,
+    pub limits: Vec<Limit>,
     pub landlock: LandlockMode,
+    /// Landlock TCP port rules; only with the host's network (an own namespace needs none).
+    pub tcp_ports: TcpPorts,
     pub seccomp: SeccompPolicy,
     /// Bind sources a profile asked to create (persistent state); made just before launch.
     pub create_sources: Vec<PathBuf>,
@@ -160,6 +166,12 @@ pub enum SpecError {
     BadHostname { name: String },
     #[error("the command contains a NUL byte")]
     NulInCommand,
+    #[error("--rlimit {flag}")]
+    Limit {
+        flag: String,
+        #[source]
+        source: LimitError,
+    },
     #[error("profile {profile:?}")]
     Seccomp {
         profile: String,
@@ -181,6 +193,7 @@ impl SpecError {
                 "the directory you are in was removed or is not readable; cd somewhere else".into(),
             ),
             SpecError::Profile(e) => e.hint(),
+            SpecError::Limit { source, .. } => source.hint(),
             SpecError::MissingSource { origin, .. } if origin.starts_with("profile") => Some(
                 "add `optional = true` to the mount to skip it when the source is missing".into(),
             ),
@@ -344,12 +357,35 @@ impl SandboxSpec {
             &names(&profile.seccomp_allow),
         )
         .map_err(|source| locate_seccomp_error(source, profile))?;
-        let capabilities = match (&profile.capabilities, request.map_root) {
+        let map_root = request.map_root || profile.map_root == Some(true);
+        let capabilities = match (&profile.capabilities, map_root) {
             (_, false) => CapSet::default(),
             (Some(list), true) => capabilities(list)?,
             (None, true) => {
                 CapSet::from_names(caps::ROOT_DEFAULT).expect("the built-in list is valid")
             }
+        };
+        let mut limits = Vec::new();
+        for (name, value) in &profile.limits {
+            let limit = limits::parse(name, &value.value.text()).map_err(|e| {
+                ProfileError::at(&value.at, &format!("limits.{name}: {e}"), e.hint())
+            })?;
+            limits.push(limit);
+        }
+        for flag in &request.rlimits {
+            limits.push(limits::parse_flag(flag).map_err(|source| SpecError::Limit {
+                flag: flag.clone(),
+                source,
+            })?);
+        }
+        let limits = limits::merge(limits);
+        let net = request.net.or(profile.net).unwrap_or(NetMode::None);
+        let tcp_ports = match net {
+            NetMode::Host => TcpPorts {
+                bind: profile.tcp_bind.clone(),
+                connect: profile.tcp_connect.clone(),
+            },
+            NetMode::None => TcpPorts::default(),
         };
         let landlock = request.landlock.or(profile.landlock).unwrap_or_default();
         if landlock == LandlockMode::Off {
@@ -364,14 +400,16 @@ impl SandboxSpec {
             ids: IdMapping {
                 host_uid: host.uid,
                 host_gid: host.gid,
-                map_root: request.map_root,
+                map_root,
             },
             hostname,
             mounts,
             workdir,
             env,
-            net: request.net.or(profile.net).unwrap_or(NetMode::None),
+            net,
+            limits,
             landlock,
+            tcp_ports,
             seccomp,
             create_sources,
             capabilities,

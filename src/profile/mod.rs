@@ -79,8 +79,11 @@ struct RawProfile {
     extends: Option<Spanned<String>>,
     hostname: Option<Spanned<String>>,
     capabilities: Option<Vec<Spanned<String>>>,
+    map_root: Option<bool>,
     #[serde(default, rename = "mount")]
     mounts: Vec<Spanned<RawMount>>,
+    #[serde(default)]
+    limits: BTreeMap<String, Spanned<LimitValue>>,
     #[serde(default)]
     env: RawEnv,
     #[serde(default)]
@@ -126,6 +129,25 @@ struct RawNet {
 #[serde(deny_unknown_fields)]
 struct RawLandlock {
     mode: Option<LandlockMode>,
+    tcp_bind: Option<Vec<u16>>,
+    tcp_connect: Option<Vec<u16>>,
+}
+
+/// A `[limits]` value: a number (soft and hard), or "SOFT:HARD" / "unlimited".
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum LimitValue {
+    Number(u64),
+    Text(String),
+}
+
+impl LimitValue {
+    pub fn text(&self) -> String {
+        match self {
+            LimitValue::Number(n) => n.to_string(),
+            LimitValue::Text(t) => t.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -146,10 +168,18 @@ pub struct Profile {
     pub description: String,
     pub hostname: Option<Located<String>>,
     pub capabilities: Option<Vec<Located<String>>>,
+    /// Be uid 0 inside (`--map-root`).
+    pub map_root: Option<bool>,
     pub mounts: Vec<MountEntry>,
+    /// Resource limits by name (`--rlimit NAME=SOFT[:HARD]`).
+    pub limits: BTreeMap<String, Located<LimitValue>>,
     pub env: EnvSection,
     pub net: Option<NetMode>,
     pub landlock: Option<LandlockMode>,
+    /// TCP ports the sandbox may bind / connect to when it shares the host's network (Landlock
+    /// ABI 4); `None`: not restricted.
+    pub tcp_bind: Option<Vec<u16>>,
+    pub tcp_connect: Option<Vec<u16>>,
     pub seccomp_deny: Vec<Located<String>>,
     pub seccomp_allow: Vec<Located<String>>,
 }
@@ -245,6 +275,20 @@ fn parse(source: &Arc<Source>) -> Result<(Profile, Option<Located<String>>), Pro
         capabilities: raw
             .capabilities
             .map(|caps| caps.into_iter().map(located).collect()),
+        map_root: raw.map_root,
+        limits: raw
+            .limits
+            .into_iter()
+            .map(|(name, value)| {
+                (
+                    name,
+                    Located {
+                        at: at(value.span()),
+                        value: value.into_inner(),
+                    },
+                )
+            })
+            .collect(),
         mounts: raw
             .mounts
             .into_iter()
@@ -274,6 +318,8 @@ fn parse(source: &Arc<Source>) -> Result<(Profile, Option<Located<String>>), Pro
         },
         net: raw.net.mode,
         landlock: raw.landlock.mode,
+        tcp_bind: raw.landlock.tcp_bind,
+        tcp_connect: raw.landlock.tcp_connect,
         seccomp_deny: raw.seccomp.deny.into_iter().map(located).collect(),
         seccomp_allow: raw.seccomp.allow.into_iter().map(located).collect(),
     };
@@ -311,7 +357,18 @@ impl Profile {
             }
             (base, extra) => extra.or(base),
         };
+        self.map_root = child.map_root.or(self.map_root);
         self.mounts.extend(child.mounts);
+        self.limits.extend(child.limits);
+        let append = |base: Option<Vec<u16>>, extra: Option<Vec<u16>>| match (base, extra) {
+            (Some(mut base), Some(extra)) => {
+                base.extend(extra);
+                Some(base)
+            }
+            (base, extra) => extra.or(base),
+        };
+        self.tcp_bind = append(self.tcp_bind, child.tcp_bind);
+        self.tcp_connect = append(self.tcp_connect, child.tcp_connect);
         self.env.keep.extend(child.env.keep);
         self.env.set.extend(child.env.set);
         self.env.unset.extend(child.env.unset);
@@ -360,6 +417,9 @@ impl Profile {
         if let Some(caps) = &self.capabilities {
             top.insert("capabilities".into(), located(caps));
         }
+        if let Some(map_root) = self.map_root {
+            top.insert("map_root".into(), Value::Boolean(map_root));
+        }
         let mounts = self
             .mounts
             .iter()
@@ -399,9 +459,25 @@ impl Profile {
             net.insert("mode".into(), Value::String(mode.name().into()));
         }
         top.insert("net".into(), Value::Table(net));
+        let mut limits = Table::new();
+        for (name, value) in &self.limits {
+            let v = match &value.value {
+                LimitValue::Number(n) => Value::Integer(i64::try_from(*n).unwrap_or(i64::MAX)),
+                LimitValue::Text(t) => Value::String(t.clone()),
+            };
+            limits.insert(name.clone(), v);
+        }
+        top.insert("limits".into(), Value::Table(limits));
         let mut landlock = Table::new();
         if let Some(mode) = self.landlock {
             landlock.insert("mode".into(), Value::String(mode.to_string()));
+        }
+        let ports = |p: &[u16]| Value::Array(p.iter().map(|&n| Value::Integer(n.into())).collect());
+        if let Some(bind) = &self.tcp_bind {
+            landlock.insert("tcp_bind".into(), ports(bind));
+        }
+        if let Some(connect) = &self.tcp_connect {
+            landlock.insert("tcp_connect".into(), ports(connect));
         }
         top.insert("landlock".into(), Value::Table(landlock));
         let mut seccomp = Table::new();

@@ -334,3 +334,37 @@ proptest! {
         parse_text(&mutated);
     }
 }
+
+#[test]
+fn error_bad_limit() {
+    let user = UserProfiles::new(&[("t.toml", "[limits]\nnofile = \"lots\"\n")]);
+    golden("errors/bad-limit.txt", &user.error("t"));
+}
+
+#[test]
+fn limits_and_map_root_come_from_the_profile_and_flags_win() {
+    let user = UserProfiles::new(&[(
+        "t.toml",
+        "extends = \"base\"\nmap_root = true\n[limits]\nnofile = 100\ncore = \"0:0\"\n",
+    )]);
+    let profile = user.catalog().load("t").unwrap().expanded(&vars()).unwrap();
+    let host = Host {
+        uid: 1000,
+        gid: 1000,
+        user: "ada".into(),
+        home: "/home/ada".into(),
+        cwd: "/".into(),
+        xdg_runtime_dir: None,
+        env: Vec::new(),
+    };
+    let request = RunRequest {
+        profile: "t".into(),
+        rlimits: vec!["nofile=50".into()],
+        command: vec!["true".into()],
+        ..Default::default()
+    };
+    let spec = SandboxSpec::resolve(&request, &profile, &host).unwrap();
+    assert!(spec.ids.map_root);
+    let limits: Vec<String> = spec.limits.iter().map(ToString::to_string).collect();
+    assert_eq!(limits, ["core=0:0", "nofile=50:50"]);
+}

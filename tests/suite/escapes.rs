@@ -372,3 +372,34 @@ fn landlock_require_works_on_this_kernel() {
     assert!(stderr(&out).contains("Landlock is off"), "{}", stderr(&out));
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn landlock_limits_tcp_ports_on_a_shared_network() {
+    let Some(sb) = sandbox() else { return };
+    if !ok(&sb.run(&["--explain", "--", "true"])).contains("ABI") {
+        return;
+    }
+    let allowed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let denied = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (a, d) = (
+        allowed.local_addr().unwrap().port(),
+        denied.local_addr().unwrap().port(),
+    );
+    sb.write("net.toml", &format!("extends = \"default\"\n[net]\nmode = \"host\"\n[landlock]\ntcp_connect = [{a}]\ntcp_bind = []\n"));
+    let code = format!(
+        "print(attempt(lambda: socket.create_connection(('127.0.0.1', {a}))))\n\
+         print(attempt(lambda: socket.create_connection(('127.0.0.1', {d}))))\n\
+         print(attempt(lambda: socket.socket().bind(('127.0.0.1', 0))))"
+    );
+    let out = sb.run(&[
+        "--profile",
+        "./net.toml",
+        "--",
+        "python3",
+        "-c",
+        &format!("{PRELUDE}\n{code}"),
+    ]);
+    // The listed port connects; any other, and any bind, is refused by Landlock.
+    assert_eq!(ok(&out), "OK\nEACCES\nEACCES\n");
+    drop((allowed, denied));
+}

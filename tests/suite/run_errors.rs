@@ -135,3 +135,32 @@ fn disabled_user_namespaces_are_explained() {
         "{err}"
     );
 }
+
+#[test]
+fn resource_limits_apply_and_cannot_be_raised() {
+    let Some(sb) = sandbox() else { return };
+    let out = sb.run(&[
+        "--rlimit",
+        "nofile=64",
+        "--",
+        "sh",
+        "-c",
+        "ulimit -n; ulimit -Hn",
+    ]);
+    assert_eq!(super::harness::ok(&out), "64\n64\n");
+    let out = sb.run(&["--rlimit", "nofile=8:unlimited", "--", "true"]);
+    assert_eq!(status(&out), 125);
+    let err = stderr(&out);
+    assert!(err.contains("cannot set resource limit nofile"), "{err}");
+    assert!(
+        err.contains("hint: without privileges a hard limit can only be lowered"),
+        "{err}"
+    );
+    let out = sb.run(&["--rlimit", "files=1", "--", "true"]);
+    assert_eq!(status(&out), 125);
+    assert!(
+        stderr(&out).contains("unknown resource limit \"files\""),
+        "{}",
+        stderr(&out)
+    );
+}

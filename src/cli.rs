@@ -2,9 +2,11 @@
 //! turns raw flags into a validated spec before anything runs.
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap_complete::Shell;
 
 use crate::check;
 use crate::error::{self, Error, HUTCH_FAILED};
@@ -39,6 +41,15 @@ pub struct Cli {
         help_heading = "Global options"
     )]
     pub quiet: bool,
+    /// Keep state (images, environments, runtime files) under DIR instead of
+    /// $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
+    pub root: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -102,6 +113,25 @@ pub enum Command {
                       about an unprivileged user."
     )]
     Check(CheckArgs),
+    /// Print a shell completion script for hutch
+    #[command(
+        long_about = "Print a completion script for SHELL on standard output. Load it from your \
+                      shell's start-up files, or save it where the shell looks for completions.",
+        after_help = "Examples:\n  \
+                      hutch completions bash > ~/.local/share/bash-completion/completions/hutch\n  \
+                      hutch completions zsh > ~/.zfunc/_hutch   # with fpath+=(~/.zfunc) before compinit\n  \
+                      hutch completions fish > ~/.config/fish/completions/hutch.fish\n  \
+                      hutch completions elvish >> ~/.config/elvish/rc.elv\n  \
+                      hutch completions powershell >> $PROFILE"
+    )]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_name = "SHELL")]
+    pub shell: Shell,
 }
 
 #[derive(Debug, Args)]
@@ -195,6 +225,14 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
+/// The completion script for `shell`, as `hutch completions SHELL` prints it (and as the copies in
+/// `completions/` hold it).
+pub fn completions(shell: Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command(), "hutch", &mut script);
+    script
+}
+
 /// Parse `args`, run, and return the process exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let matches = match Cli::command().try_get_matches_from(args) {
@@ -226,6 +264,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
         Command::Profile(command) => profile_command(command),
         Command::Check(args) => check::main(args.json, cli.quiet).map_err(Error::from),
+        Command::Completions(args) => print_completions(args.shell),
     };
     match result {
         Ok(status) => status,
@@ -275,6 +314,17 @@ fn profile_command(command: &ProfileCommand) -> Result<u8, Error> {
             print!("{}", catalog.load(name)?.expanded(&host.vars())?.to_toml());
         }
     }
+    Ok(0)
+}
+
+/// Generated into memory first: clap_complete panics when a write fails (e.g. a closed pipe), and
+/// no panic may reach a user.
+fn print_completions(shell: Shell) -> Result<u8, Error> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&completions(shell))
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Output)?;
     Ok(0)
 }
 

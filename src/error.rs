@@ -7,6 +7,7 @@ use crate::check::CheckError;
 use crate::profile::ProfileError;
 use crate::sandbox::LaunchError;
 use crate::spec::SpecError;
+use crate::state::StateError;
 
 /// The exit status for "hutch itself failed" (bad flag, bad profile, set-up error).
 pub const HUTCH_FAILED: u8 = 125;
@@ -21,6 +22,10 @@ pub enum Error {
     Launch(#[from] LaunchError),
     #[error(transparent)]
     Check(#[from] CheckError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot write to standard output")]
+    Output(#[source] std::io::Error),
 }
 
 impl Error {
@@ -36,7 +41,8 @@ impl Error {
             Error::Profile(e) => e.hint(),
             Error::Spec(e) => e.hint(),
             Error::Launch(e) => e.hint(),
-            Error::Check(_) => None,
+            Error::Check(_) | Error::Output(_) => None,
+            Error::State(e) => e.hint(),
         }
     }
 }

@@ -21,4 +21,5 @@ pub mod profile;
 pub mod sandbox;
 pub mod seccomp;
 pub mod spec;
+pub mod state;
 pub mod sys;

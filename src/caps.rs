@@ -114,6 +114,16 @@ impl CapSet {
         Ok(CapSet(mask))
     }
 
+    /// This set plus the capability `name` (which must be a known name).
+    pub fn with(self, name: &str) -> CapSet {
+        CapSet(
+            self.0
+                | CapSet::from_names(&[name])
+                    .expect("a known capability name")
+                    .0,
+        )
+    }
+
     pub fn names(&self) -> Vec<&'static str> {
         NAMES
             .iter()

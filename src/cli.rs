@@ -14,6 +14,7 @@ use crate::explain;
 use crate::profile::{Catalog, NetMode};
 use crate::sandbox;
 use crate::spec::{Host, MountFlag, RunRequest, SandboxSpec};
+use crate::state::StateDirs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,6 +80,30 @@ pub enum Command {
     /// List profiles and show what they contain
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Create a persistent environment (`--host`: the host's system, a home of its own)
+    #[command(
+        after_help = "Examples:\n  hutch create dev --host\n  hutch create box --host --profile dev --map-root"
+    )]
+    Create(CreateArgs),
+    /// Start an environment (its supervisor runs detached; output goes to its console log)
+    Start(NameArg),
+    /// Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time
+    Stop(StopArgs),
+    /// Restart an environment, as `reboot` inside it does
+    Restart(NameArg),
+    /// Run a command in a running environment; exit status as `hutch run`
+    Exec(ExecArgs),
+    /// Open a login shell in a running environment
+    Enter(NameArg),
+    /// List environments
+    Ls(JsonArg),
+    /// Show one environment's state
+    #[command(visible_alias = "inspect")]
+    Status(StatusArgs),
+    /// Print an environment's console log
+    Logs(LogsArgs),
+    /// Remove an environment and its home (-f: also when running)
+    Rm(RmArgs),
     /// Check whether this host can run sandboxes, and say how to fix what is missing
     #[command(
         long_about = "Check whether this host can run hutch's sandboxes, and say how to fix what \
@@ -125,6 +150,54 @@ pub enum Command {
                       hutch completions powershell >> $PROFILE"
     )]
     Completions(CompletionsArgs),
+    /// Import, list and remove images (root file systems for environments)
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Import a root file system as an image, keeping owners, modes and links
+    #[command(
+        long_about = "Import a root file system as an image, in $XDG_DATA_HOME/hutch/images/NAME.\n\n\
+                      SRC is a tar archive (plain, gzip, xz or zstd, told by its first bytes), - \
+                      for a tar archive on standard input, a directory (copied), an OCI image \
+                      layout (a directory with oci-layout and index.json, e.g. from `skopeo copy \
+                      docker://debian:bookworm oci:debian:bookworm`), or an image archive from \
+                      `docker save` (or an OCI layout in a tar file).\n\n\
+                      The files are written as root of a user namespace that maps your \
+                      subordinate ids (/etc/subuid, /etc/subgid, via newuidmap and newgidmap), so \
+                      owners, modes, setuid bits, symlinks, hard links and extended attributes \
+                      are kept; without ranges every file becomes yours, with a warning. Device \
+                      nodes are skipped and counted. Every name is resolved inside the image: \
+                      absolute names are taken relative to it, names with `..` are skipped, and \
+                      symlinks are never followed out of it. A failure or Ctrl-C leaves nothing \
+                      behind.",
+        after_help = "Examples:\n  \
+                      mmdebstrap --mode=unshare --variant=minbase bookworm - | hutch image import - --name debian\n  \
+                      skopeo copy docker://debian:bookworm oci:debian:bookworm && hutch image import debian\n  \
+                      hutch image import alpine-minirootfs.tar.gz --name alpine"
+    )]
+    Import {
+        /// A tar archive (or - for standard input), a directory, an OCI layout or a docker-archive
+        #[arg(value_name = "SRC")]
+        src: String,
+        /// The image's name (default: SRC's file name without .tar, .gz, ...): letters, digits,
+        /// `_`, `.`, `-`, up to 63
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// List images: name, size, creation time, format, digest and source
+    Ls {
+        /// Print a JSON array of {name, size, created, source, format, digest, files}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an image (refused while an environment uses it)
+    Rm {
+        /// The image
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +212,79 @@ pub struct CheckArgs {
     /// Print the report as JSON (schema 1, see above)
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// The environment
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The environment's name: letters, digits, `_`, `.`, `-` (up to 63)
+    pub name: String,
+    /// Build it from the host's own system (read-only), with a persistent home of its own
+    #[arg(long)]
+    pub host: bool,
+    /// The profile its sandbox starts from (default: base)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Be uid 0 inside; root there may also reboot(2) the environment
+    #[arg(long)]
+    pub map_root: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// The environment
+    pub name: String,
+    /// Seconds to wait after SIGTERM before SIGKILL
+    #[arg(long, short = 't', value_name = "S", default_value_t = 10)]
+    pub time: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The environment
+    pub name: String,
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The environment
+    pub name: String,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The environment
+    pub name: String,
+    /// Keep printing what is appended
+    #[arg(long, short)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The environment
+    pub name: String,
+    /// Stop it first if it runs
+    #[arg(long, short)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,8 +409,19 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             run(args, mount_flags_in_order(sub), cli.quiet)
         }
         Command::Profile(command) => profile_command(command),
+        Command::Create(_)
+        | Command::Start(_)
+        | Command::Stop(_)
+        | Command::Restart(_)
+        | Command::Exec(_)
+        | Command::Enter(_)
+        | Command::Ls(_)
+        | Command::Status(_)
+        | Command::Logs(_)
+        | Command::Rm(_) => environment_command(&cli),
         Command::Check(args) => check::main(args.json, cli.quiet).map_err(Error::from),
         Command::Completions(args) => print_completions(args.shell),
+        Command::Image(command) => image_command(command, cli.root.as_deref(), cli.quiet),
     };
     match result {
         Ok(status) => status,
@@ -273,6 +430,42 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             err.exit_status()
         }
     }
+}
+
+fn image_command(
+    command: &ImageCommand,
+    root: Option<&std::path::Path>,
+    quiet: bool,
+) -> Result<u8, Error> {
+    let store = crate::image::store(root)?;
+    Ok(match command {
+        ImageCommand::Import { src, name } => {
+            crate::image::import(&store, src, name.as_deref(), quiet)?
+        }
+        ImageCommand::Ls { json } => crate::image::list(&store, *json, quiet)?,
+        ImageCommand::Rm { name } => crate::image::remove(&store, name)?,
+    })
+}
+
+fn environment_command(cli: &Cli) -> Result<u8, Error> {
+    use crate::env::commands;
+    let dirs = StateDirs::from_env(cli.root.as_deref())?;
+    match &cli.command {
+        Command::Create(a) => {
+            commands::create(&dirs, &a.name, a.host, a.profile.as_deref(), a.map_root)?
+        }
+        Command::Start(a) => commands::start(&dirs, &a.name, cli.quiet)?,
+        Command::Stop(a) => commands::stop(&dirs, &a.name, a.time, cli.quiet)?,
+        Command::Restart(a) => commands::restart(&dirs, &a.name)?,
+        Command::Exec(a) => return Ok(commands::exec(&dirs, &a.name, &a.command)?),
+        Command::Enter(a) => return Ok(commands::enter(&dirs, &a.name)?),
+        Command::Ls(a) => commands::ls(&dirs, a.json)?,
+        Command::Status(a) => commands::status(&dirs, &a.name, a.json)?,
+        Command::Logs(a) => commands::logs(&dirs, &a.name, a.follow)?,
+        Command::Rm(a) => commands::rm(&dirs, &a.name, a.force)?,
+        _ => unreachable!("only environment commands are dispatched here"),
+    }
+    Ok(0)
 }
 
 fn profile_command(command: &ProfileCommand) -> Result<u8, Error> {

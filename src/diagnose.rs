@@ -16,12 +16,18 @@ pub const FIX_UNPRIVILEGED_USERNS_CLONE: &str =
     "`sudo sysctl -w kernel.unprivileged_userns_clone=1` and make it permanent in /etc/sysctl.d/";
 /// The fix for Ubuntu's `kernel.apparmor_restrict_unprivileged_userns = 1`.
 pub const FIX_APPARMOR_RESTRICTION: &str =
-    "install an AppArmor profile for hutch that grants `userns`, or \
-     `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`";
+    "install the AppArmor profile that grants hutch `userns` (contrib/apparmor/hutch in hutch's \
+     source: `sudo install -m 0644 contrib/apparmor/hutch /etc/apparmor.d/hutch && sudo \
+     apparmor_parser -r /etc/apparmor.d/hutch`; it names /usr/{local/,}bin/hutch, edit the path \
+     for another), or `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`";
 /// Why mounting a fresh /proc fails with EPERM, and what to do.
 pub const MASKED_PROC: &str =
     "mounting /proc needs a fully visible /proc on the host; inside a container that masks \
      parts of /proc this fails (run hutch on the host, or a container with an unmasked /proc)";
+
+/// The end of a runtime hint about the host: `hutch check` has a check for the same thing, and
+/// tells more (every switch, and a probe of each step).
+pub const SEE_CHECK: &str = "run `hutch check` for details";
 
 /// The fix when none of the switches is off.
 pub const FIX_OTHERWISE: &str =
@@ -56,20 +62,20 @@ pub fn userns_hint(proc_sys: &Path) -> String {
     if sysctl(proc_sys, "user/max_user_namespaces") == Some(0) {
         return format!(
             "user namespaces are disabled (user.max_user_namespaces = 0); fix: \
-             {FIX_MAX_USER_NAMESPACES}"
+             {FIX_MAX_USER_NAMESPACES}; {SEE_CHECK}"
         );
     }
     if sysctl(proc_sys, "kernel/unprivileged_userns_clone") == Some(0) {
         return format!(
             "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0); \
-             fix: {FIX_UNPRIVILEGED_USERNS_CLONE}"
+             fix: {FIX_UNPRIVILEGED_USERNS_CLONE}; {SEE_CHECK}"
         );
     }
     if sysctl(proc_sys, "kernel/apparmor_restrict_unprivileged_userns") == Some(1) {
         return format!(
             "AppArmor restricts unprivileged user namespaces on this host \
              (kernel.apparmor_restrict_unprivileged_userns = 1, Ubuntu 23.10 and later); fix: \
-             {FIX_APPARMOR_RESTRICTION}"
+             {FIX_APPARMOR_RESTRICTION}; {SEE_CHECK}"
         );
     }
     "the kernel refused an unprivileged user namespace; if hutch runs inside a container, the \
@@ -104,6 +110,23 @@ mod tests {
         assert!(userns_hint(h.path()).contains("kernel.unprivileged_userns_clone=1"));
         let h = host(&[("kernel/apparmor_restrict_unprivileged_userns", "1")]);
         assert!(userns_hint(h.path()).contains("AppArmor"));
+        assert!(userns_hint(h.path()).ends_with(SEE_CHECK));
+    }
+
+    /// The fix names the shipped profile, and the path it attaches to.
+    #[test]
+    fn the_apparmor_fix_matches_the_shipped_profile() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/apparmor/hutch");
+        let profile = std::fs::read_to_string(&path).unwrap();
+        assert!(FIX_APPARMOR_RESTRICTION.contains("contrib/apparmor/hutch"));
+        let attach = profile
+            .lines()
+            .find_map(|line| line.strip_prefix("profile hutch "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("a `profile hutch PATH` line");
+        assert_eq!(attach, "/usr/{local/,}bin/hutch");
+        assert!(FIX_APPARMOR_RESTRICTION.contains(attach));
+        assert!(profile.contains("\n  userns,\n"));
     }
 
     #[test]

@@ -4,6 +4,9 @@
 use std::fmt::Write;
 
 use crate::check::CheckError;
+use crate::image::ImageError;
+use crate::env::join::JoinError;
+use crate::env::EnvError;
 use crate::profile::ProfileError;
 use crate::sandbox::LaunchError;
 use crate::spec::SpecError;
@@ -24,6 +27,12 @@ pub enum Error {
     Check(#[from] CheckError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error(transparent)]
+    Join(#[from] JoinError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
     #[error("cannot write to standard output")]
     Output(#[source] std::io::Error),
 }
@@ -32,6 +41,8 @@ impl Error {
     pub fn exit_status(&self) -> u8 {
         match self {
             Error::Launch(e) => e.exit_status(),
+            Error::Join(e) => e.exit_status(),
+            Error::Image(e) => e.exit_status(),
             _ => HUTCH_FAILED,
         }
     }
@@ -43,6 +54,9 @@ impl Error {
             Error::Launch(e) => e.hint(),
             Error::Check(_) | Error::Output(_) => None,
             Error::State(e) => e.hint(),
+            Error::Env(e) => e.hint(),
+            Error::Join(e) => e.hint(),
+            Error::Image(e) => e.hint(),
         }
     }
 }
@@ -65,7 +79,8 @@ pub fn render(error: &dyn std::error::Error, hint: Option<&str>) -> String {
 pub fn report(error: &Error) {
     let text = match error {
         // Rendered inside the sandbox already, hint included.
-        Error::Launch(LaunchError::Inside(report)) => report.message.clone(),
+        Error::Launch(LaunchError::Inside(report))
+        | Error::Join(JoinError::Launch(LaunchError::Inside(report))) => report.message.clone(),
         _ => render(error, error.hint().as_deref()),
     };
     eprintln!("hutch: {text}");

@@ -83,6 +83,93 @@ fn write(path: &Path, contents: &str) -> Result<(), IdMapError> {
         })
 }
 
+/// One line of a map: `count` ids from `inside` in the namespace are `outside` on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdMapEntry {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+/// A uid or gid map of several lines, as newuidmap(1)/newgidmap(1) write it for a user with
+/// subordinate ranges (see [`crate::subid`], which builds it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdMap {
+    pub entries: Vec<IdMapEntry>,
+}
+
+impl IdMap {
+    /// How many ids from 0 inside are mapped without a gap (every map hutch builds is one run).
+    pub fn count(&self) -> u64 {
+        self.entries.iter().map(|e| u64::from(e.count)).sum()
+    }
+
+    /// newuidmap's and newgidmap's arguments: `PID INSIDE OUTSIDE COUNT...`.
+    pub fn render_for_newuidmap(&self, pid: i32) -> Vec<String> {
+        std::iter::once(pid.to_string())
+            .chain(self.entries.iter().flat_map(|e| {
+                [e.inside, e.outside, e.count]
+                    .into_iter()
+                    .map(|n| n.to_string())
+            }))
+            .collect()
+    }
+}
+
+/// newuidmap or newgidmap could not write a map.
+#[derive(Debug, thiserror::Error)]
+pub enum HelperError {
+    #[error("cannot run {}", tool.display())]
+    Spawn {
+        tool: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{} {}` failed ({status}){}", tool.display(), args.join(" "),
+        if stderr.is_empty() { String::new() } else { format!(": {stderr}") })]
+    Failed {
+        tool: PathBuf,
+        args: Vec<String>,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+}
+
+impl HelperError {
+    pub fn hint(&self) -> Option<String> {
+        Some(
+            "newuidmap and newgidmap must be setuid root (or carry CAP_SETUID/CAP_SETGID) and \
+             agree with /etc/subuid and /etc/subgid; run `hutch check`"
+                .into(),
+        )
+    }
+}
+
+/// Map the ids of the user namespace of process `pid` from outside, with the setuid helpers
+/// (`tool` is newuidmap or newgidmap, by absolute path). The child must not have written its
+/// own maps: each map can be written once.
+pub fn apply_with_helper(tool: &Path, map: &IdMap, pid: i32) -> Result<(), HelperError> {
+    let args = map.render_for_newuidmap(pid);
+    tracing::debug!(tool = %tool.display(), args = args.join(" "), "id map");
+    let out = std::process::Command::new(tool)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|source| HelperError::Spawn {
+            tool: tool.to_owned(),
+            source,
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(HelperError::Failed {
+        tool: tool.to_owned(),
+        args,
+        status: out.status,
+        stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +210,26 @@ mod tests {
         assert_eq!(read("setgroups"), "deny");
         assert_eq!(read("uid_map"), "0 5 1\n");
         assert_eq!(read("gid_map"), "0 6 1\n");
+    }
+
+    #[test]
+    fn helper_failures_carry_the_arguments_and_stderr() {
+        let map = IdMap {
+            entries: vec![IdMapEntry {
+                inside: 0,
+                outside: 1000,
+                count: 1,
+            }],
+        };
+        assert_eq!(map.render_for_newuidmap(9), ["9", "0", "1000", "1"]);
+        let err = apply_with_helper(Path::new("/bin/false"), &map, 9).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("`/bin/false 9 0 1000 1` failed"),
+            "{err}"
+        );
+        let err = apply_with_helper(Path::new("/nonexistent/newuidmap"), &map, 9).unwrap_err();
+        assert!(matches!(err, HelperError::Spawn { .. }), "{err}");
     }
 
     #[test]

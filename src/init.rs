@@ -29,6 +29,10 @@ pub fn exit_status(status: WaitStatus) -> Option<u8> {
 /// Run as PID 1: start the payload, then forward and reap until it ends. `signals` is the set
 /// the launcher blocked before cloning us, SIGCHLD included; it is still blocked here.
 pub fn run(spec: &SandboxSpec, report: ReportWriter, signals: &SigSet) -> ! {
+    if spec.argv.is_empty() {
+        drop(report);
+        idle(signals)
+    }
     let payload = match sys::fork() {
         Ok(None) => exec_payload(spec, report),
         Ok(Some(pid)) => pid,
@@ -56,6 +60,35 @@ pub fn run(spec: &SandboxSpec, report: ReportWriter, signals: &SigSet) -> ! {
     }
 }
 
+/// PID 1 of a persistent environment: no payload of its own; commands join through `hutch
+/// exec`, and their orphans are reaped here. SIGTERM (`hutch stop`) ends it; so do SIGHUP and
+/// SIGINT from the kernel, which is how reboot(2) and poweroff inside a pid namespace reach its
+/// init (the kernel then reports init as killed by that signal, and the supervisor restarts or
+/// stops the environment accordingly).
+fn idle(signals: &SigSet) -> ! {
+    // Whatever the supervisor had open (its lock, its pipe to `hutch start`) is not init's.
+    sys::close_from(3);
+    loop {
+        let Ok(received) = sys::wait_for_signal(signals) else {
+            std::process::exit(125)
+        };
+        match Signal::try_from(received.signal) {
+            Ok(Signal::SIGCHLD) => {
+                while let Ok(status) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                    if status == WaitStatus::StillAlive {
+                        break;
+                    }
+                }
+            }
+            Ok(Signal::SIGTERM) => std::process::exit(0),
+            Ok(Signal::SIGHUP | Signal::SIGINT) if received.from_terminal_or_kernel() => {
+                std::process::exit(0)
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Reap every child that has exited; the payload's status if it was among them.
 fn reap_all(payload: Pid) -> Option<u8> {
     let mut payload_status = None;
@@ -72,7 +105,7 @@ fn reap_all(payload: Pid) -> Option<u8> {
 }
 
 /// In PID 2: restore the signal mask, close what is not ours to pass, and exec the command.
-fn exec_payload(spec: &SandboxSpec, report: ReportWriter) -> ! {
+pub(crate) fn exec_payload(spec: &SandboxSpec, report: ReportWriter) -> ! {
     let _ = sys::unblock_all_signals();
     // Descriptors the user's shell passed to hutch above stderr stay private to hutch.
     if let Err(err) = sys::cloexec_from(3) {

@@ -191,7 +191,8 @@ impl LandlockError {
                     format!("this kernel lacks: {}; ", missing.join(", "))
                 };
                 Some(format!(
-                    "{lacks}use --landlock best-effort to run with what it has"
+                    "{lacks}use --landlock best-effort to run with what it has; {}",
+                    crate::diagnose::SEE_CHECK
                 ))
             }
             LandlockError::Apply(_) => None,

@@ -180,17 +180,22 @@ pub enum MountError {
 impl MountError {
     pub fn hint(&self, proc_sys: &Path) -> Option<String> {
         match self {
-            MountError::MountPoint { source, .. } if source.raw_os_error() == Some(libc::EROFS) => Some(
-                "the destination does not exist and its parent is read-only in the sandbox; \
+            MountError::MountPoint { source, .. } if source.raw_os_error() == Some(libc::EROFS) => {
+                Some(
+                    "the destination does not exist and its parent is read-only in the sandbox; \
                  put a --tmpfs on a parent directory first, or choose a destination that exists"
-                    .into(),
-            ),
-            MountError::Op { op, source } if source.errno == Errno::EPERM && op.starts_with("proc") => Some(
-                "mounting /proc needs a fully visible /proc on the host; inside a container that \
-                 masks parts of /proc this fails (run hutch on the host, or a container with \
-                 an unmasked /proc)"
-                    .into(),
-            ),
+                        .into(),
+                )
+            }
+            MountError::Op { op, source }
+                if source.errno == Errno::EPERM && op.starts_with("proc") =>
+            {
+                Some(format!(
+                    "{}; {}",
+                    crate::diagnose::MASKED_PROC,
+                    crate::diagnose::SEE_CHECK
+                ))
+            }
             MountError::Scratch { source, .. } | MountError::Op { source, .. }
                 if matches!(source.errno, Errno::EPERM | Errno::EACCES) =>
             {

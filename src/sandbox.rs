@@ -79,17 +79,45 @@ impl LaunchError {
     }
 }
 
-/// Run `spec` to completion; the payload's exit status, shell style.
-pub fn run(spec: &SandboxSpec) -> Result<u8, LaunchError> {
+/// The signals a launcher takes with sigwaitinfo: those it forwards, and SIGCHLD.
+pub fn launcher_signals() -> SigSet {
     let mut signals = SigSet::empty();
     for &signal in FORWARDED {
         signals.add(signal);
     }
     signals.add(Signal::SIGCHLD);
+    signals
+}
+
+/// Block `signals` and make sure children's exits are reported (not auto-reaped).
+pub fn take_signals(signals: &SigSet) -> Result<(), LaunchError> {
     // Blocked before the clone so that the child inherits the mask and no signal is lost
     // between the clone and the wait loops; both sides take them with sigwaitinfo.
-    sys::block_signals(&signals).map_err(LaunchError::Prepare)?;
-    sys::default_disposition(Signal::SIGCHLD).map_err(LaunchError::Prepare)?;
+    sys::block_signals(signals).map_err(LaunchError::Prepare)?;
+    sys::default_disposition(Signal::SIGCHLD).map_err(LaunchError::Prepare)
+}
+
+/// A sandbox whose PID 1 exists; set-up may still be running inside.
+pub struct Started {
+    /// PID 1 of the sandbox, as the launcher's pid namespace sees it.
+    pub init: Pid,
+    report: Option<channel::ReportReader>,
+    lifeline: Option<channel::LifelineHolder>,
+}
+
+impl Started {
+    /// Block until the sandbox runs its payload (or, without one, is idle): `None`; or a
+    /// failure reported from inside.
+    pub fn wait_until_running(&mut self) -> Option<Report> {
+        let report = self.report.take()?.wait_until_running();
+        self.lifeline = None;
+        report
+    }
+}
+
+/// Clone PID 1 of a new sandbox for `spec`; `signals` must already be taken
+/// ([`take_signals`]). A spec without a command gets an idle init (persistent environments).
+pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchError> {
     // Everything the child applies is prepared here, before the clone: the child only acts.
     let hardening = Hardening::prepare(spec)?;
     for dir in &spec.create_sources {
@@ -111,17 +139,27 @@ pub fn run(spec: &SandboxSpec) -> Result<u8, LaunchError> {
         None => {
             drop(reader);
             drop(holder);
-            inside(spec, &hardening, writer, watch, &signals)
+            inside(spec, &hardening, writer, watch, signals)
         }
         Some(child) => child,
     };
     drop(writer);
     drop(watch);
     tracing::debug!(pid = child.as_raw(), "sandbox started");
+    Ok(Started {
+        init: child,
+        report: Some(reader),
+        lifeline: Some(holder),
+    })
+}
 
-    let report = reader.wait_until_running();
-    let status = wait_forwarding(child, &signals)?;
-    drop(holder);
+/// Run `spec` to completion; the payload's exit status, shell style.
+pub fn run(spec: &SandboxSpec) -> Result<u8, LaunchError> {
+    let signals = launcher_signals();
+    take_signals(&signals)?;
+    let mut started = start(spec, &signals)?;
+    let report = started.wait_until_running();
+    let status = wait_forwarding(started.init, &signals)?;
     match report {
         Some(report) => Err(LaunchError::Inside(Report { status, ..report })),
         None => Ok(status),
@@ -141,7 +179,7 @@ fn create_private_dir(path: &Path) -> Result<(), LaunchError> {
         })
 }
 
-fn wait_forwarding(child: Pid, signals: &SigSet) -> Result<u8, LaunchError> {
+pub(crate) fn wait_forwarding(child: Pid, signals: &SigSet) -> Result<u8, LaunchError> {
     loop {
         let received = sys::wait_for_signal(signals).map_err(LaunchError::Wait)?;
         if received.signal == Signal::SIGCHLD as i32 {
@@ -265,9 +303,15 @@ fn set_up(
         dir: spec.workdir.clone(),
         source,
     })?;
-    // 5. Nothing inside may ptrace init or read its /proc entries: it is the one process in the
-    //    sandbox that never execs, so the kernel would otherwise leave it dumpable.
-    sys::set_dumpable(false).map_err(SetupError::NotDumpable)?;
+    // 5. With a payload, nothing inside may ptrace init or read its /proc entries: init is the
+    //    one process in the sandbox that never execs, so the kernel would leave it dumpable,
+    //    and payload and init share one Landlock domain. An environment's idle init stays
+    //    dumpable: `hutch exec` joins its namespaces through it, which a non-dumpable target
+    //    refuses; the commands it joins get Landlock domains of their own, which may not trace
+    //    init, and init holds nothing they lack (it closes every inherited descriptor).
+    if !spec.argv.is_empty() {
+        sys::set_dumpable(false).map_err(SetupError::NotDumpable)?;
+    }
     // 6. Capabilities: every set cut to what the payload may keep (nothing for a user mapped
     //    to itself). The bounding set goes first, while CAP_SETPCAP is still held.
     caps::restrict_to(spec.capabilities).map_err(SetupError::Capabilities)?;

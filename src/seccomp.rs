@@ -168,10 +168,10 @@ impl SeccompError {
             SeccompError::UnknownSyscall { .. } => Some(
                 "use the kernel's name for the call, as in syscalls(2), e.g. \"ptrace\"".into(),
             ),
-            SeccompError::Install(_) => Some(
-                "the kernel refused the filter; seccomp may be disabled (CONFIG_SECCOMP_FILTER)"
-                    .into(),
-            ),
+            SeccompError::Install(_) => Some(format!(
+                "the kernel refused the filter; seccomp may be disabled (CONFIG_SECCOMP_FILTER); {}",
+                crate::diagnose::SEE_CHECK
+            )),
             SeccompError::Build(_) => None,
         }
     }

@@ -522,3 +522,129 @@ pub fn set_dumpable(dumpable: bool) -> SysResult<()> {
         dumpable as u8
     )))
 }
+
+/// pidfd_open(2): a descriptor that names `pid` stably (Linux 5.3+); signals and setns through
+/// it cannot hit a recycled pid.
+pub fn pidfd_open(pid: Pid) -> SysResult<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes integers; on success it returns a new descriptor we own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return Err(SysError {
+            call: format!("pidfd_open({pid})"),
+            errno: Errno::last(),
+        });
+    }
+    // SAFETY: `fd` is a fresh descriptor returned by the kernel and owned by nobody else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// pidfd_send_signal(2).
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: Signal) -> SysResult<()> {
+    // SAFETY: a valid descriptor, a signal number, no siginfo (null) and no flags.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal as libc::c_int,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if ret == -1 {
+        return Err(SysError {
+            call: format!("pidfd_send_signal({signal})"),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// setns(2) with a pidfd: join several of the process's namespaces at once (Linux 5.8+).
+pub fn setns(pidfd: BorrowedFd<'_>, namespaces: nix::sched::CloneFlags) -> SysResult<()> {
+    nix::sched::setns(pidfd, namespaces).map_err(failed(format!("setns(pidfd, {namespaces:?})")))
+}
+
+pub fn setsid() -> SysResult<()> {
+    nix::unistd::setsid().map(drop).map_err(failed("setsid()"))
+}
+
+/// The start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat), which with
+/// the pid names one process across pid reuse.
+pub fn process_start_time(pid: Pid) -> Option<u64> {
+    parse_start_time(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// Field 22 of a /proc/PID/stat line; the command name (field 2) may contain spaces and `)`.
+pub fn parse_start_time(stat: &str) -> Option<u64> {
+    let after_comm = &stat[stat.rfind(')')? + 2..];
+    // after_comm starts at field 3; field 22 is the 20th from there.
+    after_comm.split(' ').nth(19)?.parse().ok()
+}
+
+fn ofd_lock_struct(kind: libc::c_int) -> libc::flock {
+    // SAFETY: `struct flock` is plain old data; all-zero is a valid value (whole file from 0).
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = kind as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    lock
+}
+
+/// Take an exclusive open-file-description lock (F_OFD_SETLK) on the whole of `fd`: `Ok(false)`
+/// when another holds it. The kernel drops it when the last descriptor of the open file closes,
+/// i.e. when the holder dies, however it dies.
+pub fn ofd_lock(fd: BorrowedFd<'_>) -> SysResult<bool> {
+    let lock = ofd_lock_struct(libc::F_WRLCK);
+    // SAFETY: `lock` is a valid struct flock that lives across the call; F_OFD_SETLK reads it.
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_SETLK, &lock) };
+    match ret {
+        0 => Ok(true),
+        _ => match Errno::last() {
+            Errno::EAGAIN | Errno::EACCES => Ok(false),
+            errno => Err(SysError {
+                call: "fcntl(F_OFD_SETLK)".into(),
+                errno,
+            }),
+        },
+    }
+}
+
+/// openat2(2) with `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS`: open `path` as if `root` were `/`.
+/// Absolute symlinks and `..` are resolved within `root` and can never leave it (the kernel
+/// checks every step of the walk, as in a chroot), and /proc's magic links are refused. This is
+/// what keeps a hostile archive's names inside an image (see `image::extract`). Linux 5.6+.
+pub fn open_in_root(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    flags: rustix::fs::OFlags,
+) -> SysResult<std::os::fd::OwnedFd> {
+    use rustix::fs::{Mode, ResolveFlags};
+    let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+    let mut tries = 0;
+    loop {
+        match rustix::fs::openat2(
+            root,
+            path,
+            flags | rustix::fs::OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve,
+        ) {
+            Ok(fd) => return Ok(fd),
+            // EAGAIN: a concurrent rename raced the walk; the kernel asks for a retry.
+            Err(e) if e == rustix::io::Errno::AGAIN && tries < 8 => tries += 1,
+            Err(e) => {
+                return Err(SysError {
+                    call: format!("openat2({}, RESOLVE_IN_ROOT)", path.display()),
+                    errno: Errno::from_raw(e.raw_os_error()),
+                })
+            }
+        }
+    }
+}
+
+/// Close every file descriptor from `first` upwards (close_range(2); best effort).
+pub fn close_from(first: u32) {
+    // SAFETY: close_range takes integers; closing descriptors this process owns is sound as long
+    // as nothing uses them afterwards, which callers guarantee (init in its final loop).
+    unsafe { libc::close_range(first, u32::MAX, 0) };
+}

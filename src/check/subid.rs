@@ -7,61 +7,14 @@
 use std::path::Path;
 
 use super::{Check, User};
-
-/// Enough ids for every id a distribution image uses, `nobody` (65534) included.
-pub const WANTED: u64 = 65536;
-
-/// Where usermod(8) starts handing out ranges on most distributions.
-const FIRST: u64 = 100_000;
-
-/// One line of a subordinate id file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Range {
-    pub owner: String,
-    pub start: u64,
-    pub count: u64,
-}
-
-impl Range {
-    fn end(&self) -> u64 {
-        self.start.saturating_add(self.count)
-    }
-
-    fn overlaps(&self, other: &Range) -> bool {
-        self.start < other.end() && other.start < self.end()
-    }
-
-    fn show(&self) -> String {
-        format!("{}-{}", self.start, self.end().saturating_sub(1))
-    }
-}
-
-/// The ranges in a subuid/subgid file; comments, blank and malformed lines are skipped.
-pub fn parse(text: &str) -> Vec<Range> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                return None;
-            }
-            let mut fields = line.split(':');
-            let owner = fields.next()?.to_owned();
-            let start = fields.next()?.trim().parse().ok()?;
-            let count = fields.next()?.trim().parse().ok()?;
-            (fields.next().is_none() && !owner.is_empty() && count > 0).then_some(Range {
-                owner,
-                start,
-                count,
-            })
-        })
-        .collect()
-}
+use crate::subid::{free_start, is_owner};
+pub use crate::subid::{parse, Range, WANTED};
 
 /// `idmap.subuid` / `idmap.subgid` for `file`.
 pub fn check(id: &'static str, file: &Path, user: &User) -> Check {
     let name = user.display_name();
     let uid = user.uid.to_string();
-    let is_mine = |r: &Range| Some(&r.owner) == user.name.as_ref() || r.owner == uid;
+    let is_mine = |r: &Range| is_owner(r, user.name.as_deref(), user.uid);
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -75,7 +28,7 @@ pub fn check(id: &'static str, file: &Path, user: &User) -> Check {
     };
     let ranges = parse(&text);
     let (mine, others): (Vec<&Range>, Vec<&Range>) = ranges.iter().partition(|r| is_mine(r));
-    let free = ranges.iter().map(Range::end).max().unwrap_or(0).max(FIRST);
+    let free = free_start(&ranges);
     let add = format!(
         "`sudo usermod --add-subuids {free}-{last} --add-subgids {free}-{last} {name}`",
         last = free + WANTED - 1
@@ -129,26 +82,6 @@ pub fn check(id: &'static str, file: &Path, user: &User) -> Check {
 mod tests {
     use super::super::{testing::FakeHost, Status};
     use super::*;
-
-    #[test]
-    fn parses_names_and_uids_and_skips_junk() {
-        let ranges = parse("# comment\nalice:100000:65536\n\n1001:165536:65536\nbad\nx:1:y\n");
-        assert_eq!(
-            ranges,
-            [
-                Range {
-                    owner: "alice".into(),
-                    start: 100000,
-                    count: 65536
-                },
-                Range {
-                    owner: "1001".into(),
-                    start: 165536,
-                    count: 65536
-                },
-            ]
-        );
-    }
 
     fn check_with(contents: Option<&str>) -> Check {
         let host = FakeHost::new();

@@ -1,8 +1,11 @@
 mod check;
+mod completions;
+mod environments;
 mod escapes;
 mod harness;
 mod man_pages;
 mod profiles;
+mod readme;
 mod run_errors;
 mod run_isolation;
 mod run_lifecycle;

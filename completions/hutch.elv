@@ -1,0 +1,299 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[hutch] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'hutch'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'hutch'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand run 'Run a command in a one-shot sandbox'
+            cand profile 'List profiles and show what they contain'
+            cand create 'Create a persistent environment (`--host`: the host''s system, a home of its own)'
+            cand start 'Start an environment (its supervisor runs detached; output goes to its console log)'
+            cand stop 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
+            cand restart 'Restart an environment, as `reboot` inside it does'
+            cand exec 'Run a command in a running environment; exit status as `hutch run`'
+            cand enter 'Open a login shell in a running environment'
+            cand ls 'List environments'
+            cand status 'Show one environment''s state'
+            cand inspect 'Show one environment''s state'
+            cand logs 'Print an environment''s console log'
+            cand rm 'Remove an environment and its home (-f: also when running)'
+            cand check 'Check whether this host can run sandboxes, and say how to fix what is missing'
+            cand completions 'Print a shell completion script for hutch'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hutch;run'= {
+            cand --profile 'Profile to start from: a name (your $XDG_CONFIG_HOME/hutch/profiles/NAME.toml, else a built-in: default, strict, dev, ci, base) or a path to a .toml file'
+            cand --bind 'Bind SRC (a host path) writable at DST inside (default: the same path)'
+            cand --ro-bind 'Bind SRC read-only at DST inside (default: the same path)'
+            cand --tmpfs 'Mount a fresh, empty tmpfs at DST'
+            cand --chdir 'Run the command in DIR inside the sandbox (default: the current directory)'
+            cand --hostname 'Hostname inside the sandbox (default: the profile''s, "sandbox")'
+            cand --env 'Set an environment variable inside'
+            cand --unsetenv 'Remove an environment variable inside'
+            cand --net 'Network: none (a namespace of its own with only loopback) or host (the host''s network) (default: the profile''s; none for the default profile)'
+            cand --rlimit 'Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only lowering a hard limit works without privileges)'
+            cand --landlock 'Landlock file-access rules: enforce what the kernel supports, refuse to run without all of them, or none at all (default: the profile''s, best-effort)'
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --clearenv 'Start from an empty environment: only --env values are set'
+            cand --map-root 'Be uid and gid 0 inside (mapped to you outside; no privileges over the host)'
+            cand --explain 'Print the resolved plan (namespaces, id maps, mounts, Landlock rules, seccomp policy, capabilities, environment) and exit without running anything'
+            cand --json 'With --explain: print the plan as JSON'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'hutch;profile'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand ls 'List the profiles: yours (in $XDG_CONFIG_HOME/hutch/profiles) and the built-ins'
+            cand show 'Print a profile''s file, or with --resolved what it amounts to on this host'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hutch;profile;ls'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --json 'Print a JSON array of {name, source, description, overrides_builtin}'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;profile;show'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --resolved 'Merge the extends chain and expand the variables, and print the result as TOML'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;profile;help'= {
+            cand ls 'List the profiles: yours (in $XDG_CONFIG_HOME/hutch/profiles) and the built-ins'
+            cand show 'Print a profile''s file, or with --resolved what it amounts to on this host'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hutch;profile;help;ls'= {
+        }
+        &'hutch;profile;help;show'= {
+        }
+        &'hutch;profile;help;help'= {
+        }
+        &'hutch;create'= {
+            cand --profile 'The profile its sandbox starts from (default: base)'
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --host 'Build it from the host''s own system (read-only), with a persistent home of its own'
+            cand --map-root 'Be uid 0 inside; root there may also reboot(2) the environment'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;start'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;stop'= {
+            cand -t 'Seconds to wait after SIGTERM before SIGKILL'
+            cand --time 'Seconds to wait after SIGTERM before SIGKILL'
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;restart'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;exec'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;enter'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;ls'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --json 'Print JSON'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;status'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --json 'Print JSON'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;inspect'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --json 'Print JSON'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;logs'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -f 'Keep printing what is appended'
+            cand --follow 'Keep printing what is appended'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;rm'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -f 'Stop it first if it runs'
+            cand --force 'Stop it first if it runs'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;check'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --json 'Print the report as JSON (schema 1, see above)'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'hutch;completions'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'hutch;help'= {
+            cand run 'Run a command in a one-shot sandbox'
+            cand profile 'List profiles and show what they contain'
+            cand create 'Create a persistent environment (`--host`: the host''s system, a home of its own)'
+            cand start 'Start an environment (its supervisor runs detached; output goes to its console log)'
+            cand stop 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
+            cand restart 'Restart an environment, as `reboot` inside it does'
+            cand exec 'Run a command in a running environment; exit status as `hutch run`'
+            cand enter 'Open a login shell in a running environment'
+            cand ls 'List environments'
+            cand status 'Show one environment''s state'
+            cand logs 'Print an environment''s console log'
+            cand rm 'Remove an environment and its home (-f: also when running)'
+            cand check 'Check whether this host can run sandboxes, and say how to fix what is missing'
+            cand completions 'Print a shell completion script for hutch'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hutch;help;run'= {
+        }
+        &'hutch;help;profile'= {
+            cand ls 'List the profiles: yours (in $XDG_CONFIG_HOME/hutch/profiles) and the built-ins'
+            cand show 'Print a profile''s file, or with --resolved what it amounts to on this host'
+        }
+        &'hutch;help;profile;ls'= {
+        }
+        &'hutch;help;profile;show'= {
+        }
+        &'hutch;help;create'= {
+        }
+        &'hutch;help;start'= {
+        }
+        &'hutch;help;stop'= {
+        }
+        &'hutch;help;restart'= {
+        }
+        &'hutch;help;exec'= {
+        }
+        &'hutch;help;enter'= {
+        }
+        &'hutch;help;ls'= {
+        }
+        &'hutch;help;status'= {
+        }
+        &'hutch;help;logs'= {
+        }
+        &'hutch;help;rm'= {
+        }
+        &'hutch;help;check'= {
+        }
+        &'hutch;help;completions'= {
+        }
+        &'hutch;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

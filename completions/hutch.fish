@@ -1,0 +1,168 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_hutch_global_optspecs
+    string join \n v/verbose q/quiet root= h/help V/version
+end
+
+function __fish_hutch_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_hutch_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_hutch_using_subcommand
+    set -l cmd (__fish_hutch_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c hutch -n "__fish_hutch_needs_command" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_needs_command" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_needs_command" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c hutch -n "__fish_hutch_needs_command" -s V -l version -d 'Print version'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "run" -d 'Run a command in a one-shot sandbox'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "profile" -d 'List profiles and show what they contain'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "create" -d 'Create a persistent environment (`--host`: the host\'s system, a home of its own)'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "start" -d 'Start an environment (its supervisor runs detached; output goes to its console log)'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "stop" -d 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "restart" -d 'Restart an environment, as `reboot` inside it does'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "exec" -d 'Run a command in a running environment; exit status as `hutch run`'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "enter" -d 'Open a login shell in a running environment'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "ls" -d 'List environments'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "status" -d 'Show one environment\'s state'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "inspect" -d 'Show one environment\'s state'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "logs" -d 'Print an environment\'s console log'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "rm" -d 'Remove an environment and its home (-f: also when running)'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "check" -d 'Check whether this host can run sandboxes, and say how to fix what is missing'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "completions" -d 'Print a shell completion script for hutch'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l profile -d 'Profile to start from: a name (your $XDG_CONFIG_HOME/hutch/profiles/NAME.toml, else a built-in: default, strict, dev, ci, base) or a path to a .toml file' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l bind -d 'Bind SRC (a host path) writable at DST inside (default: the same path)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l ro-bind -d 'Bind SRC read-only at DST inside (default: the same path)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l tmpfs -d 'Mount a fresh, empty tmpfs at DST' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l chdir -d 'Run the command in DIR inside the sandbox (default: the current directory)' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l hostname -d 'Hostname inside the sandbox (default: the profile\'s, "sandbox")' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l env -d 'Set an environment variable inside' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l unsetenv -d 'Remove an environment variable inside' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l net -d 'Network: none (a namespace of its own with only loopback) or host (the host\'s network) (default: the profile\'s; none for the default profile)' -r -f -a "none\t''
+host\t''"
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l rlimit -d 'Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only lowering a hard limit works without privileges)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l landlock -d 'Landlock file-access rules: enforce what the kernel supports, refuse to run without all of them, or none at all (default: the profile\'s, best-effort)' -r -f -a "best-effort\t''
+require\t''
+off\t''"
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l clearenv -d 'Start from an empty environment: only --env values are set'
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l map-root -d 'Be uid and gid 0 inside (mapped to you outside; no privileges over the host)'
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l explain -d 'Print the resolved plan (namespaces, id maps, mounts, Landlock rules, seccomp policy, capabilities, environment) and exit without running anything'
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l json -d 'With --explain: print the plan as JSON'
+complete -c hutch -n "__fish_hutch_using_subcommand run" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand run" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -f -a "ls" -d 'List the profiles: yours (in $XDG_CONFIG_HOME/hutch/profiles) and the built-ins'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -f -a "show" -d 'Print a profile\'s file, or with --resolved what it amounts to on this host'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from ls" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from ls" -l json -d 'Print a JSON array of {name, source, description, overrides_builtin}'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from show" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from show" -l resolved -d 'Merge the extends chain and expand the variables, and print the result as TOML'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the profiles: yours (in $XDG_CONFIG_HOME/hutch/profiles) and the built-ins'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print a profile\'s file, or with --resolved what it amounts to on this host'
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l profile -d 'The profile its sandbox starts from (default: base)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l host -d 'Build it from the host\'s own system (read-only), with a persistent home of its own'
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l map-root -d 'Be uid 0 inside; root there may also reboot(2) the environment'
+complete -c hutch -n "__fish_hutch_using_subcommand create" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand create" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand create" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand start" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand start" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand start" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand start" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand stop" -s t -l time -d 'Seconds to wait after SIGTERM before SIGKILL' -r
+complete -c hutch -n "__fish_hutch_using_subcommand stop" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand stop" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand stop" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand stop" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand restart" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand restart" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand restart" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand restart" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand exec" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand exec" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand exec" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand enter" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand enter" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand enter" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand enter" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand ls" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand ls" -l json -d 'Print JSON'
+complete -c hutch -n "__fish_hutch_using_subcommand ls" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand ls" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand status" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand status" -l json -d 'Print JSON'
+complete -c hutch -n "__fish_hutch_using_subcommand status" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand status" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand status" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand inspect" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand inspect" -l json -d 'Print JSON'
+complete -c hutch -n "__fish_hutch_using_subcommand inspect" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand inspect" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand logs" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand logs" -s f -l follow -d 'Keep printing what is appended'
+complete -c hutch -n "__fish_hutch_using_subcommand logs" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand logs" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand logs" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand rm" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand rm" -s f -l force -d 'Stop it first if it runs'
+complete -c hutch -n "__fish_hutch_using_subcommand rm" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand rm" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand check" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand check" -l json -d 'Print the report as JSON (schema 1, see above)'
+complete -c hutch -n "__fish_hutch_using_subcommand check" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand check" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c hutch -n "__fish_hutch_using_subcommand completions" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand completions" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "run" -d 'Run a command in a one-shot sandbox'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "profile" -d 'List profiles and show what they contain'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "create" -d 'Create a persistent environment (`--host`: the host\'s system, a home of its own)'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "start" -d 'Start an environment (its supervisor runs detached; output goes to its console log)'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "stop" -d 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "restart" -d 'Restart an environment, as `reboot` inside it does'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "exec" -d 'Run a command in a running environment; exit status as `hutch run`'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "enter" -d 'Open a login shell in a running environment'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "ls" -d 'List environments'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "status" -d 'Show one environment\'s state'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "logs" -d 'Print an environment\'s console log'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "rm" -d 'Remove an environment and its home (-f: also when running)'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "check" -d 'Check whether this host can run sandboxes, and say how to fix what is missing'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "completions" -d 'Print a shell completion script for hutch'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "ls" -d 'List the profiles: yours (in $XDG_CONFIG_HOME/hutch/profiles) and the built-ins'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "show" -d 'Print a profile\'s file, or with --resolved what it amounts to on this host'

@@ -1,0 +1,260 @@
+//! The environment subcommands, behind the CLI: each resolves paths, reconciles, acts, and
+//! prints what a person (or, with --json, a tool) needs.
+
+use std::ffi::{CString, OsString};
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+
+use serde::Serialize;
+
+use super::join::{self, JoinError};
+use super::runtime::{self, Status};
+use super::{supervisor, Definition, EnvError, EnvPaths, Source};
+use crate::spec::Host;
+use crate::state::StateDirs;
+
+pub fn create(
+    dirs: &StateDirs,
+    name: &str,
+    host_source: bool,
+    profile: Option<&str>,
+    map_root: bool,
+) -> Result<(), EnvError> {
+    let paths = EnvPaths::new(dirs, name)?;
+    if !host_source {
+        return Err(EnvError::NoSource);
+    }
+    let definition = Definition {
+        name: name.to_owned(),
+        source: Source::Host,
+        profile: profile.unwrap_or("base").to_owned(),
+        map_root,
+        created: super::now(),
+    };
+    let host = Host::current()?;
+    super::create(&paths, &definition)?;
+    // The profile must resolve now, not at the first start; a definition that cannot start is
+    // not kept.
+    if let Err(e) = super::spec(&paths, &definition, &host) {
+        let _ = std::fs::remove_dir_all(&paths.dir);
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn load(dirs: &StateDirs, name: &str) -> Result<(EnvPaths, crate::spec::SandboxSpec), EnvError> {
+    let paths = EnvPaths::new(dirs, name)?;
+    let definition = paths.load()?;
+    let spec = super::spec(&paths, &definition, &Host::current()?)?;
+    Ok((paths, spec))
+}
+
+pub fn start(dirs: &StateDirs, name: &str, quiet: bool) -> Result<(), EnvError> {
+    let (paths, spec) = load(dirs, name)?;
+    let started = supervisor::start(&paths, &spec)?;
+    if !started && !quiet {
+        eprintln!("hutch: environment {name:?} is already running");
+    }
+    Ok(())
+}
+
+pub fn stop(dirs: &StateDirs, name: &str, grace: u64, quiet: bool) -> Result<(), EnvError> {
+    let paths = EnvPaths::new(dirs, name)?;
+    if !supervisor::stop(&paths, grace)? && !quiet {
+        eprintln!("hutch: environment {name:?} is not running");
+    }
+    Ok(())
+}
+
+pub fn restart(dirs: &StateDirs, name: &str) -> Result<(), EnvError> {
+    let (paths, spec) = load(dirs, name)?;
+    supervisor::restart(&paths, &spec)
+}
+
+pub fn exec(dirs: &StateDirs, name: &str, command: &[OsString]) -> Result<u8, JoinError> {
+    let (paths, spec) = load(dirs, name)?;
+    let argv = command
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| EnvError::from(crate::spec::SpecError::NulInCommand))?;
+    join::exec(&paths, &spec, argv)
+}
+
+pub fn enter(dirs: &StateDirs, name: &str) -> Result<u8, JoinError> {
+    let (paths, spec) = load(dirs, name)?;
+    let shell = join::login_shell(&spec);
+    join::exec(&paths, &spec, shell)
+}
+
+/// One environment in `ls` and `status`.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub name: String,
+    pub status: &'static str,
+    pub source: Source,
+    pub profile: String,
+    pub map_root: bool,
+    /// PID 1 on the host, when running.
+    pub init_pid: Option<i32>,
+    /// Seconds since the epoch PID 1 (re)started, when running.
+    pub since: Option<u64>,
+    pub restarts: Option<u32>,
+    /// Why it last stopped on its own (crash loop, failed start), if it did.
+    pub last_stop: Option<String>,
+    pub created: u64,
+    pub home: String,
+}
+
+fn summary(paths: &EnvPaths) -> Result<Summary, EnvError> {
+    let definition = paths.load()?;
+    let status = runtime::status(paths)?;
+    let (status_name, state) = match status {
+        Status::Stopped => ("stopped", None),
+        Status::Starting => ("starting", None),
+        Status::Running(state) => ("running", Some(state)),
+    };
+    Ok(Summary {
+        name: definition.name,
+        status: status_name,
+        source: definition.source,
+        profile: definition.profile,
+        map_root: definition.map_root,
+        init_pid: state.as_ref().map(|s| s.init),
+        since: state.as_ref().map(|s| s.since),
+        restarts: state.as_ref().map(|s| s.restarts),
+        last_stop: std::fs::read_to_string(paths.last_stop()).ok(),
+        created: definition.created,
+        home: paths.home().display().to_string(),
+    })
+}
+
+pub fn ls(dirs: &StateDirs, json: bool) -> Result<(), EnvError> {
+    let mut names: Vec<String> = std::fs::read_dir(dirs.envs())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let summaries: Vec<Summary> = names
+        .iter()
+        .filter_map(|n| EnvPaths::new(dirs, n).ok())
+        .filter(EnvPaths::exists)
+        .map(|p| summary(&p))
+        .collect::<Result<_, _>>()?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summaries).expect("plain data")
+        );
+        return Ok(());
+    }
+    let width = summaries
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:width$}  {:8}  {:6}  {:8}  SINCE",
+        "NAME", "STATUS", "SOURCE", "PROFILE"
+    );
+    for s in summaries {
+        let since = s
+            .since
+            .map(|t| format!("{} s ago", super::now().saturating_sub(t)))
+            .unwrap_or_default();
+        println!(
+            "{:width$}  {:8}  {:6}  {:8}  {since}",
+            s.name, s.status, "host", s.profile
+        );
+    }
+    Ok(())
+}
+
+pub fn status(dirs: &StateDirs, name: &str, json: bool) -> Result<(), EnvError> {
+    let s = summary(&EnvPaths::new(dirs, name)?)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s).expect("plain data"));
+        return Ok(());
+    }
+    println!("name:      {}", s.name);
+    println!("status:    {}", s.status);
+    println!("source:    host");
+    println!("profile:   {}", s.profile);
+    println!(
+        "root:      {}",
+        if s.map_root {
+            "uid 0 inside"
+        } else {
+            "your own uid inside"
+        }
+    );
+    println!("home:      {}", s.home);
+    if let (Some(pid), Some(since), Some(restarts)) = (s.init_pid, s.since, s.restarts) {
+        println!(
+            "PID 1:     {pid} (on the host), up {} s, {restarts} restarts",
+            super::now().saturating_sub(since)
+        );
+    }
+    if let Some(reason) = s.last_stop {
+        println!("last stop: {reason}");
+    }
+    Ok(())
+}
+
+pub fn logs(dirs: &StateDirs, name: &str, follow: bool) -> Result<(), EnvError> {
+    let paths = EnvPaths::new(dirs, name)?;
+    paths.load()?;
+    let path = paths.console();
+    let mut file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            runtime::wait_for(u64::MAX / 2, || Ok(path.exists()))?;
+            std::fs::File::open(&path).map_err(|source| EnvError::Io {
+                what: "cannot open",
+                path: path.clone(),
+                source,
+            })?
+        }
+        Err(source) => {
+            return Err(EnvError::Io {
+                what: "cannot open",
+                path,
+                source,
+            })
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let _ = file.read_to_end(&mut buf);
+        if out.write_all(&buf).and_then(|()| out.flush()).is_err() || !follow {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+pub fn rm(dirs: &StateDirs, name: &str, force: bool) -> Result<(), EnvError> {
+    let paths = EnvPaths::new(dirs, name)?;
+    paths.load()?;
+    if runtime::status(&paths)? != Status::Stopped {
+        if !force {
+            return Err(EnvError::Running {
+                name: name.to_owned(),
+            });
+        }
+        supervisor::stop(&paths, 10)?;
+    }
+    std::fs::remove_dir_all(&paths.dir).map_err(|source| EnvError::Io {
+        what: "cannot remove",
+        path: paths.dir.clone(),
+        source,
+    })?;
+    runtime::clear(&paths);
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! Persistent environments: named private systems on the shared kernel, each started, stopped
+//! and restarted on its own — also by `reboot` inside it.
+//!
+//! An environment is a definition (`envs/NAME/env.toml`), a persistent home (`envs/NAME/home`)
+//! and a console log under the data directory. While it runs, one supervisor process owns it:
+//! it holds an exclusive flock(2) on the environment's directory for as long as it lives (the
+//! kernel drops the lock when it dies, however it dies), keeps PID 1 of the sandbox as its
+//! child, and writes `runtime/NAME/state.json` (write and rename). Every command reconciles:
+//! a state file whose lock is free belongs to a dead supervisor and is removed.
+
+pub mod commands;
+pub mod join;
+pub mod runtime;
+pub mod supervisor;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::profile::{Catalog, ProfileError};
+use crate::spec::{Host, MountFlag, RunRequest, SandboxSpec, SpecError};
+use crate::state::StateDirs;
+
+/// What an environment is made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// The host's own system, read-only, with a home of the environment's own.
+    Host,
+}
+
+/// `envs/NAME/env.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Definition {
+    pub name: String,
+    pub source: Source,
+    /// The profile the environment's sandbox starts from (default: base).
+    pub profile: String,
+    /// Be uid 0 inside.
+    #[serde(default)]
+    pub map_root: bool,
+    /// Seconds since the epoch.
+    pub created: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error("{name:?} is not a valid environment name")]
+    BadName { name: String },
+    #[error("no environment named {name:?}")]
+    NotFound { name: String },
+    #[error("an environment named {name:?} exists already")]
+    Exists { name: String },
+    #[error("environment {name:?} is running")]
+    Running { name: String },
+    #[error("environment {name:?} is not running")]
+    NotRunning { name: String },
+    #[error("create an environment from a source: --host")]
+    NoSource,
+    #[error("{what} {}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("environment definition {} is broken", path.display())]
+    BadDefinition {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("the supervisor of {name:?} failed: {message}")]
+    Supervisor { name: String, message: String },
+    #[error("{what}")]
+    Sys {
+        what: &'static str,
+        #[source]
+        source: crate::sys::SysError,
+    },
+    #[error("environment {name:?} did not {what} within {seconds} s")]
+    Timeout {
+        name: String,
+        what: &'static str,
+        seconds: u64,
+    },
+}
+
+impl EnvError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            EnvError::BadName { .. } => Some(
+                "names are 1 to 63 letters, digits, `_`, `.` and `-`, starting with a letter or digit".into(),
+            ),
+            EnvError::NotFound { .. } => Some("`hutch ls` lists the environments".into()),
+            EnvError::Exists { .. } => Some("choose another name, or `hutch rm NAME` first".into()),
+            EnvError::Running { name } => Some(format!("stop it first (`hutch stop {name}`), or pass -f")),
+            EnvError::NotRunning { name } => Some(format!("start it with `hutch start {name}`")),
+            EnvError::NoSource => Some("e.g. `hutch create dev --host`".into()),
+            EnvError::Profile(e) => e.hint(),
+            EnvError::Spec(e) => e.hint(),
+            EnvError::Supervisor { name, .. } => Some(format!("`hutch logs {name}` shows its console")),
+            _ => None,
+        }
+    }
+}
+
+/// `[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}`: safe as a directory name and a hostname part.
+pub fn validate_name(name: &str) -> Result<(), EnvError> {
+    let bytes = name.as_bytes();
+    let ok = !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(EnvError::BadName {
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// Where one environment's files are.
+#[derive(Debug, Clone)]
+pub struct EnvPaths {
+    pub name: String,
+    /// `envs/NAME`: locked by the supervisor while it runs.
+    pub dir: PathBuf,
+    pub runtime: PathBuf,
+}
+
+impl EnvPaths {
+    pub fn new(dirs: &StateDirs, name: &str) -> Result<EnvPaths, EnvError> {
+        validate_name(name)?;
+        Ok(EnvPaths {
+            name: name.to_owned(),
+            dir: dirs.envs().join(name),
+            runtime: dirs.runtime.join(name),
+        })
+    }
+
+    pub fn definition(&self) -> PathBuf {
+        self.dir.join("env.toml")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.join("home")
+    }
+
+    pub fn console(&self) -> PathBuf {
+        self.dir.join("console.log")
+    }
+
+    /// Why the environment last stopped, when it was not asked to.
+    pub fn last_stop(&self) -> PathBuf {
+        self.dir.join("last-stop")
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.runtime.join("state.json")
+    }
+
+    pub fn exists(&self) -> bool {
+        self.definition().exists()
+    }
+
+    pub fn load(&self) -> Result<Definition, EnvError> {
+        let path = self.definition();
+        let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => EnvError::NotFound {
+                name: self.name.clone(),
+            },
+            _ => EnvError::Io {
+                what: "cannot read",
+                path: path.clone(),
+                source,
+            },
+        })?;
+        toml::from_str(&text).map_err(|source| EnvError::BadDefinition { path, source })
+    }
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> EnvError + 'a {
+    move |source| EnvError::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Write `contents` to `path` atomically: a reader sees the old file or the new, never half.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), EnvError> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::write(&tmp, contents).map_err(io("cannot write", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(io("cannot rename into place", path))
+}
+
+/// Create the environment's definition and home. Fails if it exists.
+pub fn create(paths: &EnvPaths, definition: &Definition) -> Result<(), EnvError> {
+    std::fs::create_dir_all(paths.dir.parent().expect("envs/NAME has a parent"))
+        .map_err(io("cannot create", &paths.dir))?;
+    match std::fs::create_dir(&paths.dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(EnvError::Exists {
+                name: paths.name.clone(),
+            })
+        }
+        Err(e) => return Err(io("cannot create", &paths.dir)(e)),
+    }
+    let made = (|| {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(paths.home())
+            .map_err(io("cannot create", &paths.home()))?;
+        let text = toml::to_string(definition).expect("a plain struct serializes");
+        write_atomically(&paths.definition(), text.as_bytes())
+    })();
+    if made.is_err() {
+        let _ = std::fs::remove_dir_all(&paths.dir);
+    }
+    made
+}
+
+/// The sandbox an environment runs: its profile, its own home over the user's, no command (PID
+/// 1 idles; commands join it), the environment's name as hostname.
+pub fn spec(
+    paths: &EnvPaths,
+    definition: &Definition,
+    host: &Host,
+) -> Result<SandboxSpec, EnvError> {
+    let profile = Catalog::from_env()
+        .load(&definition.profile)?
+        .expanded(&host.vars())?;
+    let mut host = host.clone();
+    // Commands in the environment start in its home, whatever directory `hutch` ran in.
+    host.cwd = host.home.clone();
+    let request = RunRequest {
+        profile: definition.profile.clone(),
+        mounts: vec![MountFlag::Bind(format!(
+            "{}:{}",
+            paths.home().display(),
+            host.home.display()
+        ))],
+        hostname: Some(paths.name.clone()),
+        map_root: definition.map_root,
+        ..Default::default()
+    };
+    let mut spec = SandboxSpec::resolve(&request, &profile, &host)?;
+    if definition.map_root {
+        // reboot(2) inside a pid namespace only signals its init; root in the environment may
+        // restart it as on a machine of its own.
+        spec.capabilities = spec.capabilities.with("SYS_BOOT");
+    }
+    Ok(spec)
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        for good in ["dev", "a", "my-env_2.0", &"x".repeat(63)] {
+            validate_name(good).unwrap();
+        }
+        for bad in [
+            "",
+            "../x",
+            "/",
+            "-x",
+            ".hidden",
+            "a/b",
+            "a b",
+            &"x".repeat(64),
+            "é",
+        ] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn create_refuses_an_existing_name_and_leaves_nothing_half_made() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs = StateDirs {
+            data: root.path().join("data"),
+            runtime: root.path().join("run"),
+        };
+        let paths = EnvPaths::new(&dirs, "dev").unwrap();
+        let def = Definition {
+            name: "dev".into(),
+            source: Source::Host,
+            profile: "base".into(),
+            map_root: false,
+            created: 1,
+        };
+        create(&paths, &def).unwrap();
+        assert_eq!(paths.load().unwrap(), def);
+        assert!(matches!(create(&paths, &def), Err(EnvError::Exists { .. })));
+        assert!(matches!(
+            EnvPaths::new(&dirs, "../x"),
+            Err(EnvError::BadName { .. })
+        ));
+    }
+}

@@ -1,0 +1,339 @@
+//! The supervisor: one small detached process per running environment (no threads, no async
+//! runtime). It holds the environment's lock, runs PID 1 as its child, and when PID 1 dies of
+//! SIGHUP — the kernel's report of reboot(2) inside a pid namespace — starts it again on the
+//! same state. SIGINT (poweroff, halt), `hutch stop` or an ordinary exit end it. If the
+//! supervisor itself dies, PID 1 follows (parent-death signal) and the lock is released.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, Write};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use super::runtime::{self, RuntimeState, Status};
+use super::{EnvError, EnvPaths};
+use crate::sandbox;
+use crate::spec::SandboxSpec;
+use crate::sys;
+
+/// Restarts allowed within [`CRASH_WINDOW`] before the environment is stopped as crash-looping.
+const CRASH_RESTARTS: usize = 5;
+const CRASH_WINDOW: Duration = Duration::from_secs(10);
+
+/// What `hutch start` learns from the supervisor it spawned.
+const STARTED: &str = "started";
+const ALREADY: &str = "already running";
+
+/// Start the environment unless it runs. Returns once PID 1 runs (or the start failed).
+pub fn start(paths: &EnvPaths, spec: &SandboxSpec) -> Result<bool, EnvError> {
+    if let Status::Running(_) | Status::Starting = runtime::status(paths)? {
+        return Ok(false);
+    }
+    let (mut reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map(|(r, w)| (std::fs::File::from(r), std::fs::File::from(w)))
+        .map_err(|errno| EnvError::Sys {
+            what: "cannot create a pipe",
+            source: sys::SysError {
+                call: "pipe2".into(),
+                errno,
+            },
+        })?;
+    match sys::fork().map_err(|source| EnvError::Sys {
+        what: "cannot start a supervisor",
+        source,
+    })? {
+        None => {
+            drop(reader);
+            // A new session without a terminal, then a second fork so the supervisor can never
+            // acquire one; the middle process exits at once.
+            let _ = sys::setsid();
+            match sys::fork() {
+                Ok(None) => supervise(paths, spec, writer),
+                _ => sys::exit_immediately(0),
+            }
+        }
+        Some(middle) => {
+            drop(writer);
+            let _ = waitpid(middle, None);
+            // The answer ends with a NUL: PID 1, forked by the supervisor before it answered,
+            // holds a copy of the pipe for as long as it runs, so end-of-file never comes.
+            let mut answer = Vec::new();
+            let _ = std::io::BufReader::new(&mut reader).read_until(0, &mut answer);
+            if answer.last() == Some(&0) {
+                answer.pop();
+            }
+            match String::from_utf8_lossy(&answer).as_ref() {
+                STARTED => Ok(true),
+                ALREADY => Ok(false),
+                "" => Err(EnvError::Supervisor {
+                    name: paths.name.clone(),
+                    message: "it exited without a word".into(),
+                }),
+                message => Err(EnvError::Supervisor {
+                    name: paths.name.clone(),
+                    message: message.to_owned(),
+                }),
+            }
+        }
+    }
+}
+
+fn answer(starter: &mut std::fs::File, message: &str) -> std::io::Result<()> {
+    starter.write_all(message.as_bytes())?;
+    starter.write_all(b"\0")
+}
+
+/// Log a line on the environment's console.
+fn say(message: &str) {
+    eprintln!("hutch: {message}");
+}
+
+fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -> ! {
+    let console = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.console());
+    if let Ok(console) = console {
+        use std::os::fd::AsRawFd;
+        if let Ok(null) = std::fs::File::open("/dev/null") {
+            let _ = nix::unistd::dup2(null.as_raw_fd(), 0);
+        }
+        let _ = nix::unistd::dup2(console.as_raw_fd(), 1);
+        let _ = nix::unistd::dup2(console.as_raw_fd(), 2);
+    }
+    // Another command may hold the lock for an instant while it checks for a dead supervisor;
+    // a supervisor that really runs holds it for good.
+    let mut lock = runtime::take_lock(paths);
+    for _ in 0..50 {
+        if !matches!(lock, Ok(None)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        lock = runtime::take_lock(paths);
+    }
+    let lock = match lock {
+        Ok(Some(lock)) => lock,
+        Ok(None) => {
+            let _ = answer(&mut starter, ALREADY);
+            sys::exit_immediately(0)
+        }
+        Err(e) => {
+            let _ = answer(&mut starter, &crate::error::render(&e, None));
+            sys::exit_immediately(125)
+        }
+    };
+    runtime::clear(paths);
+    if let Err(source) = std::fs::create_dir_all(&paths.runtime) {
+        let e = EnvError::Io {
+            what: "cannot create",
+            path: paths.runtime.clone(),
+            source,
+        };
+        let _ = answer(&mut starter, &crate::error::render(&e, None));
+        sys::exit_immediately(125);
+    }
+    let signals = sandbox::launcher_signals();
+    if let Err(e) = sandbox::take_signals(&signals) {
+        let _ = answer(&mut starter, &crate::error::render(&e, None));
+        sys::exit_immediately(125);
+    }
+    let me = Pid::this();
+    let mut state = RuntimeState {
+        supervisor: me.as_raw(),
+        supervisor_start: sys::process_start_time(me).unwrap_or(0),
+        init: 0,
+        init_start: 0,
+        since: 0,
+        restarts: 0,
+    };
+    let mut starter = Some(starter);
+    let mut recent: VecDeque<Instant> = VecDeque::new();
+    let _ = std::fs::remove_file(paths.last_stop());
+    let reason = loop {
+        let mut started = match sandbox::start(spec, &signals) {
+            Ok(started) => started,
+            Err(e) => break Some(crate::error::render(&e, e.hint().as_deref())),
+        };
+        if let Some(report) = started.wait_until_running() {
+            let _ = waitpid(started.init, None);
+            break Some(report.message);
+        }
+        state.init = started.init.as_raw();
+        state.init_start = sys::process_start_time(started.init).unwrap_or(0);
+        state.since = super::now();
+        if let Err(e) = runtime::write_state(paths, &state) {
+            let _ = sys::kill(started.init, libc::SIGKILL);
+            let _ = waitpid(started.init, None);
+            break Some(crate::error::render(&e, None));
+        }
+        say(&format!(
+            "environment {} running (PID 1 is {} on the host)",
+            paths.name, started.init
+        ));
+        if let Some(mut starter) = starter.take() {
+            let _ = answer(&mut starter, STARTED);
+        }
+        let (status, restart_requested) = wait_for_init(started.init, &signals);
+        let rebooted = matches!(status, WaitStatus::Signaled(_, Signal::SIGHUP, _));
+        if !(rebooted || restart_requested) {
+            say(&format!(
+                "environment {} stopped ({})",
+                paths.name,
+                describe(status)
+            ));
+            break None;
+        }
+        let now = Instant::now();
+        recent.push_back(now);
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > CRASH_WINDOW)
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= CRASH_RESTARTS {
+            break Some(format!(
+                "stopped: restarted {} times within {} s (crash loop)",
+                recent.len(),
+                CRASH_WINDOW.as_secs()
+            ));
+        }
+        state.restarts += 1;
+        say(&format!(
+            "environment {} restarting ({})",
+            paths.name,
+            if rebooted {
+                "reboot from inside"
+            } else {
+                "hutch restart"
+            }
+        ));
+    };
+    if let Some(reason) = &reason {
+        say(reason);
+        let _ = std::fs::write(paths.last_stop(), reason);
+        if let Some(mut starter) = starter.take() {
+            let _ = answer(&mut starter, reason);
+        }
+    }
+    runtime::clear(paths);
+    drop(lock);
+    sys::exit_immediately(if reason.is_some() { 1 } else { 0 })
+}
+
+fn describe(status: WaitStatus) -> String {
+    match status {
+        WaitStatus::Exited(_, code) => format!("PID 1 exited with status {code}"),
+        WaitStatus::Signaled(_, signal, _) => format!("PID 1 was killed by {signal}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Wait until PID 1 ends. SIGTERM, SIGINT and SIGHUP sent to the supervisor stop the
+/// environment; SIGUSR1 restarts it (`hutch restart`). Returns PID 1's status and whether a
+/// restart was asked for.
+fn wait_for_init(init: Pid, signals: &nix::sys::signal::SigSet) -> (WaitStatus, bool) {
+    let mut restart = false;
+    loop {
+        let Ok(received) = sys::wait_for_signal(signals) else {
+            return (WaitStatus::StillAlive, false);
+        };
+        match Signal::try_from(received.signal) {
+            Ok(Signal::SIGCHLD) => match waitpid(init, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => {}
+                Ok(status) => return (status, restart),
+                Err(_) => return (WaitStatus::StillAlive, restart),
+            },
+            Ok(Signal::SIGUSR1) => {
+                restart = true;
+                let _ = sys::kill(init, libc::SIGTERM);
+            }
+            Ok(Signal::SIGTERM | Signal::SIGINT | Signal::SIGHUP) => {
+                restart = false;
+                let _ = sys::kill(init, libc::SIGTERM);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Stop the environment: SIGTERM to PID 1, SIGKILL after `grace` seconds; returns when the
+/// supervisor is gone. `Ok(false)` when it was not running.
+pub fn stop(paths: &EnvPaths, grace: u64) -> Result<bool, EnvError> {
+    // A start in progress gets a moment to write its state.
+    runtime::wait_for(5, || Ok(runtime::status(paths)? != Status::Starting))?;
+    let state = match runtime::status(paths)? {
+        Status::Running(state) => state,
+        Status::Stopped => return Ok(false),
+        Status::Starting => {
+            return Err(EnvError::Timeout {
+                name: paths.name.clone(),
+                what: "finish starting",
+                seconds: 5,
+            })
+        }
+    };
+    let stopped = || Ok(runtime::status(paths)? == Status::Stopped);
+    let pidfd = sys::pidfd_open(state.init_pid()).map_err(|source| EnvError::Sys {
+        what: "cannot reach PID 1",
+        source,
+    })?;
+    if !state.init_alive() {
+        // The pid was reused between reading the state and opening it: nothing of ours to stop.
+        return runtime::wait_for(5, stopped);
+    }
+    let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGTERM);
+    if !runtime::wait_for(grace, stopped)? {
+        let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL);
+        if !runtime::wait_for(10, stopped)? {
+            return Err(EnvError::Timeout {
+                name: paths.name.clone(),
+                what: "stop",
+                seconds: grace + 10,
+            });
+        }
+    }
+    Ok(true)
+}
+
+/// Restart a running environment in place (same supervisor), or start a stopped one.
+pub fn restart(paths: &EnvPaths, spec: &SandboxSpec) -> Result<(), EnvError> {
+    runtime::wait_for(5, || Ok(runtime::status(paths)? != Status::Starting))?;
+    let state = match runtime::status(paths)? {
+        Status::Running(state) => state,
+        _ => return start(paths, spec).map(drop),
+    };
+    if !state.supervisor_alive() {
+        return Err(EnvError::NotRunning {
+            name: paths.name.clone(),
+        });
+    }
+    sys::kill(Pid::from_raw(state.supervisor), libc::SIGUSR1).map_err(|source| EnvError::Sys {
+        what: "cannot reach the supervisor",
+        source,
+    })?;
+    let restarted = runtime::wait_for(30, || {
+        Ok(match runtime::status(paths)? {
+            Status::Running(now) => now.init != state.init || now.init_start != state.init_start,
+            Status::Stopped => {
+                return Err(EnvError::Supervisor {
+                    name: paths.name.clone(),
+                    message: "it stopped instead of restarting".into(),
+                })
+            }
+            Status::Starting => false,
+        })
+    })?;
+    if restarted {
+        Ok(())
+    } else {
+        Err(EnvError::Timeout {
+            name: paths.name.clone(),
+            what: "restart",
+            seconds: 30,
+        })
+    }
+}

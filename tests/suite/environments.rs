@@ -1,0 +1,304 @@
+//! Persistent environments: the lifecycle, reboot from inside, crash recovery, concurrency and
+//! what is left behind.
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use super::harness::{eventually, ok, processes_running, sandbox, stderr, Sandbox};
+
+/// `hutch --root <work>/state ARGS...`
+fn hutch(sb: &Sandbox, args: &[&str]) -> Output {
+    let root = sb.path().join("state");
+    let mut cmd = sb.hutch(["--root".as_ref(), root.as_os_str()]);
+    cmd.args(args);
+    cmd.output().expect("spawn hutch")
+}
+
+fn state(sb: &Sandbox, name: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(&hutch(sb, &["status", name, "--json"]))).unwrap()
+}
+
+fn runtime_dir(sb: &Sandbox) -> PathBuf {
+    sb.path().join("state/runtime")
+}
+
+/// Processes whose command line is a hutch with this test's state root (supervisors included).
+fn hutch_processes(sb: &Sandbox) -> Vec<u32> {
+    let root = sb.path().join("state").display().to_string();
+    processes_running(&sb.launcher.binary.display().to_string())
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&root))
+        })
+        .collect()
+}
+
+fn leftovers(sb: &Sandbox) -> (Vec<u32>, usize) {
+    let runtime_files = std::fs::read_dir(runtime_dir(sb))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    (hutch_processes(sb), runtime_files)
+}
+
+#[test]
+fn lifecycle_with_state_that_survives_restart() {
+    let Some(sb) = sandbox() else { return };
+    ok(&hutch(&sb, &["create", "dev", "--host"]));
+    assert_eq!(state(&sb, "dev")["status"], "stopped");
+    ok(&hutch(&sb, &["start", "dev"]));
+    let running = state(&sb, "dev");
+    assert_eq!(running["status"], "running");
+    let out = ok(&hutch(
+        &sb,
+        &[
+            "exec",
+            "dev",
+            "--",
+            "sh",
+            "-c",
+            "hostname; id -u; echo kept > ~/state; echo $$",
+        ],
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "dev");
+    assert_eq!(lines[1], sb.launcher.uid.to_string());
+    assert_ne!(lines[2], "1", "exec'd commands are not PID 1");
+    assert_eq!(
+        hutch(&sb, &["exec", "dev", "--", "sh", "-c", "exit 7"])
+            .status
+            .code(),
+        Some(7)
+    );
+    ok(&hutch(&sb, &["restart", "dev"]));
+    let restarted = state(&sb, "dev");
+    assert_ne!(restarted["init_pid"], running["init_pid"]);
+    assert_eq!(restarted["restarts"], 1);
+    assert_eq!(
+        ok(&hutch(
+            &sb,
+            &[
+                "exec",
+                "dev",
+                "--",
+                "cat",
+                &format!("{}/state", sb.launcher.home.display())
+            ]
+        )),
+        "kept\n"
+    );
+    let listing: serde_json::Value =
+        serde_json::from_str(&ok(&hutch(&sb, &["ls", "--json"]))).unwrap();
+    let env = &listing.as_array().unwrap()[0];
+    for key in [
+        "name",
+        "status",
+        "source",
+        "profile",
+        "map_root",
+        "init_pid",
+        "since",
+        "restarts",
+        "last_stop",
+        "created",
+        "home",
+    ] {
+        assert!(env.get(key).is_some(), "ls --json lacks {key}: {env}");
+    }
+    ok(&hutch(&sb, &["stop", "dev"]));
+    assert_eq!(state(&sb, "dev")["status"], "stopped");
+    let log = ok(&hutch(&sb, &["logs", "dev"]));
+    assert!(
+        log.contains("environment dev running") && log.contains("restarting (hutch restart)"),
+        "{log}"
+    );
+    assert!(log.contains("environment dev stopped"), "{log}");
+    let out = hutch(&sb, &["exec", "dev", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("is not running"), "{}", stderr(&out));
+    ok(&hutch(&sb, &["rm", "dev"]));
+    assert!(!sb.path().join("state/data/envs/dev").exists());
+    assert!(
+        eventually(5, || leftovers(&sb) == (vec![], 0)),
+        "left behind: {:?}",
+        leftovers(&sb)
+    );
+}
+
+#[test]
+fn reboot_inside_restarts_and_poweroff_stops() {
+    let Some(sb) = sandbox() else { return };
+    ok(&hutch(&sb, &["create", "box", "--host", "--map-root"]));
+    ok(&hutch(&sb, &["start", "box"]));
+    let before = state(&sb, "box");
+    ok(&hutch(
+        &sb,
+        &[
+            "exec",
+            "box",
+            "--",
+            "sh",
+            "-c",
+            "id -u > /root/uid; echo on > ~/mark",
+        ],
+    ));
+    let reboot = "import ctypes; ctypes.CDLL(None, use_errno=True).reboot(0x01234567)";
+    let _ = hutch(&sb, &["exec", "box", "--", "python3", "-c", reboot]);
+    assert!(
+        eventually(10, || {
+            let now = state(&sb, "box");
+            now["status"] == "running" && now["init_pid"] != before["init_pid"]
+        }),
+        "no restart after reboot: {}",
+        state(&sb, "box")
+    );
+    assert_eq!(state(&sb, "box")["restarts"], 1);
+    let home = sb.launcher.home.display().to_string();
+    assert_eq!(
+        ok(&hutch(
+            &sb,
+            &["exec", "box", "--", "cat", &format!("{home}/mark")]
+        )),
+        "on\n"
+    );
+    let poweroff = "import ctypes; ctypes.CDLL(None, use_errno=True).reboot(0x4321FEDC)";
+    let _ = hutch(&sb, &["exec", "box", "--", "python3", "-c", poweroff]);
+    assert!(
+        eventually(10, || state(&sb, "box")["status"] == "stopped"),
+        "{}",
+        state(&sb, "box")
+    );
+    assert!(
+        eventually(5, || leftovers(&sb) == (vec![], 0)),
+        "left behind: {:?}",
+        leftovers(&sb)
+    );
+}
+
+#[test]
+fn crash_of_either_process_is_recovered() {
+    let Some(sb) = sandbox() else { return };
+    ok(&hutch(&sb, &["create", "c", "--host"]));
+    for victim in ["supervisor", "init"] {
+        ok(&hutch(&sb, &["start", "c"]));
+        let running = state(&sb, "c");
+        let pid = match victim {
+            "init" => running["init_pid"].as_i64().unwrap() as i32,
+            _ => {
+                let path = sb.path().join("state/runtime/c/state.json");
+                let raw: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+                raw["supervisor"].as_i64().unwrap() as i32
+            }
+        };
+        kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+        assert!(
+            eventually(5, || state(&sb, "c")["status"] == "stopped"),
+            "{victim}: {}",
+            state(&sb, "c")
+        );
+        assert!(
+            eventually(5, || leftovers(&sb) == (vec![], 0)),
+            "{victim}: left behind: {:?}",
+            leftovers(&sb)
+        );
+    }
+    ok(&hutch(&sb, &["start", "c"]));
+    ok(&hutch(&sb, &["rm", "-f", "c"]));
+}
+
+#[test]
+fn concurrent_starts_give_one_environment() {
+    let Some(sb) = sandbox() else { return };
+    ok(&hutch(&sb, &["create", "once", "--host"]));
+    let results: Vec<Output> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..10)
+            .map(|_| s.spawn(|| hutch(&sb, &["start", "once"])))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for out in &results {
+        assert!(out.status.success(), "{}", stderr(out));
+    }
+    assert_eq!(state(&sb, "once")["status"], "running");
+    // One supervisor and its PID 1 (a clone of it, hence the same command line).
+    let running = state(&sb, "once");
+    let path = sb.path().join("state/runtime/once/state.json");
+    let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let supervisor = raw["supervisor"].as_u64().unwrap() as u32;
+    let mut expected = vec![supervisor, running["init_pid"].as_u64().unwrap() as u32];
+    expected.sort();
+    let mut found = hutch_processes(&sb);
+    found.sort();
+    assert_eq!(found, expected, "exactly one supervisor and its PID 1");
+    ok(&hutch(&sb, &["stop", "once"]));
+    assert!(
+        eventually(5, || leftovers(&sb) == (vec![], 0)),
+        "left behind: {:?}",
+        leftovers(&sb)
+    );
+}
+
+#[test]
+fn many_start_stop_cycles_leave_nothing_behind() {
+    let Some(sb) = sandbox() else { return };
+    ok(&hutch(&sb, &["create", "cycle", "--host"]));
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let fds = std::fs::read_dir("/proc/self/fd").unwrap().count();
+    for _ in 0..200 {
+        ok(&hutch(&sb, &["start", "cycle"]));
+        ok(&hutch(&sb, &["stop", "cycle"]));
+    }
+    assert!(
+        eventually(5, || leftovers(&sb) == (vec![], 0)),
+        "left behind: {:?}",
+        leftovers(&sb)
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/self/mountinfo").unwrap(),
+        mounts
+    );
+    assert!(
+        std::fs::read_dir("/proc/self/fd").unwrap().count() <= fds + 2,
+        "descriptors leak"
+    );
+}
+
+#[test]
+fn bad_names_and_misuse_are_125() {
+    let Some(sb) = sandbox() else { return };
+    for bad in ["../x", "", "/", "-x", "a b", &"x".repeat(64)] {
+        let out = hutch(&sb, &["create", bad, "--host"]);
+        assert_eq!(out.status.code(), Some(125), "{bad:?}");
+        if !bad.starts_with('-') {
+            let err = stderr(&out);
+            assert!(err.contains("not a valid environment name"), "{err}");
+        }
+    }
+    let out = hutch(&sb, &["create", "nosource"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("--host"), "{}", stderr(&out));
+    let out = hutch(&sb, &["start", "missing"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("no environment named \"missing\""),
+        "{}",
+        stderr(&out)
+    );
+    ok(&hutch(&sb, &["create", "busy", "--host"]));
+    let out = hutch(&sb, &["create", "busy", "--host"]);
+    assert_eq!(out.status.code(), Some(125));
+    ok(&hutch(&sb, &["start", "busy"]));
+    let out = hutch(&sb, &["rm", "busy"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("is running"), "{}", stderr(&out));
+    ok(&hutch(&sb, &["rm", "-f", "busy"]));
+    assert!(
+        eventually(5, || leftovers(&sb) == (vec![], 0)),
+        "left behind: {:?}",
+        leftovers(&sb)
+    );
+}

@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an environment and its home (-f: also when running)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check whether this host can run sandboxes, and say how to fix what is missing')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script for hutch')
+            [CompletionResult]::new('image', 'image', [CompletionResultType]::ParameterValue, 'Import, list and remove images (root file systems for environments)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -266,6 +267,71 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'hutch;image' {
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Import a root file system as an image, keeping owners, modes and links')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List images: name, size, creation time, format, digest and source')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an image (refused while an environment uses it)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'hutch;image;import' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The image''s name (default: SRC''s file name without .tar, .gz, ...): letters, digits, `_`, `.`, `-`, up to 63')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'hutch;image;ls' {
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array of {name, size, created, source, format, digest, files}')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'hutch;image;rm' {
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'hutch;image;help' {
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Import a root file system as an image, keeping owners, modes and links')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List images: name, size, creation time, format, digest and source')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an image (refused while an environment uses it)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'hutch;image;help;import' {
+            break
+        }
+        'hutch;image;help;ls' {
+            break
+        }
+        'hutch;image;help;rm' {
+            break
+        }
+        'hutch;image;help;help' {
+            break
+        }
         'hutch;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a command in a one-shot sandbox')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List profiles and show what they contain')
@@ -281,6 +347,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an environment and its home (-f: also when running)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check whether this host can run sandboxes, and say how to fix what is missing')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script for hutch')
+            [CompletionResult]::new('image', 'image', [CompletionResultType]::ParameterValue, 'Import, list and remove images (root file systems for environments)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -332,6 +399,21 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;help;completions' {
+            break
+        }
+        'hutch;help;image' {
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Import a root file system as an image, keeping owners, modes and links')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List images: name, size, creation time, format, digest and source')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an image (refused while an environment uses it)')
+            break
+        }
+        'hutch;help;image;import' {
+            break
+        }
+        'hutch;help;image;ls' {
+            break
+        }
+        'hutch;help;image;rm' {
             break
         }
         'hutch;help;help' {

@@ -34,6 +34,9 @@ _hutch() {
             hutch,help)
                 cmd="hutch__subcmd__help"
                 ;;
+            hutch,image)
+                cmd="hutch__subcmd__image"
+                ;;
             hutch,inspect)
                 cmd="hutch__subcmd__status"
                 ;;
@@ -82,6 +85,9 @@ _hutch() {
             hutch__subcmd__help,help)
                 cmd="hutch__subcmd__help__subcmd__help"
                 ;;
+            hutch__subcmd__help,image)
+                cmd="hutch__subcmd__help__subcmd__image"
+                ;;
             hutch__subcmd__help,logs)
                 cmd="hutch__subcmd__help__subcmd__logs"
                 ;;
@@ -109,11 +115,44 @@ _hutch() {
             hutch__subcmd__help,stop)
                 cmd="hutch__subcmd__help__subcmd__stop"
                 ;;
+            hutch__subcmd__help__subcmd__image,import)
+                cmd="hutch__subcmd__help__subcmd__image__subcmd__import"
+                ;;
+            hutch__subcmd__help__subcmd__image,ls)
+                cmd="hutch__subcmd__help__subcmd__image__subcmd__ls"
+                ;;
+            hutch__subcmd__help__subcmd__image,rm)
+                cmd="hutch__subcmd__help__subcmd__image__subcmd__rm"
+                ;;
             hutch__subcmd__help__subcmd__profile,ls)
                 cmd="hutch__subcmd__help__subcmd__profile__subcmd__ls"
                 ;;
             hutch__subcmd__help__subcmd__profile,show)
                 cmd="hutch__subcmd__help__subcmd__profile__subcmd__show"
+                ;;
+            hutch__subcmd__image,help)
+                cmd="hutch__subcmd__image__subcmd__help"
+                ;;
+            hutch__subcmd__image,import)
+                cmd="hutch__subcmd__image__subcmd__import"
+                ;;
+            hutch__subcmd__image,ls)
+                cmd="hutch__subcmd__image__subcmd__ls"
+                ;;
+            hutch__subcmd__image,rm)
+                cmd="hutch__subcmd__image__subcmd__rm"
+                ;;
+            hutch__subcmd__image__subcmd__help,help)
+                cmd="hutch__subcmd__image__subcmd__help__subcmd__help"
+                ;;
+            hutch__subcmd__image__subcmd__help,import)
+                cmd="hutch__subcmd__image__subcmd__help__subcmd__import"
+                ;;
+            hutch__subcmd__image__subcmd__help,ls)
+                cmd="hutch__subcmd__image__subcmd__help__subcmd__ls"
+                ;;
+            hutch__subcmd__image__subcmd__help,rm)
+                cmd="hutch__subcmd__image__subcmd__help__subcmd__rm"
                 ;;
             hutch__subcmd__profile,help)
                 cmd="hutch__subcmd__profile__subcmd__help"
@@ -140,7 +179,7 @@ _hutch() {
 
     case "${cmd}" in
         hutch)
-            opts="-v -q -h -V --verbose --quiet --root --help --version run profile create start stop restart exec enter ls status inspect logs rm check completions help"
+            opts="-v -q -h -V --verbose --quiet --root --help --version run profile create start stop restart exec enter ls status inspect logs rm check completions image help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,7 +291,7 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__help)
-            opts="run profile create start stop restart exec enter ls status logs rm check completions help"
+            opts="run profile create start stop restart exec enter ls status logs rm check completions image help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -338,6 +377,62 @@ _hutch() {
         hutch__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__help__subcmd__image)
+            opts="import ls rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__help__subcmd__image__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__help__subcmd__image__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__help__subcmd__image__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -496,6 +591,152 @@ _hutch() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__image)
+            opts="-v -q -h --verbose --quiet --root --help import ls rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__image__subcmd__help)
+            opts="import ls rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__image__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__image__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__image__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__image__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__image__subcmd__import)
+            opts="-v -q -h --name --verbose --quiet --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__image__subcmd__ls)
+            opts="-v -q -h --json --verbose --quiet --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__image__subcmd__rm)
+            opts="-v -q -h --verbose --quiet --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -42,6 +42,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand rm 'Remove an environment and its home (-f: also when running)'
             cand check 'Check whether this host can run sandboxes, and say how to fix what is missing'
             cand completions 'Print a shell completion script for hutch'
+            cand image 'Import, list and remove images (root file systems for environments)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hutch;run'= {
@@ -241,6 +242,62 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'hutch;image'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand import 'Import a root file system as an image, keeping owners, modes and links'
+            cand ls 'List images: name, size, creation time, format, digest and source'
+            cand rm 'Remove an image (refused while an environment uses it)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hutch;image;import'= {
+            cand --name 'The image''s name (default: SRC''s file name without .tar, .gz, ...): letters, digits, `_`, `.`, `-`, up to 63'
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'hutch;image;ls'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --json 'Print a JSON array of {name, size, created, source, format, digest, files}'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;image;rm'= {
+            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;image;help'= {
+            cand import 'Import a root file system as an image, keeping owners, modes and links'
+            cand ls 'List images: name, size, creation time, format, digest and source'
+            cand rm 'Remove an image (refused while an environment uses it)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hutch;image;help;import'= {
+        }
+        &'hutch;image;help;ls'= {
+        }
+        &'hutch;image;help;rm'= {
+        }
+        &'hutch;image;help;help'= {
+        }
         &'hutch;help'= {
             cand run 'Run a command in a one-shot sandbox'
             cand profile 'List profiles and show what they contain'
@@ -256,6 +313,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand rm 'Remove an environment and its home (-f: also when running)'
             cand check 'Check whether this host can run sandboxes, and say how to fix what is missing'
             cand completions 'Print a shell completion script for hutch'
+            cand image 'Import, list and remove images (root file systems for environments)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hutch;help;run'= {
@@ -291,6 +349,17 @@ set edit:completion:arg-completer[hutch] = {|@words|
         &'hutch;help;check'= {
         }
         &'hutch;help;completions'= {
+        }
+        &'hutch;help;image'= {
+            cand import 'Import a root file system as an image, keeping owners, modes and links'
+            cand ls 'List images: name, size, creation time, format, digest and source'
+            cand rm 'Remove an image (refused while an environment uses it)'
+        }
+        &'hutch;help;image;import'= {
+        }
+        &'hutch;help;image;ls'= {
+        }
+        &'hutch;help;image;rm'= {
         }
         &'hutch;help;help'= {
         }

@@ -4,9 +4,9 @@
 use std::fmt::Write;
 
 use crate::check::CheckError;
-use crate::image::ImageError;
 use crate::env::join::JoinError;
 use crate::env::EnvError;
+use crate::image::ImageError;
 use crate::profile::ProfileError;
 use crate::sandbox::LaunchError;
 use crate::spec::SpecError;

@@ -36,28 +36,39 @@ impl StateError {
     }
 }
 
+fn absolute(env: &impl Fn(&str) -> Option<String>, name: &str) -> Option<PathBuf> {
+    env(name).map(PathBuf::from).filter(|p| p.is_absolute())
+}
+
 impl StateDirs {
     /// `root` from `--root`, else the XDG directories from `env` (a lookup, for tests).
     pub fn resolve(
         root: Option<&Path>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<StateDirs, StateError> {
+        let data = StateDirs::data_dir(root, &env)?;
+        let runtime = match root {
+            Some(_) => data.with_file_name("runtime"),
+            None => absolute(&env, "XDG_RUNTIME_DIR")
+                .ok_or(StateError::NoRuntimeDir)?
+                .join("hutch"),
+        };
+        Ok(StateDirs { data, runtime })
+    }
+
+    /// The data directory alone, for what needs no runtime state (images).
+    pub fn data_dir(
+        root: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<PathBuf, StateError> {
         if let Some(root) = root {
             let root = std::path::absolute(root).unwrap_or_else(|_| root.to_owned());
-            return Ok(StateDirs {
-                data: root.join("data"),
-                runtime: root.join("runtime"),
-            });
+            return Ok(root.join("data"));
         }
-        let absolute = |name: &str| env(name).map(PathBuf::from).filter(|p| p.is_absolute());
-        let data = absolute("XDG_DATA_HOME")
-            .or_else(|| absolute("HOME").map(|h| h.join(".local/share")))
+        Ok(absolute(&env, "XDG_DATA_HOME")
+            .or_else(|| absolute(&env, "HOME").map(|h| h.join(".local/share")))
             .ok_or(StateError::NoDataDir)?
-            .join("hutch");
-        let runtime = absolute("XDG_RUNTIME_DIR")
-            .ok_or(StateError::NoRuntimeDir)?
-            .join("hutch");
-        Ok(StateDirs { data, runtime })
+            .join("hutch"))
     }
 
     pub fn from_env(root: Option<&Path>) -> Result<StateDirs, StateError> {

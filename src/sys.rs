@@ -620,6 +620,12 @@ pub fn open_in_root(
 ) -> SysResult<std::os::fd::OwnedFd> {
     use rustix::fs::{Mode, ResolveFlags};
     let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+    // The root itself: openat2 refuses an empty path.
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
     let mut tries = 0;
     loop {
         match rustix::fs::openat2(

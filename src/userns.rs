@@ -98,7 +98,12 @@ where
     F: FnOnce() -> Result<T, String>,
 {
     let mut signals = SigSet::empty();
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGCHLD] {
+    for signal in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGCHLD,
+    ] {
         signals.add(signal);
     }
     sys::block_signals(&signals).map_err(UsernsError::Prepare)?;

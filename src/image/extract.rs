@@ -54,7 +54,10 @@ pub enum ExtractError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: the archive ends inside this file ({got} of {size} bytes): truncated", show(path))]
+    #[error(
+        "{}: the archive ends inside this file ({got} of {size} bytes): truncated",
+        show(path)
+    )]
     Truncated { path: PathBuf, got: u64, size: u64 },
 }
 
@@ -124,7 +127,10 @@ pub struct Item<'a> {
 
 pub enum Kind<'a> {
     Dir,
-    File { data: &'a mut dyn Read, size: u64 },
+    File {
+        data: &'a mut dyn Read,
+        size: u64,
+    },
     Symlink(PathBuf),
     /// A hard link to another entry, named as in the archive.
     Hardlink(PathBuf),
@@ -161,7 +167,8 @@ fn clean(raw: &Path) -> (Name, bool) {
 fn split(rel: &Path) -> (&Path, &OsStr) {
     (
         rel.parent().unwrap_or(Path::new("")),
-        rel.file_name().expect("a cleaned, non-root path has a last component"),
+        rel.file_name()
+            .expect("a cleaned, non-root path has a last component"),
     )
 }
 
@@ -230,10 +237,8 @@ impl Extractor {
             }
             Name::Root => {
                 if matches!(item.kind, Kind::Dir) {
-                    let root = rustix::io::dup(&self.root).map_err(entry_error(
-                        Path::new(""),
-                        "dup(root)",
-                    ))?;
+                    let root = rustix::io::dup(&self.root)
+                        .map_err(entry_error(Path::new(""), "dup(root)"))?;
                     self.set_dir_meta(Path::new(""), root, &item)?;
                 }
                 return Ok(());
@@ -249,7 +254,7 @@ impl Extractor {
             if let Some(hidden) = last.strip_prefix(WHITEOUT) {
                 self.summary.whiteouts += 1;
                 let (dir, _) = split(&rel);
-                return self.whiteout(&dir.to_owned(), OsStr::from_bytes(hidden));
+                return self.whiteout(dir, OsStr::from_bytes(hidden));
             }
             if let Some(layer) = &mut self.layer {
                 layer.insert(rel.clone());
@@ -366,7 +371,9 @@ impl Extractor {
                     target_dir_rel,
                     OFlags::PATH | OFlags::DIRECTORY,
                 )
-                .map_err(|e| entry_error(&rel, step.clone())(Errno::from_raw_os_error(e.errno as i32)))?;
+                .map_err(|e| {
+                    entry_error(&rel, step.clone())(Errno::from_raw_os_error(e.errno as i32))
+                })?;
                 let link = |dir: &OwnedFd| {
                     rustix::fs::linkat(&target_dir, target_name, dir, name, AtFlags::empty())
                 };
@@ -439,7 +446,12 @@ impl Extractor {
         )
     }
 
-    fn set_dir_meta(&mut self, rel: &Path, fd: OwnedFd, item: &Item<'_>) -> Result<(), ExtractError> {
+    fn set_dir_meta(
+        &mut self,
+        rel: &Path,
+        fd: OwnedFd,
+        item: &Item<'_>,
+    ) -> Result<(), ExtractError> {
         let (uid, gid) = self.owner(item.uid, item.gid);
         rustix::fs::fchown(&fd, Some(uid), Some(gid)).map_err(entry_error(rel, "chown"))?;
         rustix::fs::fchmod(&fd, Mode::from_raw_mode(item.mode & 0o7777))
@@ -461,7 +473,12 @@ impl Extractor {
         }
     }
 
-    fn copy(&mut self, rel: &Path, data: &mut dyn Read, file: &mut File) -> Result<u64, ExtractError> {
+    fn copy(
+        &mut self,
+        rel: &Path,
+        data: &mut dyn Read,
+        file: &mut File,
+    ) -> Result<u64, ExtractError> {
         let mut got = 0u64;
         loop {
             let n = match data.read(&mut self.buffer) {
@@ -506,7 +523,11 @@ impl Extractor {
                         }
                         let parent = sys::open_in_root(self.root.as_fd(), &done, flags)
                             .map_err(sys_error(rel))?;
-                        match rustix::fs::mkdirat(&parent, part.as_os_str(), Mode::from_raw_mode(0o755)) {
+                        match rustix::fs::mkdirat(
+                            &parent,
+                            part.as_os_str(),
+                            Mode::from_raw_mode(0o755),
+                        ) {
                             // EEXIST: a dangling symlink; the open below says so.
                             Ok(()) | Err(Errno::EXIST) => {}
                             Err(e) => return Err(entry_error(&next, "mkdir")(e)),
@@ -525,7 +546,13 @@ impl Extractor {
 
     /// Clear the way for a new entry at `name` in `dir`: keep an existing directory if
     /// `keep_dir` (returns true), otherwise remove whatever is there.
-    fn make_room(&mut self, dir: &OwnedFd, name: &OsStr, rel: &Path, keep_dir: bool) -> Result<bool, ExtractError> {
+    fn make_room(
+        &mut self,
+        dir: &OwnedFd,
+        name: &OsStr,
+        rel: &Path,
+        keep_dir: bool,
+    ) -> Result<bool, ExtractError> {
         let stat = match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => stat,
             Err(Errno::NOENT) => return Ok(false),
@@ -545,11 +572,14 @@ impl Extractor {
     fn whiteout(&mut self, dir_rel: &Path, hidden: &OsStr) -> Result<(), ExtractError> {
         self.cache = None;
         let rel = dir_rel.join(hidden);
-        let dir = match sys::open_in_root(self.root.as_fd(), dir_rel, OFlags::PATH | OFlags::DIRECTORY) {
-            Ok(dir) => dir,
-            Err(e) if matches!(e.errno, sys::Errno::ENOENT | sys::Errno::ENOTDIR) => return Ok(()),
-            Err(e) => return Err(sys_error(&rel)(e)),
-        };
+        let dir =
+            match sys::open_in_root(self.root.as_fd(), dir_rel, OFlags::PATH | OFlags::DIRECTORY) {
+                Ok(dir) => dir,
+                Err(e) if matches!(e.errno, sys::Errno::ENOENT | sys::Errno::ENOTDIR) => {
+                    return Ok(())
+                }
+                Err(e) => return Err(sys_error(&rel)(e)),
+            };
         if hidden.is_empty() || hidden == "." || hidden == ".." {
             return Ok(());
         }
@@ -566,14 +596,20 @@ impl Extractor {
     /// `.wh..wh..opq`: empty `dir_rel` of what lower layers put there.
     fn opaque(&mut self, dir_rel: &Path) -> Result<(), ExtractError> {
         self.cache = None;
-        let dir = match sys::open_in_root(self.root.as_fd(), dir_rel, OFlags::RDONLY | OFlags::DIRECTORY) {
+        let dir = match sys::open_in_root(
+            self.root.as_fd(),
+            dir_rel,
+            OFlags::RDONLY | OFlags::DIRECTORY,
+        ) {
             Ok(dir) => dir,
             Err(e) if matches!(e.errno, sys::Errno::ENOENT | sys::Errno::ENOTDIR) => return Ok(()),
             Err(e) => return Err(sys_error(dir_rel)(e)),
         };
         let this_layer = self.layer.as_ref().expect("only in layers");
         let mut doomed = Vec::new();
-        for entry in rustix::fs::Dir::read_from(&dir).map_err(entry_error(dir_rel, "read directory"))? {
+        for entry in
+            rustix::fs::Dir::read_from(&dir).map_err(entry_error(dir_rel, "read directory"))?
+        {
             let entry = entry.map_err(entry_error(dir_rel, "read directory"))?;
             let name = OsStr::from_bytes(entry.file_name().to_bytes()).to_owned();
             if name == "." || name == ".." || this_layer.contains(&dir_rel.join(&name)) {
@@ -582,7 +618,10 @@ impl Extractor {
             doomed.push((name, entry.file_type() == FileType::Directory));
         }
         for (name, is_dir) in doomed {
-            remove_at(&dir, &name, is_dir).map_err(entry_error(&dir_rel.join(&name), "remove (opaque directory)"))?;
+            remove_at(&dir, &name, is_dir).map_err(entry_error(
+                &dir_rel.join(&name),
+                "remove (opaque directory)",
+            ))?;
         }
         Ok(())
     }
@@ -619,159 +658,5 @@ pub fn remove_at(dir: &OwnedFd, name: &OsStr, is_dir: bool) -> Result<(), Errno>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-
-    fn item<'a>(path: &'a str, kind: Kind<'a>) -> Item<'a> {
-        let uid = rustix::process::getuid().as_raw().into();
-        let gid = rustix::process::getgid().as_raw().into();
-        Item {
-            path: Path::new(path),
-            kind,
-            uid,
-            gid,
-            mode: 0o644,
-            mtime: 1_000_000,
-            xattrs: Vec::new(),
-        }
-    }
-
-    fn extractor(dir: &Path) -> Extractor {
-        // Without a user namespace only our own ids are chown-able: map "everything" so that
-        // owners are taken as given (the items use ours).
-        Extractor::create(&dir.join("rootfs"), u64::MAX, u64::MAX).unwrap()
-    }
-
-    fn file<'a>(path: &'a str, data: &'a mut &'static [u8]) -> Item<'a> {
-        let size = data.len() as u64;
-        item(path, Kind::File { data, size })
-    }
-
-    #[test]
-    fn cleans_names() {
-        let inside = |s: &str| match clean(Path::new(s)).0 {
-            Name::Inside(p) => p.display().to_string(),
-            Name::Root => "<root>".into(),
-            Name::DotDot => "<dotdot>".into(),
-        };
-        assert_eq!(inside("./etc/passwd"), "etc/passwd");
-        assert_eq!(inside("/etc//passwd"), "etc/passwd");
-        assert_eq!(inside("./"), "<root>");
-        assert_eq!(inside("a/../../b"), "<dotdot>");
-        assert!(clean(Path::new("/x")).1);
-    }
-
-    #[test]
-    fn writes_files_dirs_links_and_keeps_modes() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut x = extractor(dir.path());
-        let mut data: &[u8] = b"hello";
-        let mut dir_item = item("./usr/bin/", Kind::Dir);
-        dir_item.mode = 0o755;
-        x.add(dir_item).unwrap();
-        let mut f = file("usr/bin/su", &mut data);
-        f.mode = 0o4755;
-        x.add(f).unwrap();
-        x.add(item("bin", Kind::Symlink("usr/bin".into()))).unwrap();
-        x.add(item("usr/bin/su2", Kind::Hardlink("/usr/bin/su".into())))
-            .unwrap();
-        // Implicit parents.
-        let mut data2: &[u8] = b"x";
-        x.add(file("a/b/c", &mut data2)).unwrap();
-        let summary = x.finish().unwrap();
-        assert_eq!(summary.entries, 5);
-        let root = dir.path().join("rootfs");
-        let su = std::fs::metadata(root.join("usr/bin/su")).unwrap();
-        assert_eq!(su.permissions().mode() & 0o7777, 0o4755);
-        assert_eq!(su.nlink(), 2);
-        assert_eq!(su.mtime(), 1_000_000);
-        assert_eq!(std::fs::read_link(root.join("bin")).unwrap(), Path::new("usr/bin"));
-        assert_eq!(std::fs::read(root.join("a/b/c")).unwrap(), b"x");
-        assert_eq!(std::fs::metadata(root.join("usr/bin")).unwrap().mtime(), 1_000_000);
-    }
-
-    #[test]
-    fn nothing_escapes_the_root() {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = dir.path().join("outside");
-        std::fs::create_dir(&outside).unwrap();
-        let mut x = extractor(dir.path());
-        let mut d: &[u8] = b"evil";
-        x.add(file("../outside/a", &mut d)).unwrap();
-        x.add(item("link", Kind::Symlink(outside.clone()))).unwrap();
-        // The symlink resolves inside the image, where its target does not exist (yet).
-        let mut d: &[u8] = b"evil";
-        let err = x.add(file("link/b", &mut d)).unwrap_err();
-        assert!(err.to_string().contains("RESOLVE_IN_ROOT"), "{err}");
-        x.add(item("up", Kind::Symlink("../../../..".into()))).unwrap();
-        let mut d: &[u8] = b"evil";
-        x.add(file("up/outside/c", &mut d)).unwrap();
-        let mut d: &[u8] = b"evil";
-        x.add(file(&format!("{}/d", outside.display()), &mut d)).unwrap();
-        let mut d: &[u8] = b"evil";
-        x.add(file("link/b", &mut d)).unwrap();
-        let err = x
-            .add(item("hl", Kind::Hardlink(outside.join("e"))))
-            .unwrap_err();
-        assert!(err.to_string().contains("hard link"), "{err}");
-        let summary = x.finish().unwrap();
-        assert_eq!(summary.dotdot, 1);
-        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
-        // They went inside instead.
-        let root = dir.path().join("rootfs");
-        assert!(root.join(outside.strip_prefix("/").unwrap()).join("b").exists());
-        assert!(root.join("outside/c").exists());
-        assert!(root.join(outside.strip_prefix("/").unwrap()).join("d").exists());
-    }
-
-    #[test]
-    fn replaces_earlier_entries_without_following_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let victim = dir.path().join("victim");
-        std::fs::write(&victim, "keep").unwrap();
-        let mut x = extractor(dir.path());
-        x.add(item("f", Kind::Symlink(victim.clone()))).unwrap();
-        let mut d: &[u8] = b"new";
-        x.add(file("f", &mut d)).unwrap();
-        x.finish().unwrap();
-        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
-        assert_eq!(std::fs::read(dir.path().join("rootfs/f")).unwrap(), b"new");
-    }
-
-    #[test]
-    fn whiteouts_and_opaque_directories() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut x = extractor(dir.path());
-        x.begin_layer();
-        for name in ["etc/a", "etc/b", "var/x/y", "keep"] {
-            let mut d: &[u8] = b"1";
-            x.add(file(name, &mut d)).unwrap();
-        }
-        x.begin_layer();
-        x.add(item("etc/.wh.a", Kind::File { data: &mut &b""[..], size: 0 })).unwrap();
-        x.add(item("var/x/.wh..wh..opq", Kind::File { data: &mut &b""[..], size: 0 })).unwrap();
-        let mut d: &[u8] = b"2";
-        x.add(file("var/x/z", &mut d)).unwrap();
-        x.add(item("var/.wh.nothing", Kind::File { data: &mut &b""[..], size: 0 })).unwrap();
-        let s = x.finish().unwrap();
-        assert_eq!(s.whiteouts, 3);
-        let root = dir.path().join("rootfs");
-        assert!(!root.join("etc/a").exists());
-        assert!(root.join("etc/b").exists());
-        assert!(!root.join("var/x/y").exists());
-        assert!(root.join("var/x/z").exists());
-        assert!(root.join("keep").exists());
-    }
-
-    #[test]
-    fn truncated_data_is_an_error_and_devices_are_counted() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut x = extractor(dir.path());
-        let mut d: &[u8] = b"abc";
-        let err = x.add(item("f", Kind::File { data: &mut d, size: 10 })).unwrap_err();
-        assert!(err.to_string().contains("3 of 10 bytes"), "{err}");
-        x.add(item("dev/null", Kind::Device)).unwrap();
-        assert_eq!(x.finish().unwrap().devices, 1);
-    }
-}
+#[path = "extract_tests.rs"]
+mod tests;

@@ -52,7 +52,7 @@ pub enum ImageError {
     Layout { path: PathBuf, why: String },
     #[error("no place for images")]
     State(#[source] StateError),
-    #[error("image store {}", path.display())]
+    #[error("cannot use the image store at {}", path.display())]
     Store {
         path: PathBuf,
         #[source]
@@ -71,6 +71,8 @@ pub enum ImageError {
         message: String,
         hint: Option<String>,
     },
+    #[error("cannot write to standard output")]
+    Output(#[source] std::io::Error),
     #[error("cannot remove {}", path.display())]
     Remove {
         path: PathBuf,
@@ -117,14 +119,10 @@ impl ImageError {
 
 /// The image store for `--root` (or the XDG data directory).
 pub fn store(root: Option<&Path>) -> Result<Store, ImageError> {
-    // Images live in the data directory only; runtime state (XDG_RUNTIME_DIR) is not needed, so
-    // its absence must not stop `hutch image`.
-    let dirs = StateDirs::resolve(root, |name| match name {
-        "XDG_RUNTIME_DIR" => std::env::var(name).ok().or_else(|| Some("/".into())),
-        _ => std::env::var(name).ok(),
-    })
-    .map_err(ImageError::State)?;
-    Ok(Store::new(&dirs))
+    // Images live in the data directory only: no XDG_RUNTIME_DIR needed.
+    let data =
+        StateDirs::data_dir(root, |name| std::env::var(name).ok()).map_err(ImageError::State)?;
+    Ok(Store::new(&data))
 }
 
 /// The name an import gets without --name: the file or directory name without its tar and
@@ -138,7 +136,14 @@ pub fn default_name(src: &str) -> Result<String, ImageError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let suffixes = [
-        ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.zst", ".tar.zstd", ".tzst", ".tar",
+        ".tar.gz",
+        ".tgz",
+        ".tar.xz",
+        ".txz",
+        ".tar.zst",
+        ".tar.zstd",
+        ".tzst",
+        ".tar",
     ];
     let stem = suffixes
         .iter()
@@ -217,7 +222,7 @@ fn import_into(
     let rootfs = temp.join(ROOTFS);
     let (uids, gids) = (plan.mapped_uids(), plan.mapped_gids());
     let (summary, input) = userns::run(plan, Interruptible::Yes, || {
-        let progress = Progress::new(mode, total);
+        let progress = Progress::new(mode, total, name);
         let result = (|| -> Result<_, read::ReadError> {
             let mut x = Extractor::create(&rootfs, uids, gids)?;
             let input = read::read(source, &mut x, &progress, exclude)?;
@@ -238,10 +243,16 @@ fn import_into(
                 hint,
             }
         }
-        source => ImageError::Namespace {
-            name: name.to_owned(),
-            source,
-        },
+        source => {
+            if mode == Mode::Bar {
+                // The extracting process died mid-draw: clear its half-drawn bar.
+                eprint!("\r\x1b[2K");
+            }
+            ImageError::Namespace {
+                name: name.to_owned(),
+                source,
+            }
+        }
     })?;
     let maps = |plan: &IdPlan, uid: bool| -> Vec<[u32; 3]> {
         match plan {
@@ -419,6 +430,8 @@ pub fn list(store: &Store, json: bool, quiet: bool) -> Result<u8, ImageError> {
             Err(_) => {}
         }
     }
+    use std::fmt::Write as _;
+    let mut out = String::new();
     if json {
         let listed: Vec<Listed> = images
             .iter()
@@ -432,33 +445,43 @@ pub fn list(store: &Store, json: bool, quiet: bool) -> Result<u8, ImageError> {
                 files: m.files,
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&listed).expect("plain data")
+        out = serde_json::to_string_pretty(&listed).expect("plain data");
+        out.push('\n');
+    } else {
+        let width = images
+            .iter()
+            .map(|m| m.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let _ = writeln!(
+            out,
+            "{:width$}  {:>10}  {:20}  {:14}  {:19}  SOURCE",
+            "NAME", "SIZE", "CREATED", "FORMAT", "DIGEST"
         );
-        return Ok(0);
+        for m in &images {
+            let digest = m
+                .digest
+                .as_deref()
+                .map(|d| d.chars().take(19).collect::<String>())
+                .unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                out,
+                "{:width$}  {:>10}  {:20}  {:14}  {:19}  {}",
+                m.name,
+                human_size(m.size),
+                m.created,
+                m.format,
+                digest,
+                m.source
+            );
+        }
     }
-    let width = images.iter().map(|m| m.name.len()).max().unwrap_or(4).max(4);
-    println!(
-        "{:width$}  {:>10}  {:20}  {:14}  {:19}  SOURCE",
-        "NAME", "SIZE", "CREATED", "FORMAT", "DIGEST"
-    );
-    for m in &images {
-        let digest = m
-            .digest
-            .as_deref()
-            .map(|d| d.chars().take(19).collect::<String>())
-            .unwrap_or_else(|| "-".into());
-        println!(
-            "{:width$}  {:>10}  {:20}  {:14}  {:19}  {}",
-            m.name,
-            human_size(m.size),
-            m.created,
-            m.format,
-            digest,
-            m.source
-        );
-    }
+    use std::io::Write as _;
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(ImageError::Output)?;
     Ok(0)
 }
 

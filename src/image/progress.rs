@@ -32,8 +32,8 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// `total`: bytes of input, when known.
-    pub fn new(mode: Mode, total: Option<u64>) -> Progress {
+    /// `total`: bytes of input, when known; `label` starts the bar (the image's name).
+    pub fn new(mode: Mode, total: Option<u64>, label: &str) -> Progress {
         let bar = (mode == Mode::Bar).then(|| {
             let (bar, template) = match total {
                 Some(total) => (
@@ -50,6 +50,7 @@ impl Progress {
                     .expect("a valid template")
                     .progress_chars("=> "),
             );
+            bar.set_message(label.to_owned());
             bar
         });
         Progress { mode, bar }

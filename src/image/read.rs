@@ -32,12 +32,8 @@ pub enum ReadError {
     Empty { what: String },
     #[error("{what}: {format} compression is not supported")]
     Compression { what: String, format: &'static str },
-    #[error("{what}: not a tar archive, or a corrupt one")]
-    Tar {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{what}: not a tar archive, or a corrupt one: {why}")]
+    Tar { what: String, why: String },
     #[error("{what}: the archive is truncated ({why})")]
     Truncated { what: String, why: String },
     #[error("{what}: the bytes hash to {got}, not to {want}: the layer is corrupt")]
@@ -46,8 +42,9 @@ pub enum ReadError {
         got: String,
         want: String,
     },
-    #[error("standard input holds an image archive (`docker save` or OCI), not a root file system")]
-    ImageArchiveOnStdin,
+    /// Image archives are read by member name, which needs an uncompressed file.
+    #[error("{what} holds an image archive (`docker save` or OCI), not a root file system")]
+    ImageArchive { what: String, stdin: bool },
     #[error("cannot copy {}", path.display())]
     Walk {
         path: PathBuf,
@@ -65,10 +62,13 @@ impl ReadError {
                 "decompress it first, e.g. `{} -dc FILE | hutch image import - --name NAME`",
                 if *format == "bzip2" { "bzip2" } else { "lz4" }
             )),
-            ReadError::ImageArchiveOnStdin => Some(
+            ReadError::ImageArchive { stdin: true, .. } => Some(
                 "save it to a file and import that: `docker save IMAGE -o image.tar && hutch image \
                  import image.tar`"
                     .into(),
+            ),
+            ReadError::ImageArchive { stdin: false, .. } => Some(
+                "decompress it (e.g. `gunzip -k FILE`) and import the uncompressed .tar".into(),
             ),
             _ => None,
         }
@@ -95,7 +95,7 @@ pub fn read(
     match source {
         Source::Stdin => {
             let stdin = std::io::stdin().lock();
-            let (compression, digest) = stream(stdin, "standard input", true, x, progress)?;
+            let (compression, digest) = stream(stdin, "standard input", Whole::Stdin, x, progress)?;
             Ok(Input {
                 format: compression.to_owned(),
                 digest: Some(digest),
@@ -107,7 +107,7 @@ pub fn read(
                 source,
             })?;
             let what = path.display().to_string();
-            let (compression, digest) = stream(file, &what, false, x, progress)?;
+            let (compression, digest) = stream(file, &what, Whole::File, x, progress)?;
             Ok(Input {
                 format: compression.to_owned(),
                 digest: Some(digest),
@@ -127,7 +127,12 @@ pub fn read(
             digest,
         } => {
             for (i, layer) in layers.iter().enumerate() {
-                progress.step(&format!("layer {}/{} {}", i + 1, layers.len(), short(&layer.name)));
+                progress.step(&format!(
+                    "layer {}/{} {}",
+                    i + 1,
+                    layers.len(),
+                    short(&layer.name)
+                ));
                 x.begin_layer();
                 read_layer(layer, x, progress)?;
             }
@@ -152,9 +157,10 @@ fn read_layer(layer: &Layer, x: &mut Extractor, progress: &Progress) -> Result<(
         source,
     };
     let mut file = File::open(&layer.file).map_err(open_error)?;
-    file.seek(SeekFrom::Start(layer.offset)).map_err(open_error)?;
+    file.seek(SeekFrom::Start(layer.offset))
+        .map_err(open_error)?;
     let what = format!("layer {}", layer.name);
-    let (_, digest) = stream(file.take(layer.size), &what, false, x, progress)?;
+    let (_, digest) = stream(file.take(layer.size), &what, Whole::Layer, x, progress)?;
     match &layer.digest {
         Some(want) if *want != digest => Err(ReadError::Digest {
             what,
@@ -197,6 +203,29 @@ impl<R: Read> Read for Count<R> {
     }
 }
 
+/// The tar reader quotes the bytes it could not parse: keep the message printable and short.
+fn tar_error(what: &str, error: &std::io::Error) -> ReadError {
+    let text = error.to_string();
+    let mut why: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(120)
+        .collect();
+    if text.chars().count() > 120 {
+        why.push_str("...");
+    }
+    ReadError::Tar {
+        what: what.into(),
+        why,
+    }
+}
+
 /// Decompress by magic bytes; the compression's name for `image.toml`.
 fn decompress<'a>(
     mut raw: Box<dyn Read + 'a>,
@@ -209,12 +238,7 @@ fn decompress<'a>(
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(source) => {
-                return Err(ReadError::Tar {
-                    what: what.into(),
-                    source,
-                })
-            }
+            Err(source) => return Err(tar_error(what, &source)),
         }
     }
     let head = &head[..got];
@@ -234,12 +258,7 @@ fn decompress<'a>(
             "tar+xz",
         ),
         [0x28, 0xb5, 0x2f, 0xfd, ..] => (
-            Box::new(
-                zstd::stream::read::Decoder::new(chained).map_err(|source| ReadError::Tar {
-                    what: what.into(),
-                    source,
-                })?,
-            ),
+            Box::new(zstd::stream::read::Decoder::new(chained).map_err(|e| tar_error(what, &e))?),
             "tar+zstd",
         ),
         [b'B', b'Z', b'h', ..] => return Err(unsupported("bzip2")),
@@ -248,11 +267,19 @@ fn decompress<'a>(
     })
 }
 
+/// Where a stream comes from: a whole root file system must not be an image archive.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Whole {
+    Stdin,
+    File,
+    Layer,
+}
+
 /// One (possibly compressed) tar stream into `x`: its compression and the input's digest.
 fn stream<'a>(
     raw: impl Read + 'a,
     what: &str,
-    stdin: bool,
+    whole: Whole,
     x: &mut Extractor,
     progress: &Progress,
 ) -> Result<(&'static str, String), ReadError> {
@@ -268,18 +295,18 @@ fn stream<'a>(
         inner: decoded,
         bytes: Rc::clone(&consumed),
     };
-    let tar_error = |source| ReadError::Tar {
-        what: what.into(),
-        source,
-    };
+    let tar_error = |e: std::io::Error| tar_error(what, &e);
     let mut archive = tar::Archive::new(counted);
     let mut end = 0u64;
     let mut first = true;
     for entry in archive.entries().map_err(tar_error)? {
         let mut entry = entry.map_err(tar_error)?;
         let path = entry.path().map_err(tar_error)?.into_owned();
-        if first && stdin && is_image_archive_member(&path.to_string_lossy()) {
-            return Err(ReadError::ImageArchiveOnStdin);
+        if first && whole != Whole::Layer && is_image_archive_member(&path.to_string_lossy()) {
+            return Err(ReadError::ImageArchive {
+                what: what.into(),
+                stdin: whole == Whole::Stdin,
+            });
         }
         first = false;
         let size = entry.size();

@@ -133,7 +133,8 @@ fn first_member(path: &Path) -> Result<Option<String>, ImageError> {
 
 /// Every member of an uncompressed tar: name → (offset of its data, size).
 fn members(path: &Path) -> Result<HashMap<String, (u64, u64)>, ImageError> {
-    let read_error = |e: std::io::Error| layout_error(path, format!("cannot read the archive: {e}"));
+    let read_error =
+        |e: std::io::Error| layout_error(path, format!("cannot read the archive: {e}"));
     let file = File::open(path).map_err(|source| ImageError::Open {
         path: path.to_owned(),
         source,
@@ -199,7 +200,10 @@ impl Blobs {
             .locate(name)
             .ok_or_else(|| layout_error(what, format!("{name} is missing")))?;
         if size > MAX_JSON {
-            return Err(layout_error(what, format!("{name} is implausibly large ({size} bytes)")));
+            return Err(layout_error(
+                what,
+                format!("{name} is implausibly large ({size} bytes)"),
+            ));
         }
         let mut bytes = Vec::with_capacity(size as usize);
         File::open(&file)
@@ -218,7 +222,9 @@ fn blob_name(descriptor: &Descriptor, what: &Path) -> Result<String, ImageError>
     let alg = digest.algorithm().to_string();
     let hex = digest.digest();
     let plain = |s: &str| {
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+._-=".contains(&b))
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+._-=".contains(&b))
     };
     if !plain(&alg) || !plain(hex) || hex.starts_with('.') {
         return Err(layout_error(what, format!("unusable digest {digest}")));
@@ -275,7 +281,12 @@ fn oci_layers(blobs: &Blobs, what: &Path) -> Result<(Vec<Layer>, String), ImageE
 fn choose(manifests: &[Descriptor], what: &Path) -> Result<Descriptor, ImageError> {
     let images: Vec<&Descriptor> = manifests
         .iter()
-        .filter(|d| matches!(d.media_type(), MediaType::ImageManifest | MediaType::ImageIndex))
+        .filter(|d| {
+            matches!(
+                d.media_type(),
+                MediaType::ImageManifest | MediaType::ImageIndex
+            )
+        })
         .collect();
     if let [only] = images[..] {
         return Ok(only.clone());
@@ -284,9 +295,9 @@ fn choose(manifests: &[Descriptor], what: &Path) -> Result<Descriptor, ImageErro
         .iter()
         .copied()
         .filter(|d| {
-            d.platform().as_ref().is_some_and(|p| {
-                *p.os() == Os::default() && *p.architecture() == Arch::default()
-            })
+            d.platform()
+                .as_ref()
+                .is_some_and(|p| *p.os() == Os::default() && *p.architecture() == Arch::default())
         })
         .collect();
     if let [only] = here[..] {

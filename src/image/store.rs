@@ -16,7 +16,6 @@ use rustix::fs::FlockOperation;
 use serde::{Deserialize, Serialize};
 
 use super::ImageError;
-use crate::state::StateDirs;
 
 /// Prefix of directories that are not (or no longer) images.
 pub const TEMP_PREFIX: &str = ".tmp-";
@@ -89,14 +88,18 @@ pub struct Store {
     pub envs: PathBuf,
 }
 
+/// An image's name and its metadata, or why that cannot be read.
+pub type Listing = (String, Result<ImageMeta, String>);
+
 /// A shared or exclusive hold on the store's lock; dropped with the file.
 pub struct StoreLock(#[allow(dead_code)] File);
 
 impl Store {
-    pub fn new(dirs: &StateDirs) -> Store {
+    /// The store under hutch's data directory (`images/`, and `envs/` to see which are used).
+    pub fn new(data: &Path) -> Store {
         Store {
-            dir: dirs.images(),
-            envs: dirs.envs(),
+            dir: data.join("images"),
+            envs: data.join("envs"),
         }
     }
 
@@ -165,10 +168,9 @@ impl Store {
     /// A fresh `.tmp-PURPOSE-PID-N` directory (mode 0700). Call with the shared lock held.
     pub fn temp_dir(&self, purpose: &str) -> Result<PathBuf, ImageError> {
         for n in 0..1000u32 {
-            let path = self.dir.join(format!(
-                "{TEMP_PREFIX}{purpose}-{}-{n}",
-                std::process::id()
-            ));
+            let path = self
+                .dir
+                .join(format!("{TEMP_PREFIX}{purpose}-{}-{n}", std::process::id()));
             match std::fs::DirBuilder::new().mode(0o700).create(&path) {
                 Ok(()) => return Ok(path),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -203,7 +205,7 @@ impl Store {
     }
 
     /// Every image with its metadata, or why its metadata cannot be read.
-    pub fn list(&self) -> Result<Vec<(String, Result<ImageMeta, String>)>, ImageError> {
+    pub fn list(&self) -> Result<Vec<Listing>, ImageError> {
         Ok(self
             .entries()?
             .into_iter()
@@ -220,7 +222,10 @@ impl Store {
 /// key `image = NAME` in `DATA/envs/ENV/env.toml`, and this scans them. An unreadable
 /// definition counts as not using it.
 pub fn image_in_use(envs: &Path, name: &str) -> Option<String> {
-    let mut dirs: Vec<_> = std::fs::read_dir(envs).ok()?.filter_map(|e| e.ok()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(envs)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .collect();
     dirs.sort_by_key(|e| e.file_name());
     dirs.into_iter().find_map(|entry| {
         let text = std::fs::read_to_string(entry.path().join("env.toml")).ok()?;
@@ -284,7 +289,17 @@ mod tests {
         for good in ["debian", "a", "Deb-12.5_x", &"a".repeat(63)] {
             assert!(valid_name(good), "{good}");
         }
-        for bad in ["", "-x", ".x", "_x", "a/b", "a b", "..", "é", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "-x",
+            ".x",
+            "_x",
+            "a/b",
+            "a b",
+            "..",
+            "é",
+            &"a".repeat(64),
+        ] {
             assert!(!valid_name(bad), "{bad}");
         }
     }

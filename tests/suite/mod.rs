@@ -3,6 +3,7 @@ mod completions;
 mod environments;
 mod escapes;
 mod harness;
+mod images;
 mod man_pages;
 mod profiles;
 mod readme;

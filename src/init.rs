@@ -107,6 +107,9 @@ fn reap_all(payload: Pid) -> Option<u8> {
 /// In PID 2: restore the signal mask, close what is not ours to pass, and exec the command.
 pub(crate) fn exec_payload(spec: &SandboxSpec, report: ReportWriter) -> ! {
     let _ = sys::unblock_all_signals();
+    // Rust's runtime ignores SIGPIPE, and an ignored signal survives execve: without this, `yes |
+    // head -1` inside would complain of a broken pipe instead of ending quietly.
+    let _ = sys::default_disposition(Signal::SIGPIPE);
     // Descriptors the user's shell passed to hutch above stderr stay private to hutch.
     if let Err(err) = sys::cloexec_from(3) {
         report.failed(

@@ -164,3 +164,13 @@ fn resource_limits_apply_and_cannot_be_raised() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_command_gets_default_signal_dispositions() {
+    let Some(sb) = sandbox() else { return };
+    // hutch itself ignores SIGPIPE (Rust's runtime does); the command must not inherit that.
+    let out = sb.sh("yes | head -n 1");
+    assert_eq!(super::harness::stdout(&out), "y\n");
+    assert!(!stderr(&out).contains("Broken pipe"), "{}", stderr(&out));
+    assert_eq!(status(&out), 0);
+}

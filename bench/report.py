@@ -1,0 +1,664 @@
+#!/usr/bin/python3
+"""bench/run's helper, standard library only.
+
+  report.py pss --root PID --comm NAME --payload NAME
+      wait until a process called --payload runs below PID, print the summed PSS of the
+      processes called --comm in that tree as JSON, then stop the payload (SIGTERM).
+  report.py write --raw DIR --rows TSV --md FILE --svg FILE --svg-link REL --json FILE
+                  [--meta KEY=VALUE ...]
+      merge hyperfine's JSON exports (every round), and write the results: BENCHMARKS.md, an
+      SVG chart of the time distributions, and a JSON summary.
+"""
+
+import argparse
+import datetime
+import glob
+import gzip
+import json
+import math
+import os
+import platform
+import random
+import signal
+import statistics
+import sys
+import time
+from xml.sax.saxutils import escape
+
+# Goals and rows that cannot be measured yet, with the issue that brings them.
+NOT_YET = [
+    ("`hutch exec ENV -- true` vs `nsenter` into the same namespaces", "≤ 1.5× nsenter", 6),
+    ("`hutch restart` latency", "≤ 30 ms of hutch's own time", 6),
+    ("idle PSS of 1, 10 and 100 environments (supervisor + init)", "≤ 2 MiB each", 6),
+    ("disk use of 100 environments from one image", "lower layer shared", 7),
+    ("`hutch image import` vs `tar -x` of the same tarball", "≤ 1.5× tar -x", 7),
+    ("start-up with a minimal profile (no profile files yet; `--landlock off` stands in)", "", 5),
+]
+
+STARTUP_GOAL = 0.8
+OVERHEAD_GOAL = 3.0
+PSS_GOAL_KIB = 2048
+
+
+# --- pss -------------------------------------------------------------------------------------
+
+def children_of(root):
+    """Every process below root (root included), as {pid: comm}."""
+    parent = {}
+    comm = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        parent[int(entry)] = ppid
+        comm[int(entry)] = name
+    tree = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parent.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return {pid: comm[pid] for pid in tree if pid in comm}
+
+
+def pss_kib(pid):
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    raise OSError(f"no Pss in /proc/{pid}/smaps_rollup")
+
+
+def cmd_pss(args):
+    deadline = time.monotonic() + 10
+    while True:
+        tree = children_of(args.root)
+        payload = [pid for pid, name in tree.items() if name == args.payload]
+        if payload or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if not payload:
+        print(json.dumps({"error": f"no {args.payload} process appeared"}))
+        return 1
+    time.sleep(0.2)  # let the sandbox settle: init waits, the payload sleeps
+    procs = sorted(pid for pid, name in tree.items() if name == args.comm)
+    result = {"processes": len(procs)}
+    try:
+        result["pss_kib"] = sum(pss_kib(pid) for pid in procs)
+        result["each_kib"] = [pss_kib(pid) for pid in procs]
+    except OSError as e:
+        result["error"] = f"cannot read smaps_rollup ({e.strerror or e}); run as root"
+    for pid in payload:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    print(json.dumps(result))
+    return 0
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+def load_results(raw, rows):
+    """{(set, label): stats}, merging every round's times for a row."""
+    merged = {}
+    for path in sorted(glob.glob(os.path.join(raw, "*-*.json"))):
+        name = os.path.basename(path)
+        if name.startswith("pss-"):
+            continue
+        set_name = name.rsplit("-", 1)[0]
+        with open(path) as f:
+            for r in json.load(f)["results"]:
+                m = merged.setdefault((set_name, r["command"]), {"times": [], "user": [], "system": []})
+                m["times"].extend(r["times"])
+                m["user"].append((r["user"], len(r["times"])))
+                m["system"].append((r["system"], len(r["times"])))
+    stats = {}
+    for (set_name, label, command, skip) in rows:
+        m = merged.get((set_name, label))
+        if skip or not m:
+            continue
+        t = [x * 1000 for x in m["times"]]
+        n = len(t)
+        weighted = lambda pairs: sum(v * k for v, k in pairs) / sum(k for _, k in pairs) * 1000
+        stats[(set_name, label)] = {
+            "set": set_name,
+            "label": label,
+            "command": command,
+            "n": n,
+            "mean_ms": statistics.fmean(t),
+            "stddev_ms": statistics.stdev(t) if n > 1 else 0.0,
+            "median_ms": statistics.median(t),
+            "min_ms": min(t),
+            "max_ms": max(t),
+            "user_ms": weighted(m["user"]),
+            "system_ms": weighted(m["system"]),
+            "times_ms": t,
+        }
+    return stats
+
+
+def ratio(a, b):
+    """a/b with its spread (first-order propagation of both standard deviations)."""
+    r = a["mean_ms"] / b["mean_ms"]
+    rel = math.hypot(a["stddev_ms"] / a["mean_ms"], b["stddev_ms"] / b["mean_ms"])
+    return r, r * rel
+
+
+def overhead(a, b):
+    """(a - b) / b in percent, with the standard error of that estimate."""
+    pct = (a["mean_ms"] / b["mean_ms"] - 1) * 100
+    se_a = a["stddev_ms"] / math.sqrt(a["n"]) / a["mean_ms"]
+    se_b = b["stddev_ms"] / math.sqrt(b["n"]) / b["mean_ms"]
+    return pct, a["mean_ms"] / b["mean_ms"] * math.hypot(se_a, se_b) * 100
+
+
+# --- machine ---------------------------------------------------------------------------------
+
+def machine():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    distro = "unknown"
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    distro = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "nproc": os.cpu_count(),
+        "kernel": platform.release(),
+        "distro": distro,
+    }
+
+
+def tick_accounting():
+    """True when the kernel splits user/system time by sampling at the tick (the usual default):
+    then a process that lives a few milliseconds gets its whole run time called "user"."""
+    try:
+        with gzip.open("/proc/config.gz", "rt") as f:
+            config = f.read()
+    except OSError:
+        try:
+            with open(f"/boot/config-{platform.release()}") as f:
+                config = f.read()
+        except OSError:
+            return None
+    return "CONFIG_VIRT_CPU_ACCOUNTING_GEN=y" not in config
+
+
+# --- chart -----------------------------------------------------------------------------------
+
+PALETTE = {
+    "hutch": "#1b7a4b",
+    "bwrap": "#3465a4",
+    "unshare": "#7a7a7a",
+    "firejail": "#c4572c",
+    "no sandbox": "#a0a0a0",
+}
+
+
+def colour(label):
+    for key, c in PALETTE.items():
+        if label.startswith(key):
+            return c
+    return "#555555"
+
+
+def quantile(sorted_t, q):
+    if len(sorted_t) == 1:
+        return sorted_t[0]
+    pos = q * (len(sorted_t) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_t) - 1)
+    return sorted_t[lo] + (sorted_t[hi] - sorted_t[lo]) * (pos - lo)
+
+
+def nice_ticks(lo, hi, log):
+    if log:
+        ticks = []
+        decade = 10 ** math.floor(math.log10(lo))
+        while decade <= hi * 10:
+            for m in (1, 2, 5):
+                v = m * decade
+                if lo <= v <= hi:
+                    ticks.append(v)
+            decade *= 10
+        return ticks
+    span = hi - lo
+    step = 10 ** math.floor(math.log10(span / 5))
+    for m in (1, 2, 5, 10):
+        if span / (m * step) <= 6:
+            step *= m
+            break
+    first = math.ceil(lo / step) * step
+    ticks = []
+    v = first
+    while v <= hi + 1e-12:
+        ticks.append(round(v, 10))
+        v += step
+    return ticks
+
+
+def fmt_tick(v):
+    return f"{v:g}"
+
+
+def panel(rows, title, y0, width):
+    """One box-and-strip plot: a row per command. Returns (svg elements, height)."""
+    left, right = 300, 30
+    row_h = 34
+    top = 34
+    plot_w = width - left - right
+    all_t = sorted(t for r in rows for t in r["times_ms"])
+    lo = quantile(all_t, 0.0)
+    hi = quantile(all_t, 1.0)
+    log = hi / max(lo, 1e-9) > 6
+    if log:
+        lo, hi = lo / 1.15, hi * 1.15
+        scale = lambda v: left + (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) * plot_w
+    else:
+        pad = (hi - lo) * 0.05 or hi * 0.05
+        lo, hi = max(0.0, lo - pad), hi + pad
+        scale = lambda v: left + (v - lo) / (hi - lo) * plot_w
+    height = top + row_h * len(rows) + 44
+    out = [f'<g transform="translate(0,{y0})">']
+    out.append(f'<text x="{left}" y="20" class="title">{escape(title)}</text>')
+    for v in nice_ticks(lo, hi, log):
+        x = scale(v)
+        out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{top + row_h * len(rows)}" class="grid"/>')
+        out.append(f'<text x="{x:.1f}" y="{top + row_h * len(rows) + 16}" class="tick">{fmt_tick(v)}</text>')
+    out.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{top + row_h * len(rows) + 36}" class="axis">'
+        f'wall time per run, ms{" (log scale)" if log else ""}</text>'
+    )
+    rng = random.Random(10)
+    for i, r in enumerate(rows):
+        cy = top + row_h * i + row_h / 2
+        c = colour(r["label"])
+        t = sorted(r["times_ms"])
+        out.append(f'<text x="{left - 10}" y="{cy + 4:.1f}" class="label">{escape(r["label"])}</text>')
+        sample = t if len(t) <= 300 else rng.sample(t, 300)
+        out.append(f'<g fill="{c}" fill-opacity="0.35">')
+        for v in sample:
+            out.append(f'<circle cx="{scale(v):.1f}" cy="{cy + rng.uniform(-9, 9):.1f}" r="1.6"/>')
+        out.append("</g>")
+        q1, med, q3 = (quantile(t, q) for q in (0.25, 0.5, 0.75))
+        p_lo, p_hi = quantile(t, 0.025), quantile(t, 0.975)
+        out.append(
+            f'<line x1="{scale(p_lo):.1f}" y1="{cy:.1f}" x2="{scale(q1):.1f}" y2="{cy:.1f}" stroke="{c}"/>'
+            f'<line x1="{scale(q3):.1f}" y1="{cy:.1f}" x2="{scale(p_hi):.1f}" y2="{cy:.1f}" stroke="{c}"/>'
+        )
+        out.append(
+            f'<rect x="{scale(q1):.1f}" y="{cy - 11:.1f}" width="{max(scale(q3) - scale(q1), 1):.1f}" '
+            f'height="22" fill="none" stroke="{c}" stroke-width="1.5"/>'
+        )
+        out.append(
+            f'<line x1="{scale(med):.1f}" y1="{cy - 11:.1f}" x2="{scale(med):.1f}" y2="{cy + 11:.1f}" '
+            f'stroke="{c}" stroke-width="2.5"/>'
+        )
+        mx = scale(statistics.fmean(t))
+        out.append(
+            f'<path d="M{mx:.1f},{cy - 5:.1f} l4,5 l-4,5 l-4,-5 z" fill="white" stroke="black"/>'
+        )
+        out.append(
+            f'<text x="{min(scale(p_hi) + 6, width - right):.1f}" y="{cy + 4:.1f}" class="value">'
+            f'{med:.{2 if med < 100 else 0}f}</text>'
+        )
+    out.append("</g>")
+    return out, height
+
+
+def write_svg(path, panels_rows, caption):
+    width = 900
+    body = []
+    y = 0
+    for title, rows in panels_rows:
+        if not rows:
+            continue
+        part, h = panel(rows, title, y, width)
+        body.extend(part)
+        y += h + 10
+    height = y + 24
+    svg = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif">',
+        "<style>"
+        ".title{font-size:15px;font-weight:bold}"
+        ".label{font-size:12px;text-anchor:end}"
+        ".tick{font-size:11px;text-anchor:middle;fill:#444}"
+        ".axis{font-size:12px;text-anchor:middle;fill:#444}"
+        ".value{font-size:11px;fill:#222}"
+        ".grid{stroke:#ddd;stroke-width:1}"
+        ".caption{font-size:11px;fill:#555}"
+        "</style>",
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        *body,
+        f'<text x="10" y="{height - 8}" class="caption">{escape(caption)}</text>',
+        "</svg>",
+    ]
+    with open(path, "w") as f:
+        f.write("\n".join(svg) + "\n")
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def fmt_ms(v, like=None):
+    """Milliseconds, with the precision that `like` (default: v itself) calls for."""
+    return f"{v:.0f}" if (v if like is None else like) >= 100 else f"{v:.2f}"
+
+
+def write(args):
+    meta = dict(kv.split("=", 1) for kv in args.meta)
+    rows = []
+    with open(args.rows) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            parts += [""] * (4 - len(parts))
+            rows.append(tuple(parts[:4]))
+    stats = load_results(args.raw, rows)
+    pss = {}
+    for path in glob.glob(os.path.join(args.raw, "pss-*.json")):
+        with open(path) as f:
+            try:
+                pss[os.path.basename(path)[4:-5]] = json.load(f)
+            except ValueError:
+                pass
+
+    def get(set_name, prefix):
+        for (s, label), v in stats.items():
+            if s == set_name and label.startswith(prefix):
+                return v
+        return None
+
+    hutch = get("startup", "hutch run (default")
+    bwrap = get("startup", "bwrap")
+    floor = get("startup", "unshare")
+    w_hutch = get("workload", "hutch run (default")
+    w_off = get("workload", "hutch run --landlock off")
+    w_floor = get("workload", "unshare")
+    w_host = get("workload", "no sandbox")
+
+    m = machine()
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    quick = meta.get("mode") == "quick"
+    L = []
+    L.append("# Benchmarks")
+    L.append("")
+    L.append(
+        f"Written by `bench/run` on {now}. Do not edit by hand: rerun it (see *How to rerun*)."
+        " Speed goals live here and in issue 10, never as timed assertions in the test suite."
+    )
+    if quick:
+        L.append("")
+        L.append("> **Quick mode** (`bench/run --quick`): a handful of runs to check that the"
+                 " harness works. These numbers are not results.")
+    L.append("")
+    L.append("## Machine and run")
+    L.append("")
+    L.append("| | |")
+    L.append("| --- | --- |")
+    L.append(f"| CPU | {m['cpu']}, {m['nproc']} CPUs (`nproc`) |")
+    L.append(f"| kernel | {m['kernel']} |")
+    L.append(f"| distribution | {m['distro']} |")
+    L.append(f"| hutch | {meta.get('built', '?')} |")
+    L.append(f"| tools | {meta.get('tools', '?')} |")
+    L.append(f"| sandboxes run as | {meta.get('user', '?')}, never root |")
+    quiet = meta.get("quiet")
+    if quiet == "yes":
+        qnote = f"quiet (1-minute load < {meta.get('max_load')}; waited {meta.get('waited')} s)"
+    elif quiet == "no":
+        qnote = (f"**not quiet**: the 1-minute load stayed ≥ {meta.get('max_load')} for"
+                 f" {meta.get('waited')} s, and the run went ahead anyway")
+    else:
+        qnote = "not waited for (quick mode)"
+    try:
+        rose = float(meta.get("load_after", "0").split()[0]) >= float(meta.get("max_load", "0.7"))
+    except ValueError:
+        rose = False
+    if rose and not quick:
+        qnote += (f"; **the load rose to {meta.get('load_after').split()[0]} during the run**: other"
+                  " work overlapped, so differences of a few per cent are not conclusive")
+    L.append(f"| load average (1, 5, 15 min) | before: {meta.get('load_before')}; after:"
+             f" {meta.get('load_after')}; {qnote} |")
+    L.append(
+        f"| runs | start-up: {meta.get('rounds')} round{'' if meta.get('rounds') == '1' else 's'} ×"
+        f" {meta.get('startup_runs')} runs"
+        f" (+{meta.get('startup_warmup')} warm-up) per command; workload: {meta.get('rounds')} ×"
+        f" {meta.get('work_runs')} (+{meta.get('work_warmup')}); the command order is reversed"
+        " every other round |"
+    )
+    L.append("")
+
+    # Goals.
+    L.append("## Goals (from DESIGN.md)")
+    L.append("")
+    L.append("| goal | target | measured | status |")
+    L.append("| --- | --- | --- | --- |")
+    if hutch and bwrap:
+        r, s = ratio(hutch, bwrap)
+        L.append(f"| start-up: `hutch run -- true` (Landlock + seccomp on) vs bwrap | ≤ {STARTUP_GOAL}×"
+                 f" | {r:.2f}× ± {s:.2f} | {'met' if r <= STARTUP_GOAL else '**not met**'} |")
+    if w_hutch and w_floor:
+        pct, se = overhead(w_hutch, w_floor)
+        L.append(f"| Landlock + seccomp overhead on a syscall-heavy workload (hutch vs unshare)"
+                 f" | ≤ {OVERHEAD_GOAL:g} % | {pct:+.1f} % ± {se:.1f} | "
+                 f"{'met' if pct <= OVERHEAD_GOAL else '**not met**'} |")
+    for what, target, issue in NOT_YET:
+        if target:
+            L.append(f"| {what} | {target} | — | not yet implemented (issue {issue}) |")
+    L.append("")
+    L.append("± is one standard deviation of the run-to-run spread for ratios, and the standard"
+             " error of the estimate for the overhead.")
+    L.append("")
+
+    # Start-up.
+    L.append("## Start-up")
+    L.append("")
+    L.append("Each command runs `true` in a fresh sandbox; hyperfine starts it directly (`-N`, no"
+             " shell). `hutch` is a release build copied to a temporary directory.")
+    L.append("")
+    L.append("| command | mean ± σ (ms) | median | min | user / sys (ms) | vs bwrap | vs unshare |")
+    L.append("| --- | --- | --- | --- | --- | --- | --- |")
+    for (set_name, label, command, skip) in rows:
+        if set_name != "startup":
+            continue
+        cmd = display_command(command)
+        if skip:
+            L.append(f"| {label}: `{cmd}` | {skip} | | | | | |")
+            continue
+        v = stats.get((set_name, label))
+        if not v:
+            L.append(f"| {label}: `{cmd}` | no result | | | | | |")
+            continue
+        vs_b = "1" if v is bwrap else ("%.2f× ± %.2f" % ratio(v, bwrap) if bwrap else "—")
+        vs_f = "1" if v is floor else ("%.2f× ± %.2f" % ratio(v, floor) if floor else "—")
+        L.append(
+            f"| {label}: `{cmd}` | {fmt_ms(v['mean_ms'])} ± {fmt_ms(v['stddev_ms'], v['mean_ms'])} | "
+            f"{fmt_ms(v['median_ms'])} | {fmt_ms(v['min_ms'])} | "
+            f"{v['user_ms']:.2f} / {v['system_ms']:.2f} | {vs_b} | {vs_f} |"
+        )
+    L.append("")
+    L.append(f"![start-up and workload time distributions]({args.svg_link})")
+    L.append("")
+    L.append(f"The chart ([{args.svg_link}]({args.svg_link})) shows every run (dots, at most 300 per"
+             " row), the quartiles (box), the median (bar and number), the mean (diamond) and"
+             " the 2.5–97.5 % range (whiskers).")
+    L.append("")
+    ticks = tick_accounting()
+    if ticks:
+        L.append("*user / sys*: this kernel splits CPU time into user and system by sampling at the"
+                 " scheduler tick (no `CONFIG_VIRT_CPU_ACCOUNTING_GEN`). A process that lives a few"
+                 " milliseconds is rarely sampled, and then its whole run time, kernel work"
+                 " included, is reported as *user*. Read those columns as total CPU time; the"
+                 " split between them means little here.")
+        L.append("")
+    if bwrap:
+        L.append("bwrap's launcher exits without reaping its PID 1 (which then exits on its own), so"
+                 " the CPU time of bwrap's sandbox side and of `true` is missing from its user / sys"
+                 " columns, and its wall time stops before its namespaces are torn down; hutch waits"
+                 " for its init, so its row includes both.")
+        L.append("")
+
+    # Workload.
+    L.append("## Landlock + seccomp overhead on a syscall-heavy workload")
+    L.append("")
+    L.append(f"The workload, `{meta.get('workload')}`, walks `/usr` and stats every file: mostly"
+             " `newfstatat`, `getdents64`, `openat` and `faccessat` calls, each of which passes the"
+             " seccomp filter, and each open Landlock's checks.")
+    L.append("")
+    L.append("| sandbox | mean ± σ (ms) | median | min | user / sys (ms) | vs unshare |")
+    L.append("| --- | --- | --- | --- | --- | --- |")
+    for (set_name, label, command, skip) in rows:
+        if set_name != "workload":
+            continue
+        v = stats.get((set_name, label))
+        if not v:
+            continue
+        vs = "1" if v is w_floor else ("%+.1f %% ± %.1f" % overhead(v, w_floor) if w_floor else "—")
+        L.append(
+            f"| {label} | {fmt_ms(v['mean_ms'])} ± {fmt_ms(v['stddev_ms'], v['mean_ms'])} | "
+            f"{fmt_ms(v['median_ms'])} | {fmt_ms(v['min_ms'])} | "
+            f"{v['user_ms']:.0f} / {v['system_ms']:.0f} | {vs} |"
+        )
+    L.append("")
+    if w_hutch and w_off and w_floor:
+        both, both_se = overhead(w_hutch, w_floor)
+        ll, ll_se = overhead(w_hutch, w_off)
+        sc, sc_se = overhead(w_off, w_floor)
+        L.append(f"- Landlock + seccomp (hutch default vs unshare): **{both:+.1f} % ± {both_se:.1f}**"
+                 f" (goal ≤ {OVERHEAD_GOAL:g} %).")
+        L.append(f"- Landlock alone (hutch default vs `--landlock off`): {ll:+.1f} % ± {ll_se:.1f}.")
+        L.append(f"- seccomp and the rest of hutch (`--landlock off` vs unshare): {sc:+.1f} % ± {sc_se:.1f}."
+                 " hutch has no switch for seccomp; this row also holds hutch's own start-up"
+                 " (a few ms, well under 1 % here).")
+        if w_host:
+            ns, ns_se = overhead(w_floor, w_host)
+            L.append(f"- For scale, the namespaces alone (unshare vs no sandbox): {ns:+.1f} % ± {ns_se:.1f}.")
+        L.append("")
+        L.append("± here is the standard error of the difference of means.")
+        L.append("")
+
+    # Memory.
+    L.append("## Memory of an idle one-shot sandbox (a stand-in)")
+    L.append("")
+    L.append("Persistent environments (issue 6) do not exist yet, so the goal of ≤ 2 MiB PSS per idle"
+             " environment cannot be measured. Until then this is the proportional set size of"
+             " the sandbox's own processes while the payload (`sleep`) waits, payload excluded:")
+    L.append("")
+    L.append("| sandbox | processes | PSS |")
+    L.append("| --- | --- | --- |")
+    for name, what in (("hutch", "hutch run (launcher + init)"), ("bwrap", "bwrap (parent + pid 1)")):
+        p = pss.get(name)
+        if not p:
+            L.append(f"| {what} | | not measured |")
+        elif "pss_kib" in p:
+            each = " + ".join(f"{k}" for k in p["each_kib"])
+            L.append(f"| {what} | {p['processes']} | {p['pss_kib'] / 1024:.2f} MiB ({each} KiB) |")
+        else:
+            L.append(f"| {what} | {p.get('processes', '')} | {p.get('error', 'not measured')} |")
+    L.append("")
+
+    # Not yet.
+    L.append("## Not yet measurable")
+    L.append("")
+    L.append("| benchmark | status |")
+    L.append("| --- | --- |")
+    for what, _target, issue in NOT_YET:
+        L.append(f"| {what} | not yet implemented (issue {issue}) |")
+    L.append("")
+
+    # How to rerun.
+    L.append("## How to rerun")
+    L.append("")
+    L.append("```sh")
+    L.append("bench/run              # full run: waits for a quiet machine, rewrites this file,")
+    L.append("                       # bench/startup.svg and bench/results.json (about 3 minutes)")
+    L.append("bench/run --rev HEAD   # the same for a clean build of a commit (work tree mid-edit)")
+    L.append("bench/run --quick      # a few runs of everything, written to a temporary directory;")
+    L.append("                       # this is what CI can run to keep the harness working")
+    L.append("```")
+    L.append("")
+    L.append("As root, `bench/run` installs what is missing (hyperfine, bubblewrap, firejail if"
+             " possible) and runs every sandbox as the unprivileged user `hutch-test`"
+             " (`HUTCH_BENCH_USER` to change); hutch is never benchmarked as root. As a normal user"
+             " it runs them as you. It needs `/usr/bin/python3` (standard library only) for this"
+             " report and the chart. `bench/run --help` lists the options.")
+    L.append("")
+    L.append("Method: every command runs once before it is timed and must succeed; hyperfine"
+             " measures the rows of a set one after another, in alternating order over the"
+             " rounds, and the rounds' times are merged. Ratios compare means.")
+    L.append("")
+
+    with open(args.md, "w") as f:
+        f.write("\n".join(L))
+
+    caption = (f"hutch benchmarks, {now} — {m['cpu']}, {m['nproc']} CPUs, Linux {m['kernel']}"
+               + (" — QUICK MODE, not results" if quick else ""))
+    panels = [
+        ("Start-up: a sandbox running true",
+         [v for (s, label), v in stats.items() if s == "startup"]),
+        ("Workload: find /usr, stat every file",
+         [v for (s, label), v in stats.items() if s == "workload"]),
+    ]
+    write_svg(args.svg, panels, caption)
+
+    summary = {
+        "date": now,
+        "machine": m,
+        "meta": meta,
+        "results": [{k: v for k, v in s.items() if k != "times_ms"} for s in stats.values()],
+        "pss": pss,
+    }
+    with open(args.json, "w") as f:
+        json.dump(summary, f, indent=1)
+        f.write("\n")
+    return 0
+
+
+def display_command(command):
+    """The command as a reader would type it: the temporary path of the binary becomes `hutch`."""
+    words = command.split(" ")
+    if words and words[0].endswith("/hutch"):
+        words[0] = "hutch"
+    return " ".join(words)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("pss")
+    a.add_argument("--root", type=int, required=True)
+    a.add_argument("--comm", required=True)
+    a.add_argument("--payload", required=True)
+    w = sub.add_parser("write")
+    w.add_argument("--raw", required=True)
+    w.add_argument("--rows", required=True)
+    w.add_argument("--md", required=True)
+    w.add_argument("--svg", required=True)
+    w.add_argument("--svg-link", required=True)
+    w.add_argument("--json", required=True)
+    w.add_argument("--meta", action="append", default=[])
+    args = p.parse_args()
+    return cmd_pss(args) if args.cmd == "pss" else write(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

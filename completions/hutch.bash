@@ -233,13 +233,25 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__create)
-            opts="-v -q -h --host --profile --map-root --verbose --quiet --root --help"
+            opts="-p -v -q -h --host --profile --map-root --net --publish --net-host-loopback --verbose --quiet --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --net)
+                    COMPREPLY=($(compgen -W "none host pasta" -- "${cur}"))
+                    return 0
+                    ;;
+                --publish)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -927,7 +939,7 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__run)
-            opts="-v -q -h --profile --bind --ro-bind --tmpfs --chdir --hostname --env --unsetenv --clearenv --net --rlimit --map-root --landlock --explain --json --verbose --quiet --root --help"
+            opts="-p -v -q -h --profile --bind --ro-bind --tmpfs --chdir --hostname --env --unsetenv --clearenv --net --publish --net-host-loopback --rlimit --map-root --landlock --explain --json --verbose --quiet --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -966,7 +978,15 @@ _hutch() {
                     return 0
                     ;;
                 --net)
-                    COMPREPLY=($(compgen -W "none host" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "none host pasta" -- "${cur}"))
+                    return 0
+                    ;;
+                --publish)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --rlimit)

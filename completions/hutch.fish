@@ -54,14 +54,17 @@ complete -c hutch -n "__fish_hutch_using_subcommand run" -l chdir -d 'Run the co
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l hostname -d 'Hostname inside the sandbox (default: the profile\'s, "sandbox")' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l env -d 'Set an environment variable inside' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l unsetenv -d 'Remove an environment variable inside' -r
-complete -c hutch -n "__fish_hutch_using_subcommand run" -l net -d 'Network: none (a namespace of its own with only loopback) or host (the host\'s network) (default: the profile\'s; none for the default profile)' -r -f -a "none\t''
-host\t''"
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l net -d 'Network: none (a namespace of its own with only loopback), host (the host\'s network) or pasta (a namespace of its own, connected through pasta) (default: the profile\'s; none for the default profile)' -r -f -a "none\t''
+host\t''
+pasta\t''"
+complete -c hutch -n "__fish_hutch_using_subcommand run" -s p -l publish -d 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l rlimit -d 'Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only lowering a hard limit works without privileges)' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l landlock -d 'Landlock file-access rules: enforce what the kernel supports, refuse to run without all of them, or none at all (default: the profile\'s, best-effort)' -r -f -a "best-effort\t''
 require\t''
 off\t''"
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l clearenv -d 'Start from an empty environment: only --env values are set'
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l net-host-loopback -d 'With --net pasta: let the sandbox reach services on the host\'s loopback, at its gateway address (named host.hutch.internal in its /etc/hosts)'
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l map-root -d 'Be uid and gid 0 inside (mapped to you outside; no privileges over the host)'
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l explain -d 'Print the resolved plan (namespaces, id maps, mounts, Landlock rules, seccomp policy, capabilities, environment) and exit without running anything'
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l json -d 'With --explain: print the plan as JSON'
@@ -89,9 +92,14 @@ complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_sub
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print a profile\'s file, or with --resolved what it amounts to on this host'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l profile -d 'The profile its sandbox starts from (default: base)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l net -d 'Network: none (a namespace of its own with only loopback), host (the host\'s network) or pasta (a namespace of its own, connected through pasta) (default: the profile\'s; none for the default profile)' -r -f -a "none\t''
+host\t''
+pasta\t''"
+complete -c hutch -n "__fish_hutch_using_subcommand create" -s p -l publish -d 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable' -r
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l host -d 'Build it from the host\'s own system (read-only), with a persistent home of its own'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l map-root -d 'Be uid 0 inside; root there may also reboot(2) the environment'
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l net-host-loopback -d 'With --net pasta: let the sandbox reach services on the host\'s loopback, at its gateway address (named host.hutch.internal in its /etc/hosts)'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -s h -l help -d 'Print help'

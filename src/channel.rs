@@ -1,10 +1,12 @@
-//! How the launcher and the sandbox's first process talk: two pipes, no shared memory.
+//! How the launcher and the sandbox's first process talk: pipes, no shared memory.
 //!
 //! - The *report* pipe carries one message from inside the sandbox to the launcher when set-up or
 //!   the final execve fails. Its write end is close-on-exec, so a successful execve of the payload
 //!   closes it and the launcher reads end-of-file: "running".
 //! - The *lifeline* pipe is held open by the launcher only. The sandbox polls it once right after
 //!   asking for a parent-death signal, to catch a launcher that died before that request.
+//! - The *network* pipe exists only with `--net pasta`: the sandbox waits on it, before anything
+//!   of the user's runs, until the launcher has seen pasta configure the interface.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -72,6 +74,36 @@ impl LifelineWatch {
     }
 }
 
+/// The launcher's end of the *network* pipe (only with `--net pasta`): one byte once pasta has
+/// configured the sandbox's interface. Closing it without a word means "give up".
+pub struct NetworkReadySender(File);
+/// The sandbox's end.
+pub struct NetworkReadyWaiter(File);
+
+pub fn network_pipe() -> Result<(NetworkReadySender, NetworkReadyWaiter), SysError> {
+    let (read, write) = pipe("network")?;
+    Ok((
+        NetworkReadySender(File::from(write)),
+        NetworkReadyWaiter(File::from(read)),
+    ))
+}
+
+impl NetworkReadySender {
+    pub fn network_ready(mut self) -> Result<(), SysError> {
+        self.0
+            .write_all(b"N")
+            .map_err(|e| SysError::io("write(network pipe)", &e))
+    }
+}
+
+impl NetworkReadyWaiter {
+    /// Block until the launcher says the network is up: `true`; `false` if it gave up or died.
+    pub fn wait_for_network(mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(self.0.read(&mut byte), Ok(1))
+    }
+}
+
 fn pipe(name: &str) -> Result<(OwnedFd, OwnedFd), SysError> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|errno| SysError {
         call: format!("pipe2({name})"),
@@ -101,6 +133,16 @@ mod tests {
                 message: "command not found: x".into()
             })
         );
+    }
+
+    #[test]
+    fn network_ready_or_given_up() {
+        let (sender, waiter) = network_pipe().unwrap();
+        sender.network_ready().unwrap();
+        assert!(waiter.wait_for_network());
+        let (sender, waiter) = network_pipe().unwrap();
+        drop(sender);
+        assert!(!waiter.wait_for_network());
     }
 
     #[test]

@@ -69,12 +69,18 @@ pub enum Command {
                       writable; /proc is the sandbox's own and /dev holds only null, zero, full, \
                       random, urandom, tty, pts and shm. Only PATH, TERM, COLORTERM, LANG, LC_*, \
                       TZ, USER, LOGNAME and SHELL pass from your environment. Nothing of the \
-                      sandbox outlives hutch, even if hutch is killed.",
+                      sandbox outlives hutch, even if hutch is killed.\n\n\
+                      --net pasta gives the sandbox a network of its own through pasta (from the \
+                      passt package): outbound connections and DNS work, nothing on the host's \
+                      loopback is reachable unless --net-host-loopback says so, and only ports \
+                      given with --publish are reachable from outside. pasta ends with the \
+                      sandbox.",
         after_help = "Examples:\n  \
                       hutch run -- make test\n  \
                       hutch run --bind ~/.cache/pip -- pip install -r requirements.txt\n  \
                       hutch run --map-root -- id\n  \
-                      hutch run --ro-bind data:/data --chdir /data -- ls"
+                      hutch run --ro-bind data:/data --chdir /data -- ls\n  \
+                      hutch run --net pasta -p 127.0.0.1:8000:8000 -- python3 -m http.server"
     )]
     Run(RunArgs),
     /// List profiles and show what they contain
@@ -82,7 +88,8 @@ pub enum Command {
     Profile(ProfileCommand),
     /// Create a persistent environment (`--host`: the host's system, a home of its own)
     #[command(
-        after_help = "Examples:\n  hutch create dev --host\n  hutch create box --host --profile dev --map-root"
+        after_help = "Examples:\n  hutch create dev --host\n  hutch create box --host --profile dev --map-root\n  \
+                      hutch create web --host --net pasta --publish 127.0.0.1:8080:80"
     )]
     Create(CreateArgs),
     /// Start an environment (its supervisor runs detached; output goes to its console log)
@@ -240,6 +247,43 @@ pub struct CreateArgs {
     /// Be uid 0 inside; root there may also reboot(2) the environment
     #[arg(long)]
     pub map_root: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// The network flags `run` and `create` share.
+#[derive(Debug, Args)]
+pub struct NetArgs {
+    /// Network: none (a namespace of its own with only loopback), host (the host's network) or
+    /// pasta (a namespace of its own, connected through pasta) (default: the profile's; none
+    /// for the default profile)
+    #[arg(long, value_name = "MODE", value_parser = ["none", "host", "pasta"])]
+    pub net: Option<String>,
+    /// Forward a host port to a port inside (needs --net pasta); IP limits it to one host
+    /// address, e.g. 127.0.0.1 for this machine only; repeatable
+    #[arg(short, long, value_name = "[IP:]HOSTPORT:PORT[/tcp|udp]")]
+    pub publish: Vec<String>,
+    /// With --net pasta: let the sandbox reach services on the host's loopback, at its
+    /// gateway address (named host.hutch.internal in its /etc/hosts)
+    #[arg(long)]
+    pub net_host_loopback: bool,
+}
+
+impl NetArgs {
+    fn mode(&self) -> Option<NetMode> {
+        self.net
+            .as_deref()
+            .map(|m| NetMode::from_name(m).expect("clap checked the value"))
+    }
+
+    /// What an environment's definition keeps of these flags.
+    fn settings(&self) -> crate::env::NetSettings {
+        crate::env::NetSettings {
+            mode: self.mode(),
+            publish: self.publish.clone(),
+            host_loopback: self.net_host_loopback,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -335,10 +379,8 @@ pub struct RunArgs {
     /// Start from an empty environment: only --env values are set
     #[arg(long)]
     pub clearenv: bool,
-    /// Network: none (a namespace of its own with only loopback) or host (the host's network)
-    /// (default: the profile's; none for the default profile)
-    #[arg(long, value_name = "MODE", value_parser = ["none", "host"])]
-    pub net: Option<String>,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only
     /// lowering a hard limit works without privileges)
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]
@@ -451,9 +493,14 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
     use crate::env::commands;
     let dirs = StateDirs::from_env(cli.root.as_deref())?;
     match &cli.command {
-        Command::Create(a) => {
-            commands::create(&dirs, &a.name, a.host, a.profile.as_deref(), a.map_root)?
-        }
+        Command::Create(a) => commands::create(
+            &dirs,
+            &a.name,
+            a.host,
+            a.profile.as_deref(),
+            a.map_root,
+            a.net.settings(),
+        )?,
         Command::Start(a) => commands::start(&dirs, &a.name, cli.quiet)?,
         Command::Stop(a) => commands::stop(&dirs, &a.name, a.time, cli.quiet)?,
         Command::Restart(a) => commands::restart(&dirs, &a.name)?,
@@ -559,10 +606,9 @@ fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error>
         unsetenv: args.unsetenv.clone(),
         clearenv: args.clearenv,
         map_root: args.map_root,
-        net: args.net.as_deref().map(|m| match m {
-            "host" => NetMode::Host,
-            _ => NetMode::None,
-        }),
+        net: args.net.mode(),
+        publish: args.net.publish.clone(),
+        host_loopback: args.net.net_host_loopback,
         rlimits: args.rlimit.clone(),
         landlock: args
             .landlock

@@ -30,6 +30,21 @@ pub struct Plan {
     pub no_new_privs: bool,
     pub environment: Vec<String>,
     pub limits: Vec<String>,
+    pub network: NetworkPlan,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NetworkPlan {
+    /// none, host or pasta.
+    pub mode: &'static str,
+    /// Where pasta is, with --net pasta; null when it is not installed (the run would fail).
+    pub helper: Option<String>,
+    /// Published ports: `127.0.0.1:8080 -> 80/tcp`, `*` for every host address.
+    pub publish: Vec<String>,
+    /// Whether services on the host's loopback can be reached, and where.
+    pub host_loopback: String,
+    /// The nameserver the sandbox's resolv.conf names (pasta only).
+    pub dns: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,6 +82,35 @@ pub struct SeccompRule {
     pub syscall: String,
     pub when: String,
     pub why: &'static str,
+}
+
+fn network_plan(spec: &SandboxSpec, hardening: &Hardening) -> NetworkPlan {
+    let user_net = hardening.network.as_ref();
+    NetworkPlan {
+        mode: spec.net.name(),
+        helper: user_net.and_then(|_| {
+            crate::net::locate_pasta()
+                .ok()
+                .map(|p| p.display().to_string())
+        }),
+        publish: spec
+            .publish
+            .iter()
+            .map(crate::net::Publish::describe)
+            .collect(),
+        host_loopback: match (spec.net, user_net) {
+            (NetMode::Host, _) => "reachable (the host's network)".into(),
+            (_, Some(net)) if net.host_loopback => match net.gateway {
+                Some(gateway) => format!(
+                    "reachable at the gateway, {gateway} ({})",
+                    crate::net::HOST_NAME_INSIDE
+                ),
+                None => "reachable at the gateway address".into(),
+            },
+            _ => "not reachable".into(),
+        },
+        dns: user_net.map(|net| net.dns.to_string()),
+    }
 }
 
 impl Plan {
@@ -148,6 +192,15 @@ impl Plan {
                     "net (loopback only)",
                     "cgroup",
                 ],
+                NetMode::Pasta => vec![
+                    "user",
+                    "mount",
+                    "pid",
+                    "ipc",
+                    "uts",
+                    "net (connected through pasta)",
+                    "cgroup",
+                ],
                 NetMode::Host => vec![
                     "user",
                     "mount",
@@ -177,6 +230,37 @@ impl Plan {
                 .map(|e| e.to_string_lossy().into_owned())
                 .collect(),
             limits: spec.limits.iter().map(ToString::to_string).collect(),
+            network: network_plan(spec, hardening),
+        }
+    }
+
+    fn network_text(&self, w: &mut String) {
+        let n = &self.network;
+        let what = match n.mode {
+            "none" => "a namespace of its own, loopback only".to_owned(),
+            "host" => "the host's network".to_owned(),
+            _ => format!(
+                "a namespace of its own, connected through {}",
+                n.helper
+                    .as_deref()
+                    .unwrap_or("pasta (NOT FOUND: install the passt package)")
+            ),
+        };
+        let _ = writeln!(w, "network:      {} ({what})", n.mode);
+        if n.mode == "pasta" {
+            let published = if n.publish.is_empty() {
+                "none".to_owned()
+            } else {
+                n.publish.join(", ")
+            };
+            let _ = writeln!(w, "  published:  {published}");
+        }
+        let _ = writeln!(w, "  host loopback: {}", n.host_loopback);
+        if let Some(dns) = &n.dns {
+            let _ = writeln!(
+                w,
+                "  DNS:        {dns} (pasta forwards to the host's resolver)"
+            );
         }
     }
 
@@ -213,6 +297,7 @@ impl Plan {
             self.gid_map, self.setgroups
         );
         let _ = writeln!(w, "hostname:     {}", self.hostname);
+        self.network_text(w);
         let _ = writeln!(w, "workdir:      {}", self.workdir);
         let _ = writeln!(
             w,

@@ -19,6 +19,7 @@ pub mod init;
 pub mod landlock;
 pub mod limits;
 pub mod mounts;
+pub mod net;
 pub mod profile;
 pub mod sandbox;
 pub mod seccomp;

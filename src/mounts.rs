@@ -65,6 +65,12 @@ pub enum MountOp {
         target: PathBuf,
         link: PathBuf,
     },
+    /// A small read-only file hutch writes (resolv.conf, hosts): kept in the scratch tmpfs,
+    /// which lives as long as the sandbox, and bound over `dst` — nothing is written on the host.
+    File {
+        dst: PathBuf,
+        contents: String,
+    },
 }
 
 impl fmt::Display for MountOp {
@@ -83,6 +89,9 @@ impl fmt::Display for MountOp {
             MountOp::Devpts { dst } => write!(f, "devpts on {}", dst.display()),
             MountOp::Symlink { target, link } => {
                 write!(f, "symlink {} -> {}", link.display(), target.display())
+            }
+            MountOp::File { dst, .. } => {
+                write!(f, "generated file (read-only) on {}", dst.display())
             }
         }
     }
@@ -353,8 +362,61 @@ fn apply(op: &MountOp) -> Result<(), Failure> {
             let link = inside(NEW_ROOT, link);
             std::os::unix::fs::symlink(target, &link).map_err(|e| Failure::MountPoint(link, e))?;
         }
+        MountOp::File { dst, contents } => {
+            // Staged in the scratch root, which is our `/` now: once the host's tree and the
+            // scratch root are detached, the bind mount alone keeps the file alive.
+            let staged = Path::new(GENERATED).join(
+                dst.to_string_lossy()
+                    .trim_start_matches('/')
+                    .replace('/', "_"),
+            );
+            std::fs::create_dir_all(GENERATED)
+                .and_then(|()| std::fs::write(&staged, contents))
+                .map_err(|e| Failure::MountPoint(staged.clone(), e))?;
+            // /etc/resolv.conf is often a symlink (systemd-resolved's lives in /run): cover
+            // what it points to inside the new root, not the scratch root's idea of it.
+            let dst = inside(NEW_ROOT, &follow_in_root(Path::new(NEW_ROOT), dst));
+            make_mount_point(&dst, false)?;
+            sys::mount(Some(&staged), &dst, None, MsFlags::MS_BIND, None)?;
+            let attrs = mount_attr::RDONLY | mount_attr::NOSUID | mount_attr::NODEV;
+            set_attrs_recursive(&dst, attrs, Path::new("/proc/self/mountinfo"))?;
+        }
     }
     Ok(())
+}
+
+/// Where generated files are staged in the scratch root.
+const GENERATED: &str = "/generated";
+
+/// `path` (a path inside the sandbox) with symlinks in its last component followed as if
+/// `root` were `/`; `..` never climbs above `root`. Gives up after 16 links, as a loop would.
+fn follow_in_root(root: &Path, path: &Path) -> PathBuf {
+    let mut path = path.to_owned();
+    for _ in 0..16 {
+        let Ok(target) = std::fs::read_link(inside(&root.to_string_lossy(), &path)) else {
+            break;
+        };
+        let base = path.parent().unwrap_or(Path::new("/")).to_owned();
+        // An absolute target replaces the base when joined.
+        path = normalize(&base.join(target));
+    }
+    path
+}
+
+/// An absolute path with `.` and `..` resolved lexically, never above `/`.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::from("/");
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
 }
 
 fn mkdir(path: &Path) -> Result<(), SysError> {
@@ -532,6 +594,38 @@ mod tests {
                 "tmpfs (mode 1777) on /tmp",
                 "bind /w on /w"
             ]
+        );
+    }
+
+    #[test]
+    fn generated_files_follow_symlinks_inside_the_new_root() {
+        let root = tempfile::tempdir().unwrap();
+        let etc = root.path().join("etc");
+        std::fs::create_dir(&etc).unwrap();
+        std::os::unix::fs::symlink(
+            "../run/systemd/resolve/stub-resolv.conf",
+            etc.join("resolv.conf"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("/etc/hosts.real", etc.join("hosts")).unwrap();
+        std::os::unix::fs::symlink("../../../../x", etc.join("climber")).unwrap();
+        std::os::unix::fs::symlink("loop", etc.join("loop")).unwrap();
+        let follow = |p: &str| follow_in_root(root.path(), Path::new(p));
+        assert_eq!(
+            follow("/etc/resolv.conf"),
+            Path::new("/run/systemd/resolve/stub-resolv.conf")
+        );
+        assert_eq!(follow("/etc/hosts"), Path::new("/etc/hosts.real"));
+        assert_eq!(follow("/etc/climber"), Path::new("/x"));
+        assert_eq!(follow("/etc/loop"), Path::new("/etc/loop"));
+        assert_eq!(follow("/etc/plain"), Path::new("/etc/plain"));
+        assert_eq!(
+            MountOp::File {
+                dst: "/etc/hosts".into(),
+                contents: String::new()
+            }
+            .to_string(),
+            "generated file (read-only) on /etc/hosts"
         );
     }
 

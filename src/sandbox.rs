@@ -4,6 +4,8 @@
 //! That child maps its own ids, builds its root, and becomes PID 1 (see `init`). The launcher
 //! forwards signals to it and exits with the payload's status. If the launcher dies, even by
 //! SIGKILL, the kernel kills PID 1 (parent-death signal) and with it the whole pid namespace.
+//! With `--net pasta` the launcher also starts pasta on the new network namespace and lets the
+//! sandbox go on once pasta has configured it (see `net::pasta`).
 
 use std::path::Path;
 
@@ -13,13 +15,14 @@ use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 
 use crate::caps::{self, CapsError};
-use crate::channel::{self, LifelineWatch, Report, ReportWriter};
+use crate::channel::{self, LifelineWatch, NetworkReadyWaiter, Report, ReportWriter};
 use crate::error;
 use crate::idmap::{self, IdMapError};
 use crate::init;
 use crate::landlock::{self, LandlockError};
 use crate::limits::{self, LimitError};
 use crate::mounts::{self, MountError, MountOp};
+use crate::net::{self, HostNet, NetError, Pasta, UserNet};
 use crate::profile::NetMode;
 use crate::seccomp::{self, SeccompError};
 use crate::spec::SandboxSpec;
@@ -54,6 +57,8 @@ pub enum LaunchError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Network(#[from] NetError),
     /// A failure inside the sandbox, already rendered there (with its hint).
     #[error("{}", .0.message)]
     Inside(Report),
@@ -67,6 +72,7 @@ impl LaunchError {
             {
                 Some(crate::diagnose::userns_hint(Path::new(PROC_SYS)))
             }
+            LaunchError::Network(e) => e.hint(),
             _ => None,
         }
     }
@@ -103,6 +109,8 @@ pub struct Started {
     pub init: Pid,
     report: Option<channel::ReportReader>,
     lifeline: Option<channel::LifelineHolder>,
+    /// The sandbox's pasta (`--net pasta`); ends when this is dropped.
+    pub network: Option<Pasta>,
 }
 
 impl Started {
@@ -120,6 +128,16 @@ impl Started {
 pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchError> {
     // Everything the child applies is prepared here, before the clone: the child only acts.
     let hardening = Hardening::prepare(spec)?;
+    // A missing pasta or a taken port is found before anything exists that must be undone.
+    let pasta = match &hardening.network {
+        Some(network) => {
+            let program = net::locate_pasta()?;
+            net::probe_host_ports(&network.publish)?;
+            let (sender, waiter) = channel::network_pipe().map_err(LaunchError::Prepare)?;
+            Some((program, network, sender, waiter))
+        }
+        None => None,
+    };
     for dir in &spec.create_sources {
         create_private_dir(dir)?;
     }
@@ -132,24 +150,54 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWCGROUP;
-    if spec.net == NetMode::None {
+    if spec.net.own_namespace() {
         flags |= CloneFlags::CLONE_NEWNET;
     }
+    let (pasta, waiter) = match pasta {
+        Some((program, network, sender, waiter)) => {
+            (Some((program, network, sender)), Some(waiter))
+        }
+        None => (None, None),
+    };
     let child = match sys::clone_into_namespaces(flags).map_err(LaunchError::Clone)? {
         None => {
             drop(reader);
             drop(holder);
-            inside(spec, &hardening, writer, watch, signals)
+            drop(pasta);
+            inside(spec, &hardening, writer, watch, waiter, signals)
         }
         Some(child) => child,
     };
     drop(writer);
     drop(watch);
+    drop(waiter);
     tracing::debug!(pid = child.as_raw(), "sandbox started");
+    // pasta joins the child's namespaces while the child builds its root; the child waits for
+    // the word before it runs anything of the user's.
+    let network = match pasta {
+        Some((program, network, sender)) => match Pasta::start(&program, network, child.as_raw()) {
+            Ok(pasta) => {
+                // Should the child be gone already, its own report says why.
+                let _ = sender.network_ready();
+                Some(pasta)
+            }
+            Err(e) => {
+                let _ = sys::kill(child, libc::SIGKILL);
+                let _ = waitpid(child, None);
+                // A sandbox that failed on its own says why; pasta then only lost its target.
+                if let Some(report) = reader.wait_until_running() {
+                    return Err(LaunchError::Inside(report));
+                }
+                return Err(e.into());
+            }
+        },
+        None => None,
+    };
     Ok(Started {
         init: child,
         report: Some(reader),
         lifeline: Some(holder),
+        network,
     })
 }
 
@@ -258,9 +306,10 @@ fn inside(
     hardening: &Hardening,
     report: ReportWriter,
     watch: LifelineWatch,
+    network: Option<NetworkReadyWaiter>,
     signals: &SigSet,
 ) -> ! {
-    match set_up(spec, hardening, &watch) {
+    match set_up(spec, hardening, &watch, network) {
         Ok(()) => {
             drop(watch);
             init::run(spec, report, signals)
@@ -279,6 +328,7 @@ fn set_up(
     spec: &SandboxSpec,
     hardening: &Hardening,
     watch: &LifelineWatch,
+    network: Option<NetworkReadyWaiter>,
 ) -> Result<(), SetupError> {
     // 1. Die with the launcher. The launcher may already have died between clone and prctl, so
     //    check its lifeline pipe once the signal is armed (prctl(2), PR_SET_PDEATHSIG).
@@ -294,8 +344,16 @@ fn set_up(
     mounts::build_root(&hardening.mount_ops).map_err(SetupError::Mount)?;
     // 4. The uts and net namespaces are ours: name the host, bring up loopback.
     sys::sethostname(&spec.hostname).map_err(SetupError::Hostname)?;
-    if spec.net == NetMode::None {
+    if spec.net.own_namespace() {
         sys::loopback_up().map_err(SetupError::Loopback)?;
+    }
+    // 4b. With pasta: wait until the launcher has seen pasta configure the interface. pasta
+    //     joins us through /proc/PID/ns, which the kernel allows only while we are dumpable
+    //     (step 5 ends that), and nothing of the user's may run before the network is there.
+    if let Some(network) = network {
+        if !network.wait_for_network() {
+            return Err(SetupError::LauncherGone);
+        }
     }
     // Limits before anything of the user's runs; only lowering needs no privilege.
     limits::apply(&spec.limits).map_err(SetupError::Limits)?;
@@ -337,17 +395,27 @@ pub struct Hardening {
     pub mount_ops: Vec<MountOp>,
     pub landlock_rules: Vec<landlock::PathRule>,
     pub seccomp: Vec<seccompiler::BpfProgram>,
+    /// The user-mode network (`--net pasta`), resolved against the host's network as it is now:
+    /// an environment's supervisor prepares it again at every restart.
+    pub network: Option<UserNet>,
 }
 
 impl Hardening {
     pub fn prepare(spec: &SandboxSpec) -> Result<Hardening, LaunchError> {
-        let mount_ops = mounts::plan(&spec.mounts);
+        let mut mount_ops = mounts::plan(&spec.mounts);
+        let network = (spec.net == NetMode::Pasta)
+            .then(|| UserNet::new(&spec.publish, spec.host_loopback, &HostNet::current()));
+        if let Some(network) = &network {
+            // Last, so they cover whatever the profile put at /etc/resolv.conf and /etc/hosts.
+            mount_ops.extend(network.files(&spec.hostname));
+        }
         let landlock_rules = landlock::rules(&mount_ops);
         let seccomp = seccomp::compile(&spec.seccomp).map_err(LaunchError::Seccomp)?;
         Ok(Hardening {
             mount_ops,
             landlock_rules,
             seccomp,
+            network,
         })
     }
 }

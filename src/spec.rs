@@ -12,6 +12,7 @@ use crate::idmap::IdMapping;
 use crate::landlock::{LandlockMode, TcpPorts};
 use crate::limits::{self, Limit, LimitError};
 use crate::mounts::Mount;
+use crate::net::{Publish, PublishError};
 #[cfg(test)]
 use crate::profile::Catalog;
 use crate::profile::{Located, MountKind, NetMode, Profile, ProfileError, Vars};
@@ -31,6 +32,10 @@ pub struct RunRequest {
     pub map_root: bool,
     pub landlock: Option<LandlockMode>,
     pub net: Option<NetMode>,
+    /// `--publish [IP:]HOSTPORT:PORT[/tcp|/udp]` flags, as given.
+    pub publish: Vec<String>,
+    /// `--net-host-loopback`.
+    pub host_loopback: bool,
     /// `--rlimit NAME=SOFT[:HARD]` flags.
     pub rlimits: Vec<String>,
     pub command: Vec<OsString>,
@@ -126,6 +131,10 @@ pub struct SandboxSpec {
     pub workdir: PathBuf,
     pub env: Vec<CString>,
     pub net: NetMode,
+    /// Host ports forwarded into the sandbox (only with [`NetMode::Pasta`]).
+    pub publish: Vec<Publish>,
+    /// Whether services on the host's loopback are reachable from inside with pasta.
+    pub host_loopback: bool,
     pub limits: Vec<Limit>,
     pub landlock: LandlockMode,
     /// Landlock TCP port rules; only with the host's network (an own namespace needs none).
@@ -166,6 +175,19 @@ pub enum SpecError {
     BadHostname { name: String },
     #[error("the command contains a NUL byte")]
     NulInCommand,
+    #[error("--publish {flag}")]
+    Publish {
+        flag: String,
+        #[source]
+        source: PublishError,
+    },
+    #[error("publishing ports needs --net pasta (the network is {})", net.name())]
+    PublishNeedsPasta { net: NetMode },
+    #[error(
+        "the host's loopback cannot be reached with --net none (--net-host-loopback or the \
+         profile's net.host_loopback)"
+    )]
+    HostLoopbackWithoutNetwork,
     #[error("--rlimit {flag}")]
     Limit {
         flag: String,
@@ -205,6 +227,15 @@ impl SpecError {
             ),
             SpecError::Seccomp { source, .. } => source.hint(),
             SpecError::Capabilities { source, .. } => source.hint(),
+            SpecError::Publish { source, .. } => Some(source.hint()),
+            SpecError::HostLoopbackWithoutNetwork => {
+                Some("use --net pasta --net-host-loopback, or --net host".into())
+            }
+            SpecError::PublishNeedsPasta { .. } => Some(
+                "add --net pasta: with no network nothing can be published, and with the host's \
+                 the sandbox binds host ports itself"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -385,8 +416,22 @@ impl SandboxSpec {
                 bind: profile.tcp_bind.clone(),
                 connect: profile.tcp_connect.clone(),
             },
-            NetMode::None => TcpPorts::default(),
+            NetMode::None | NetMode::Pasta => TcpPorts::default(),
         };
+        let publish = publish(request, profile, net)?;
+        for p in &publish {
+            if p.protocol == crate::net::Protocol::Udp && p.host_port != p.port {
+                warnings.push(format!(
+                    "--publish {p}: older pasta versions (Debian 12's) lose the replies to UDP \
+                     published on another port number than inside; use the same number if \
+                     replies do not arrive"
+                ));
+            }
+        }
+        let host_loopback = request.host_loopback || profile.host_loopback == Some(true);
+        if host_loopback && net == NetMode::None {
+            return Err(SpecError::HostLoopbackWithoutNetwork);
+        }
         let landlock = request.landlock.or(profile.landlock).unwrap_or_default();
         if landlock == LandlockMode::Off {
             warnings.push(
@@ -407,6 +452,8 @@ impl SandboxSpec {
             workdir,
             env,
             net,
+            publish,
+            host_loopback,
             limits,
             landlock,
             tcp_ports,
@@ -416,6 +463,32 @@ impl SandboxSpec {
             warnings,
         })
     }
+}
+
+/// The profile's published ports, then the flags'; only pasta can publish.
+fn publish(
+    request: &RunRequest,
+    profile: &Profile,
+    net: NetMode,
+) -> Result<Vec<Publish>, SpecError> {
+    let mut out = Vec::new();
+    for entry in &profile.publish {
+        let parsed = entry.value.parse::<Publish>().map_err(|e| {
+            let message = format!("net.publish: {:?}: {e}", entry.value);
+            ProfileError::at(&entry.at, &message, Some(e.hint()))
+        })?;
+        out.push(parsed);
+    }
+    for flag in &request.publish {
+        out.push(flag.parse().map_err(|source| SpecError::Publish {
+            flag: flag.clone(),
+            source,
+        })?);
+    }
+    if !out.is_empty() && net != NetMode::Pasta {
+        return Err(SpecError::PublishNeedsPasta { net });
+    }
+    Ok(out)
 }
 
 /// A seccomp error about a name, pointed at where the profile says it.
@@ -720,7 +793,7 @@ mod tests {
         let spec = resolve(&request(&["true"]), "dev", &h).unwrap();
         assert_eq!(
             (spec.net, spec.hostname.as_str()),
-            (NetMode::Host, "sandbox")
+            (NetMode::Pasta, "sandbox")
         );
         let mut req = request(&["true"]);
         req.net = Some(NetMode::None);
@@ -731,6 +804,89 @@ mod tests {
             (spec.net, spec.hostname.as_str(), spec.landlock),
             (NetMode::None, "mine", LandlockMode::Require)
         );
+    }
+
+    #[test]
+    fn publishing_needs_pasta_and_is_checked() {
+        let h = host(Path::new("/"), Path::new("/home/ada"));
+        let mut req = request(&["true"]);
+        req.publish = vec!["127.0.0.1:8080:80".into(), "5353:53/udp".into()];
+        let err = resolve(&req, "default", &h).unwrap_err();
+        assert!(matches!(
+            err,
+            SpecError::PublishNeedsPasta { net: NetMode::None }
+        ));
+        assert!(err.hint().unwrap().contains("--net pasta"));
+        req.net = Some(NetMode::Host);
+        assert!(matches!(
+            resolve(&req, "default", &h),
+            Err(SpecError::PublishNeedsPasta { .. })
+        ));
+        req.net = Some(NetMode::Pasta);
+        let spec = resolve(&req, "default", &h).unwrap();
+        assert_eq!(
+            spec.publish
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["127.0.0.1:8080:80/tcp", "5353:53/udp"]
+        );
+        assert_eq!(spec.tcp_ports, TcpPorts::default());
+        req.publish = vec!["8080".into()];
+        let err = resolve(&req, "default", &h).unwrap_err();
+        let rendered = crate::error::render(&err, None);
+        assert_eq!(
+            rendered,
+            "--publish 8080: expected [IP:]HOSTPORT:PORT[/tcp|/udp]"
+        );
+
+        let mut req = request(&["true"]);
+        req.host_loopback = true;
+        assert!(matches!(
+            resolve(&req, "default", &h),
+            Err(SpecError::HostLoopbackWithoutNetwork)
+        ));
+        req.net = Some(NetMode::Pasta);
+        assert!(resolve(&req, "default", &h).unwrap().host_loopback);
+    }
+
+    #[test]
+    fn a_profile_publishes_and_its_mistakes_are_located() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("web.toml"),
+            "extends = \"dev\"\n[net]\npublish = [\"127.0.0.1:8080:80\"]\nhost_loopback = true\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("broken.toml"),
+            "extends = \"dev\"\n[net]\npublish = [\"8080:80\", \"80\"]\n",
+        )
+        .unwrap();
+        let h = host(Path::new("/"), Path::new("/home/ada"));
+        let load = |name: &str| {
+            let profile = Catalog::new(Some(dir.path().into()))
+                .load(name)?
+                .expanded(&h.vars())?;
+            let mut req = request(&["true"]);
+            req.profile = name.into();
+            req.publish = vec!["9090:90".into()];
+            SandboxSpec::resolve(&req, &profile, &h)
+        };
+        let spec = load("web").unwrap();
+        assert_eq!(spec.net, NetMode::Pasta, "from dev");
+        assert!(spec.host_loopback);
+        assert_eq!(
+            spec.publish
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["127.0.0.1:8080:80/tcp", "9090:90/tcp"],
+            "the profile's first, then the flags'"
+        );
+        let err = load("broken").unwrap_err().to_string();
+        assert!(err.contains("broken.toml:3:"), "{err}");
+        assert!(err.contains("net.publish: \"80\""), "{err}");
     }
 
     #[test]

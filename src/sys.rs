@@ -96,6 +96,52 @@ pub fn set_no_new_privs() -> SysResult<()> {
     nix::sys::prctl::set_no_new_privs().map_err(failed("prctl(PR_SET_NO_NEW_PRIVS)"))
 }
 
+/// Spawn `command` as a helper that dies with the calling thread (SIGKILL as parent-death
+/// signal, also when the caller is killed by SIGKILL), inheriting `inherit` and no other
+/// descriptor above stderr, and none of the caller's blocked signals.
+pub fn spawn_tied_to_parent(
+    command: &mut std::process::Command,
+    inherit: BorrowedFd<'_>,
+) -> std::io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id();
+    let keep = inherit.as_raw_fd();
+    // SAFETY: the closure runs in the forked child before execve, where only async-signal-safe
+    // calls are sound: prctl, getppid, close_range, fcntl and sigprocmask are plain system calls
+    // that neither allocate nor lock, and they touch only the child's own state (the sigset is
+    // a local on the stack). The io::Error values are built from integers without allocating.
+    unsafe {
+        command.pre_exec(move || {
+            // The launcher blocks the signals it takes with sigwaitinfo; the helper must not
+            // inherit that (a blocked SIGTERM would make it deaf to an ordinary kill).
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) == -1
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // A parent that died before the prctl would never send the signal.
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            // Descriptors hutch was started with stay hutch's.
+            libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int);
+            if libc::fcntl(keep, libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.spawn()
+}
+
 pub fn mount(
     source: Option<&Path>,
     target: &Path,

@@ -147,17 +147,19 @@ pub fn judge_id_mapper(
     Check::ok(id, format!("{path} ({how})"))
 }
 
-/// `net.helper`: pasta, or slirp4netns as the fallback.
+/// `net.helper`: pasta, which `--net pasta` runs. slirp4netns is only reported: hutch does not
+/// use it.
 pub fn net(pasta: Option<PathBuf>, slirp4netns: Option<PathBuf>) -> Check {
     const ID: &str = "net.helper";
     match (pasta, slirp4netns) {
         (Some(pasta), _) => Check::ok(ID, format!("pasta at {}", pasta.display())),
-        (None, Some(slirp)) => Check::ok(
+        (None, Some(slirp)) => Check::warn(
             ID,
             format!(
-                "slirp4netns at {} (the fallback; pasta from the passt package is preferred)",
+                "pasta is not in PATH; slirp4netns is ({}), but hutch needs pasta for --net pasta",
                 slirp.display()
             ),
+            "`sudo apt install passt` (Debian, Ubuntu) or `sudo dnf install passt` (Fedora)",
         ),
         (None, None) => Check::warn(
             ID,
@@ -286,8 +288,8 @@ mod tests {
     fn network_helpers() {
         assert_eq!(net(Some("/usr/bin/pasta".into()), None).status, Status::Ok);
         let slirp = net(None, Some("/usr/bin/slirp4netns".into()));
-        assert_eq!(slirp.status, Status::Ok);
-        assert!(slirp.found.contains("fallback"));
+        assert_eq!(slirp.status, Status::Warn);
+        assert!(slirp.found.contains("needs pasta"));
         let none = net(None, None);
         assert_eq!(none.status, Status::Warn);
         assert!(none.fix.unwrap().contains("apt install passt"));

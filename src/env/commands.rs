@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::join::{self, JoinError};
 use super::runtime::{self, Status};
-use super::{supervisor, Definition, EnvError, EnvPaths, Source};
+use super::{supervisor, Definition, EnvError, EnvPaths, NetSettings, Source};
 use crate::spec::Host;
 use crate::state::StateDirs;
 
@@ -19,6 +19,7 @@ pub fn create(
     host_source: bool,
     profile: Option<&str>,
     map_root: bool,
+    net: NetSettings,
 ) -> Result<(), EnvError> {
     let paths = EnvPaths::new(dirs, name)?;
     if !host_source {
@@ -30,12 +31,20 @@ pub fn create(
         profile: profile.unwrap_or("base").to_owned(),
         map_root,
         created: super::now(),
+        net,
     };
     let host = Host::current()?;
     super::create(&paths, &definition)?;
     // The profile must resolve now, not at the first start; a definition that cannot start is
     // not kept.
-    if let Err(e) = super::spec(&paths, &definition, &host) {
+    let checked = super::spec(&paths, &definition, &host).and_then(|spec| {
+        // A network that needs pasta fails now, with the hint, rather than at every start.
+        if spec.net == crate::profile::NetMode::Pasta {
+            crate::net::locate_pasta()?;
+        }
+        Ok(())
+    });
+    if let Err(e) = checked {
         let _ = std::fs::remove_dir_all(&paths.dir);
         return Err(e);
     }

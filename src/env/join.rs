@@ -14,7 +14,6 @@ use crate::caps;
 use crate::channel::{self, Report, ReportWriter};
 use crate::init;
 use crate::landlock;
-use crate::profile::NetMode;
 use crate::sandbox::{self, Hardening, LaunchError};
 use crate::seccomp;
 use crate::spec::SandboxSpec;
@@ -78,7 +77,7 @@ pub fn exec(paths: &EnvPaths, spec: &SandboxSpec, argv: Vec<CString>) -> Result<
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWCGROUP;
-    if spec.net == NetMode::None {
+    if spec.net.own_namespace() {
         namespaces |= CloneFlags::CLONE_NEWNET;
     }
     // This process joins every namespace but the pid one, which only its children can enter.

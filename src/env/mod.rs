@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::profile::{Catalog, ProfileError};
+use crate::net::NetError;
+use crate::profile::{Catalog, NetMode, ProfileError};
 use crate::spec::{Host, MountFlag, RunRequest, SandboxSpec, SpecError};
 use crate::state::StateDirs;
 
@@ -42,6 +43,29 @@ pub struct Definition {
     pub map_root: bool,
     /// Seconds since the epoch.
     pub created: u64,
+    /// The network, over the profile's (`create --net/--publish/--net-host-loopback`).
+    #[serde(default, skip_serializing_if = "NetSettings::is_empty")]
+    pub net: NetSettings,
+}
+
+/// `[net]` in `env.toml`: what `hutch create` was told about the network. Checked when the
+/// sandbox is resolved, like the same flags of `hutch run`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<NetMode>,
+    /// `--publish` values, as given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub publish: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub host_loopback: bool,
+}
+
+impl NetSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == NetSettings::default()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +99,8 @@ pub enum EnvError {
     Profile(#[from] ProfileError),
     #[error(transparent)]
     Spec(#[from] SpecError),
+    #[error(transparent)]
+    Net(#[from] NetError),
     #[error("the supervisor of {name:?} failed: {message}")]
     Supervisor { name: String, message: String },
     #[error("{what}")]
@@ -104,6 +130,7 @@ impl EnvError {
             EnvError::NoSource => Some("e.g. `hutch create dev --host`".into()),
             EnvError::Profile(e) => e.hint(),
             EnvError::Spec(e) => e.hint(),
+            EnvError::Net(e) => e.hint(),
             EnvError::Supervisor { name, .. } => Some(format!("`hutch logs {name}` shows its console")),
             _ => None,
         }
@@ -253,6 +280,9 @@ pub fn spec(
         ))],
         hostname: Some(paths.name.clone()),
         map_root: definition.map_root,
+        net: definition.net.mode,
+        publish: definition.net.publish.clone(),
+        host_loopback: definition.net.host_loopback,
         ..Default::default()
     };
     let mut spec = SandboxSpec::resolve(&request, &profile, &host)?;
@@ -308,13 +338,43 @@ mod tests {
             profile: "base".into(),
             map_root: false,
             created: 1,
+            net: NetSettings::default(),
         };
         create(&paths, &def).unwrap();
         assert_eq!(paths.load().unwrap(), def);
+        let text = std::fs::read_to_string(paths.definition()).unwrap();
+        assert!(
+            !text.contains("[net]"),
+            "no network settings, no table: {text}"
+        );
         assert!(matches!(create(&paths, &def), Err(EnvError::Exists { .. })));
         assert!(matches!(
             EnvPaths::new(&dirs, "../x"),
             Err(EnvError::BadName { .. })
         ));
+    }
+
+    #[test]
+    fn network_settings_round_trip_and_older_definitions_load() {
+        let def = Definition {
+            name: "web".into(),
+            source: Source::Host,
+            profile: "base".into(),
+            map_root: false,
+            created: 1,
+            net: NetSettings {
+                mode: Some(NetMode::Pasta),
+                publish: vec!["127.0.0.1:8080:80".into()],
+                host_loopback: false,
+            },
+        };
+        let text = toml::to_string(&def).unwrap();
+        assert!(
+            text.contains("[net]\nmode = \"pasta\"\npublish = [\"127.0.0.1:8080:80\"]"),
+            "{text}"
+        );
+        assert_eq!(toml::from_str::<Definition>(&text).unwrap(), def);
+        let old = "name = \"a\"\nsource = \"host\"\nprofile = \"base\"\ncreated = 1\n";
+        assert!(toml::from_str::<Definition>(old).unwrap().net.is_empty());
     }
 }

@@ -184,10 +184,7 @@ impl HostNet {
     }
 
     pub fn current() -> HostNet {
-        HostNet::read(
-            Path::new("/proc/net/route"),
-            Path::new("/etc/resolv.conf"),
-        )
+        HostNet::read(Path::new("/proc/net/route"), Path::new("/etc/resolv.conf"))
     }
 }
 
@@ -260,7 +257,10 @@ impl UserNet {
         let mut args: Vec<String> = ["--foreground", "--quiet", "--config-net"]
             .map(String::from)
             .into();
-        for (flag, protocol) in [("--tcp-ports", Protocol::Tcp), ("--udp-ports", Protocol::Udp)] {
+        for (flag, protocol) in [
+            ("--tcp-ports", Protocol::Tcp),
+            ("--udp-ports", Protocol::Udp),
+        ] {
             let specs: Vec<String> = self
                 .publish
                 .iter()
@@ -370,10 +370,12 @@ impl NetError {
             ),
             NetError::PortInUse { publish } => Some(format!(
                 "another program listens there (`ss -lntup 'sport = :{port}'` shows which); stop \
-                 it, or publish another host port, e.g. --publish {other}:{inside}",
+                 it, or publish another host port, e.g. --publish {other}",
                 port = publish.host_port,
-                other = publish.host_port.saturating_add(1),
-                inside = publish.port,
+                other = Publish {
+                    host_port: publish.host_port.wrapping_add(1).max(1024),
+                    ..*publish
+                },
             )),
             NetError::PortPrivileged { .. } => Some(
                 "ports below 1024 need privileges: publish a higher host port, e.g. --publish \
@@ -455,7 +457,10 @@ mod tests {
         );
         let udp = publish("127.0.0.1:5353:53/udp");
         assert_eq!(udp.host_ip, Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-        assert_eq!((udp.host_port, udp.port, udp.protocol), (5353, 53, Protocol::Udp));
+        assert_eq!(
+            (udp.host_port, udp.port, udp.protocol),
+            (5353, 53, Protocol::Udp)
+        );
         let v6 = publish("[::1]:8443:443/tcp");
         assert_eq!(v6.host_ip, Some("::1".parse().unwrap()));
         assert_eq!(v6.to_string(), "[::1]:8443:443/tcp");
@@ -473,7 +478,10 @@ mod tests {
             ("0:80", PublishError::Port("0".into())),
             ("8080:70000", PublishError::Port("70000".into())),
             ("8080:http", PublishError::Port("http".into())),
-            ("localhost:8080:80", PublishError::Address("localhost".into())),
+            (
+                "localhost:8080:80",
+                PublishError::Address("localhost".into()),
+            ),
             ("8080:80/sctp", PublishError::Protocol("sctp".into())),
         ] {
             assert_eq!(text.parse::<Publish>(), Err(error), "{text}");
@@ -483,9 +491,15 @@ mod tests {
     #[test]
     fn pasta_specs_put_the_address_before_a_slash() {
         assert_eq!(publish("8080:80").pasta_spec(), "8080:80");
-        assert_eq!(publish("127.0.0.1:8080:80").pasta_spec(), "127.0.0.1/8080:80");
+        assert_eq!(
+            publish("127.0.0.1:8080:80").pasta_spec(),
+            "127.0.0.1/8080:80"
+        );
         assert_eq!(publish("[::1]:8080:80").pasta_spec(), "::1/8080:80");
-        assert_eq!(publish("[::1]:8080:80/udp").describe(), "[::1]:8080 -> 80/udp");
+        assert_eq!(
+            publish("[::1]:8080:80/udp").describe(),
+            "[::1]:8080 -> 80/udp"
+        );
         assert_eq!(publish("8080:80").describe(), "*:8080 -> 80/tcp");
     }
 
@@ -531,7 +545,10 @@ mod tests {
         let MountOp::File { contents, .. } = &net.files("box")[1] else {
             panic!("hosts is a file")
         };
-        assert!(contents.contains("192.0.2.1\thost.hutch.internal\n"), "{contents}");
+        assert!(
+            contents.contains("192.0.2.1\thost.hutch.internal\n"),
+            "{contents}"
+        );
         // Without a gateway there is nothing to name.
         let no_gateway = UserNet::new(&[], false, &HostNet::default());
         assert_eq!(no_gateway.dns, LINK_LOCAL_DNS);
@@ -540,13 +557,21 @@ mod tests {
     #[test]
     fn files_name_the_forwarder_and_the_hostname() {
         let files = UserNet::new(&[], false, &host()).files("box");
-        let [MountOp::File { dst: resolv_at, contents: resolv }, MountOp::File { dst: hosts_at, contents: hosts }] =
-            &files[..]
+        let [MountOp::File {
+            dst: resolv_at,
+            contents: resolv,
+        }, MountOp::File {
+            dst: hosts_at,
+            contents: hosts,
+        }] = &files[..]
         else {
             panic!("two files: {files:?}")
         };
         assert_eq!(resolv_at, Path::new("/etc/resolv.conf"));
-        assert!(resolv.contains("nameserver 192.0.2.1\nsearch example.org\n"), "{resolv}");
+        assert!(
+            resolv.contains("nameserver 192.0.2.1\nsearch example.org\n"),
+            "{resolv}"
+        );
         assert_eq!(hosts_at, Path::new("/etc/hosts"));
         assert!(hosts.contains("127.0.1.1\tbox\n"), "{hosts}");
         assert!(!hosts.contains(HOST_NAME_INSIDE));
@@ -565,7 +590,17 @@ eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
             Some(Ipv4Addr::new(1, 2, 0, 192))
         };
         assert_eq!(default_gateway(table), expected);
-        assert_eq!(default_gateway(table.lines().take(2).collect::<Vec<_>>().join("\n").as_str()), None);
+        assert_eq!(
+            default_gateway(
+                table
+                    .lines()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .as_str()
+            ),
+            None
+        );
         assert_eq!(
             search_list("nameserver 10.0.0.1\ndomain a.example\nsearch b.example c.example\n"),
             ["b.example", "c.example"]
@@ -580,7 +615,9 @@ eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
         let taken = publish(&format!("127.0.0.1:{port}:80"));
         let err = probe_host_ports(&[taken]).unwrap_err();
         assert!(matches!(err, NetError::PortInUse { .. }), "{err:?}");
-        assert!(err.to_string().starts_with(&format!("host port {port} is in use")));
+        assert!(err
+            .to_string()
+            .starts_with(&format!("host port {port} is in use")));
         drop(listener);
         probe_host_ports(&[taken]).unwrap();
     }

@@ -14,7 +14,7 @@ mod vars;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 pub use catalog::{Catalog, Entry};
@@ -45,13 +45,15 @@ impl MountKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NetMode {
     /// A network namespace of its own with only loopback.
     None,
     /// The host's network namespace.
     Host,
+    /// A network namespace of its own, connected through pasta (user-mode networking).
+    Pasta,
 }
 
 impl NetMode {
@@ -59,7 +61,23 @@ impl NetMode {
         match self {
             NetMode::None => "none",
             NetMode::Host => "host",
+            NetMode::Pasta => "pasta",
         }
+    }
+
+    /// `none`, `host` or `pasta` (the `--net` values).
+    pub fn from_name(name: &str) -> Option<NetMode> {
+        match name {
+            "none" => Some(NetMode::None),
+            "host" => Some(NetMode::Host),
+            "pasta" => Some(NetMode::Pasta),
+            _ => None,
+        }
+    }
+
+    /// Whether the sandbox gets a network namespace of its own.
+    pub fn own_namespace(&self) -> bool {
+        *self != NetMode::Host
     }
 }
 
@@ -123,6 +141,8 @@ struct RawEnv {
 #[serde(deny_unknown_fields)]
 struct RawNet {
     mode: Option<NetMode>,
+    publish: Option<Vec<Spanned<String>>>,
+    host_loopback: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -175,6 +195,10 @@ pub struct Profile {
     pub limits: BTreeMap<String, Located<LimitValue>>,
     pub env: EnvSection,
     pub net: Option<NetMode>,
+    /// Ports published with `--net pasta` (`--publish`), as written; checked by `spec`.
+    pub publish: Vec<Located<String>>,
+    /// Whether the host's loopback is reachable with `--net pasta` (`--net-host-loopback`).
+    pub host_loopback: Option<bool>,
     pub landlock: Option<LandlockMode>,
     /// TCP ports the sandbox may bind / connect to when it shares the host's network (Landlock
     /// ABI 4); `None`: not restricted.
@@ -317,6 +341,14 @@ fn parse(source: &Arc<Source>) -> Result<(Profile, Option<Located<String>>), Pro
             unset: raw.env.unset,
         },
         net: raw.net.mode,
+        publish: raw
+            .net
+            .publish
+            .unwrap_or_default()
+            .into_iter()
+            .map(located)
+            .collect(),
+        host_loopback: raw.net.host_loopback,
         landlock: raw.landlock.mode,
         tcp_bind: raw.landlock.tcp_bind,
         tcp_connect: raw.landlock.tcp_connect,
@@ -373,6 +405,8 @@ impl Profile {
         self.env.set.extend(child.env.set);
         self.env.unset.extend(child.env.unset);
         self.net = child.net.or(self.net);
+        self.publish.extend(child.publish);
+        self.host_loopback = child.host_loopback.or(self.host_loopback);
         self.landlock = child.landlock.or(self.landlock);
         self.seccomp_deny.extend(child.seccomp_deny);
         self.seccomp_allow.extend(child.seccomp_allow);
@@ -457,6 +491,12 @@ impl Profile {
         let mut net = Table::new();
         if let Some(mode) = self.net {
             net.insert("mode".into(), Value::String(mode.name().into()));
+        }
+        if !self.publish.is_empty() {
+            net.insert("publish".into(), located(&self.publish));
+        }
+        if let Some(host_loopback) = self.host_loopback {
+            net.insert("host_loopback".into(), Value::Boolean(host_loopback));
         }
         top.insert("net".into(), Value::Table(net));
         let mut limits = Table::new();

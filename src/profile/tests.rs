@@ -133,7 +133,11 @@ fn resolved_builtins_match_their_golden_files() {
 fn extends_merges_scalars_and_appends_lists() {
     let dev = Catalog::new(None).load("dev").unwrap();
     assert_eq!(dev.chain, ["base", "default", "dev"]);
-    assert_eq!(dev.net, Some(NetMode::Host), "dev replaces base's net.mode");
+    assert_eq!(
+        dev.net,
+        Some(NetMode::Pasta),
+        "dev replaces base's net.mode"
+    );
     assert_eq!(
         dev.hostname.as_ref().unwrap().value,
         "sandbox",
@@ -367,4 +371,45 @@ fn limits_and_map_root_come_from_the_profile_and_flags_win() {
     assert!(spec.ids.map_root);
     let limits: Vec<String> = spec.limits.iter().map(ToString::to_string).collect();
     assert_eq!(limits, ["core=0:0", "nofile=50:50"]);
+}
+
+/// Every key the profile format accepts is documented in man/hutch.toml.5: the parser's own
+/// "expected one of" list for each table is the source of truth.
+#[test]
+fn the_format_man_page_documents_every_key() {
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("man/hutch.toml.5"))
+            .unwrap();
+    for probe in [
+        "zzz = 1\n",
+        "[[mount]]\nzzz = 1\n",
+        "[env]\nzzz = 1\n",
+        "[net]\nzzz = 1\n",
+        "[landlock]\nzzz = 1\n",
+        "[seccomp]\nzzz = 1\n",
+    ] {
+        let source = Arc::new(Source {
+            name: "probe".into(),
+            path: None,
+            text: probe.into(),
+        });
+        let err = parse(&source).unwrap_err().to_string();
+        let expected = err
+            .split(", expected ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{err}"));
+        for key in expected.split('`').skip(1).step_by(2) {
+            assert!(
+                [
+                    format!(".B {key}"),
+                    format!("{key} ="),
+                    format!("[{key}]"),
+                    format!("[[{key}]]")
+                ]
+                .iter()
+                .any(|k| page.contains(k)),
+                "man/hutch.toml.5 lacks `{key}` ({probe:?})"
+            );
+        }
+    }
 }

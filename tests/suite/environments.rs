@@ -37,6 +37,18 @@ fn hutch_processes(sb: &Sandbox) -> Vec<u32> {
         .collect()
 }
 
+/// Kills whatever a failing test left running under its state root (a supervisor takes its
+/// environment with it), so one failure does not leave environments behind.
+struct Cleanup<'a>(&'a Sandbox);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for pid in hutch_processes(self.0) {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+    }
+}
+
 fn leftovers(sb: &Sandbox) -> (Vec<u32>, usize) {
     let runtime_files = std::fs::read_dir(runtime_dir(sb))
         .map(|d| d.count())
@@ -47,6 +59,7 @@ fn leftovers(sb: &Sandbox) -> (Vec<u32>, usize) {
 #[test]
 fn lifecycle_with_state_that_survives_restart() {
     let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
     ok(&hutch(&sb, &["create", "dev", "--host"]));
     assert_eq!(state(&sb, "dev")["status"], "stopped");
     ok(&hutch(&sb, &["start", "dev"]));
@@ -131,6 +144,7 @@ fn lifecycle_with_state_that_survives_restart() {
 #[test]
 fn reboot_inside_restarts_and_poweroff_stops() {
     let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
     ok(&hutch(&sb, &["create", "box", "--host", "--map-root"]));
     ok(&hutch(&sb, &["start", "box"]));
     let before = state(&sb, "box");
@@ -181,6 +195,7 @@ fn reboot_inside_restarts_and_poweroff_stops() {
 #[test]
 fn crash_of_either_process_is_recovered() {
     let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
     ok(&hutch(&sb, &["create", "c", "--host"]));
     for victim in ["supervisor", "init"] {
         ok(&hutch(&sb, &["start", "c"]));
@@ -213,6 +228,7 @@ fn crash_of_either_process_is_recovered() {
 #[test]
 fn concurrent_starts_give_one_environment() {
     let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
     ok(&hutch(&sb, &["create", "once", "--host"]));
     let results: Vec<Output> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..10)
@@ -245,6 +261,7 @@ fn concurrent_starts_give_one_environment() {
 #[test]
 fn many_start_stop_cycles_leave_nothing_behind() {
     let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
     ok(&hutch(&sb, &["create", "cycle", "--host"]));
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let fds = std::fs::read_dir("/proc/self/fd").unwrap().count();
@@ -270,6 +287,7 @@ fn many_start_stop_cycles_leave_nothing_behind() {
 #[test]
 fn bad_names_and_misuse_are_125() {
     let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
     for bad in ["../x", "", "/", "-x", "a b", &"x".repeat(64)] {
         let out = hutch(&sb, &["create", bad, "--host"]);
         assert_eq!(out.status.code(), Some(125), "{bad:?}");

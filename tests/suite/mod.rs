@@ -5,6 +5,7 @@ mod escapes;
 mod harness;
 mod images;
 mod man_pages;
+mod network;
 mod profiles;
 mod readme;
 mod run_errors;

@@ -104,6 +104,36 @@ impl NetworkReadyWaiter {
     }
 }
 
+/// PID 1 sends the payload's exit status here just before it exits, so that the launcher can
+/// return without waiting for the kernel to tear down the sandbox's namespaces (hundreds of
+/// microseconds: the mount tree, the network namespace). The read end raises SIGIO in the
+/// launcher (O_ASYNC), which takes it with sigwaitinfo like its other signals.
+pub struct ExitReader(File);
+pub struct ExitWriter(File);
+
+pub fn exit_pipe() -> Result<(ExitReader, ExitWriter), SysError> {
+    let (read, write) = pipe("exit status")?;
+    sys::signal_when_readable(read.as_fd())?;
+    Ok((ExitReader(File::from(read)), ExitWriter(File::from(write))))
+}
+
+impl ExitWriter {
+    pub fn send(mut self, status: u8) {
+        let _ = self.0.write_all(&[status]);
+    }
+}
+
+impl ExitReader {
+    /// The status, if PID 1 has sent it (never blocks).
+    pub fn try_status(&self) -> Option<u8> {
+        let mut byte = [0u8];
+        match (&self.0).read(&mut byte) {
+            Ok(1) => Some(byte[0]),
+            _ => None,
+        }
+    }
+}
+
 fn pipe(name: &str) -> Result<(OwnedFd, OwnedFd), SysError> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|errno| SysError {
         call: format!("pipe2({name})"),

@@ -13,7 +13,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::channel::ReportWriter;
+use crate::channel::{ExitWriter, ReportWriter};
 use crate::spec::{env_lookup, SandboxSpec};
 use crate::sys::{self, Errno};
 
@@ -28,9 +28,10 @@ pub fn exit_status(status: WaitStatus) -> Option<u8> {
 
 /// Run as PID 1: start the payload, then forward and reap until it ends. `signals` is the set
 /// the launcher blocked before cloning us, SIGCHLD included; it is still blocked here.
-pub fn run(spec: &SandboxSpec, report: ReportWriter, signals: &SigSet) -> ! {
+pub fn run(spec: &SandboxSpec, report: ReportWriter, exit: ExitWriter, signals: &SigSet) -> ! {
     if spec.argv.is_empty() {
         drop(report);
+        drop(exit);
         idle(signals)
     }
     let payload = match sys::fork() {
@@ -50,6 +51,9 @@ pub fn run(spec: &SandboxSpec, report: ReportWriter, signals: &SigSet) -> ! {
         };
         if received.signal == Signal::SIGCHLD as i32 {
             if let Some(status) = reap_all(payload) {
+                // The launcher may answer its caller now; tearing down the namespaces, which
+                // happens as PID 1 exits, is no longer anybody's wait.
+                exit.send(status);
                 std::process::exit(status as i32);
             }
         } else if !received.from_terminal_or_kernel() {

@@ -92,6 +92,7 @@ pub fn launcher_signals() -> SigSet {
         signals.add(signal);
     }
     signals.add(Signal::SIGCHLD);
+    signals.add(Signal::SIGIO);
     signals
 }
 
@@ -111,6 +112,8 @@ pub struct Started {
     lifeline: Option<channel::LifelineHolder>,
     /// The sandbox's pasta (`--net pasta`); ends when this is dropped.
     pub network: Option<Pasta>,
+    /// Where PID 1 reports the payload's exit status.
+    pub exit: channel::ExitReader,
 }
 
 impl Started {
@@ -143,6 +146,7 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
     }
     let (reader, writer) = channel::report_pipe().map_err(LaunchError::Prepare)?;
     let (holder, watch) = channel::lifeline().map_err(LaunchError::Prepare)?;
+    let (exit_reader, exit_writer) = channel::exit_pipe().map_err(LaunchError::Prepare)?;
 
     let mut flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNS
@@ -164,11 +168,21 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
             drop(reader);
             drop(holder);
             drop(pasta);
-            inside(spec, &hardening, writer, watch, waiter, signals)
+            drop(exit_reader);
+            inside(
+                spec,
+                &hardening,
+                writer,
+                exit_writer,
+                watch,
+                waiter,
+                signals,
+            )
         }
         Some(child) => child,
     };
     drop(writer);
+    drop(exit_writer);
     drop(watch);
     drop(waiter);
     tracing::debug!(pid = child.as_raw(), "sandbox started");
@@ -198,6 +212,7 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
         report: Some(reader),
         lifeline: Some(holder),
         network,
+        exit: exit_reader,
     })
 }
 
@@ -207,7 +222,7 @@ pub fn run(spec: &SandboxSpec) -> Result<u8, LaunchError> {
     take_signals(&signals)?;
     let mut started = start(spec, &signals)?;
     let report = started.wait_until_running();
-    let status = wait_forwarding(started.init, &signals)?;
+    let status = wait_forwarding(started.init, &signals, Some(&started.exit))?;
     match report {
         Some(report) => Err(LaunchError::Inside(Report { status, ..report })),
         None => Ok(status),
@@ -227,10 +242,19 @@ fn create_private_dir(path: &Path) -> Result<(), LaunchError> {
         })
 }
 
-pub(crate) fn wait_forwarding(child: Pid, signals: &SigSet) -> Result<u8, LaunchError> {
+/// Forward signals to `child` until it ends, or until PID 1 reports the status on `exit`.
+pub(crate) fn wait_forwarding(
+    child: Pid,
+    signals: &SigSet,
+    exit: Option<&channel::ExitReader>,
+) -> Result<u8, LaunchError> {
     loop {
         let received = sys::wait_for_signal(signals).map_err(LaunchError::Wait)?;
-        if received.signal == Signal::SIGCHLD as i32 {
+        if received.signal == Signal::SIGIO as i32 {
+            if let Some(status) = exit.and_then(channel::ExitReader::try_status) {
+                return Ok(status);
+            }
+        } else if received.signal == Signal::SIGCHLD as i32 {
             let status = waitpid(child, Some(WaitPidFlag::WNOHANG)).map_err(|errno| {
                 LaunchError::Wait(SysError {
                     call: format!("waitpid({child})"),
@@ -305,6 +329,7 @@ fn inside(
     spec: &SandboxSpec,
     hardening: &Hardening,
     report: ReportWriter,
+    exit: channel::ExitWriter,
     watch: LifelineWatch,
     network: Option<NetworkReadyWaiter>,
     signals: &SigSet,
@@ -312,7 +337,7 @@ fn inside(
     match set_up(spec, hardening, &watch, network) {
         Ok(()) => {
             drop(watch);
-            init::run(spec, report, signals)
+            init::run(spec, report, exit, signals)
         }
         Err(SetupError::LauncherGone) => std::process::exit(125),
         Err(err) => {

@@ -700,3 +700,22 @@ pub fn close_from(first: u32) {
     // as nothing uses them afterwards, which callers guarantee (init in its final loop).
     unsafe { libc::close_range(first, u32::MAX, 0) };
 }
+
+/// Make `fd` non-blocking and have the kernel send SIGIO to this process when it becomes
+/// readable (fcntl F_SETOWN, O_ASYNC).
+pub fn signal_when_readable(fd: BorrowedFd<'_>) -> SysResult<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    // SAFETY: F_SETOWN takes an integer (our pid); no memory is passed.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETOWN, libc::getpid()) } == -1 {
+        return Err(SysError {
+            call: "fcntl(F_SETOWN)".into(),
+            errno: Errno::last(),
+        });
+    }
+    fcntl(
+        fd.as_raw_fd(),
+        FcntlArg::F_SETFL(OFlag::O_ASYNC | OFlag::O_NONBLOCK),
+    )
+    .map(drop)
+    .map_err(failed("fcntl(F_SETFL, O_ASYNC|O_NONBLOCK)"))
+}

@@ -92,7 +92,7 @@ pub fn exec(paths: &EnvPaths, spec: &SandboxSpec, argv: Vec<CString>) -> Result<
     };
     drop(writer);
     let report = reader.wait_until_running();
-    let status = sandbox::wait_forwarding(child, &signals)?;
+    let status = sandbox::wait_forwarding(child, &signals, None)?;
     match report {
         Some(report) => Err(LaunchError::Inside(Report { status, ..report }).into()),
         None => Ok(status),

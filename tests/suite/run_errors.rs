@@ -168,7 +168,7 @@ fn resource_limits_apply_and_cannot_be_raised() {
 #[test]
 fn the_command_gets_default_signal_dispositions() {
     let Some(sb) = sandbox() else { return };
-    // hutch itself ignores SIGPIPE (Rust's runtime does); the command must not inherit that.
+    // An ignored SIGPIPE would survive execve; the command must start with the default.
     let out = sb.sh("yes | head -n 1");
     assert_eq!(super::harness::stdout(&out), "y\n");
     assert!(!stderr(&out).contains("Broken pipe"), "{}", stderr(&out));

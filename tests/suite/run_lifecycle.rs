@@ -115,12 +115,16 @@ fn nothing_remains_after_success_or_failure() {
     // namespaces down) may take a moment longer.
     let hutches = || -> Vec<u32> {
         processes_running(&sb.launcher.binary.display().to_string())
-        .into_iter()
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/environ"))
-                .is_ok_and(|e| e.contains(&marker))
-        })
-        .collect()
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|e| e.contains(&marker))
+            })
+            .collect()
     };
-    assert!(eventually(5, || hutches().is_empty()), "hutch processes left: {:?}", hutches());
+    assert!(
+        eventually(5, || hutches().is_empty()),
+        "hutch processes left: {:?}",
+        hutches()
+    );
 }

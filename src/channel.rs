@@ -74,31 +74,29 @@ impl LifelineWatch {
     }
 }
 
-/// The launcher's end of the *network* pipe (only with `--net pasta`): one byte once pasta has
-/// configured the sandbox's interface. Closing it without a word means "give up".
-pub struct NetworkReadySender(File);
+/// The launcher's end of a *go* pipe: one byte once the launcher has done its part of the set-up
+/// (pasta configured the network; newuidmap wrote the id maps). Closing it without a word means
+/// "give up". Only the modes that need it have one: the plain path has no extra round trip.
+pub struct GoSender(File);
 /// The sandbox's end.
-pub struct NetworkReadyWaiter(File);
+pub struct GoWaiter(File);
 
-pub fn network_pipe() -> Result<(NetworkReadySender, NetworkReadyWaiter), SysError> {
-    let (read, write) = pipe("network")?;
-    Ok((
-        NetworkReadySender(File::from(write)),
-        NetworkReadyWaiter(File::from(read)),
-    ))
+pub fn go_pipe(name: &str) -> Result<(GoSender, GoWaiter), SysError> {
+    let (read, write) = pipe(name)?;
+    Ok((GoSender(File::from(write)), GoWaiter(File::from(read))))
 }
 
-impl NetworkReadySender {
-    pub fn network_ready(mut self) -> Result<(), SysError> {
+impl GoSender {
+    pub fn go(mut self) -> Result<(), SysError> {
         self.0
             .write_all(b"N")
-            .map_err(|e| SysError::io("write(network pipe)", &e))
+            .map_err(|e| SysError::io("write(go pipe)", &e))
     }
 }
 
-impl NetworkReadyWaiter {
+impl GoWaiter {
     /// Block until the launcher says the network is up: `true`; `false` if it gave up or died.
-    pub fn wait_for_network(mut self) -> bool {
+    pub fn wait_for_go(mut self) -> bool {
         let mut byte = [0u8; 1];
         matches!(self.0.read(&mut byte), Ok(1))
     }
@@ -167,12 +165,12 @@ mod tests {
 
     #[test]
     fn network_ready_or_given_up() {
-        let (sender, waiter) = network_pipe().unwrap();
-        sender.network_ready().unwrap();
-        assert!(waiter.wait_for_network());
-        let (sender, waiter) = network_pipe().unwrap();
+        let (sender, waiter) = go_pipe("network").unwrap();
+        sender.go().unwrap();
+        assert!(waiter.wait_for_go());
+        let (sender, waiter) = go_pipe("network").unwrap();
         drop(sender);
-        assert!(!waiter.wait_for_network());
+        assert!(!waiter.wait_for_go());
     }
 
     #[test]

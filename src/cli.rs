@@ -239,8 +239,12 @@ pub struct CreateArgs {
     /// The environment's name: letters, digits, `_`, `.`, `-` (up to 63)
     pub name: String,
     /// Build it from the host's own system (read-only), with a persistent home of its own
-    #[arg(long)]
+    #[arg(long, conflicts_with = "image")]
     pub host: bool,
+    /// Build it from an imported image (`hutch image ls`): root inside, the image's files
+    /// under a layer of the environment's own
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
     /// The profile its sandbox starts from (default: base)
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
@@ -497,6 +501,7 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
             &dirs,
             &a.name,
             a.host,
+            a.image.as_deref(),
             a.profile.as_deref(),
             a.map_root,
             a.net.settings(),

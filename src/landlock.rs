@@ -117,7 +117,7 @@ pub fn rules(ops: &[MountOp]) -> Vec<PathRule> {
                         mounts::Access::Device => Grant::Device,
                     },
                 ),
-                MountOp::Tmpfs { dst, .. } => (dst, Grant::Full),
+                MountOp::Tmpfs { dst, .. } | MountOp::Overlay { dst, .. } => (dst, Grant::Full),
                 MountOp::Proc { dst } => (dst, Grant::Proc),
                 MountOp::Devpts { dst } => (dst, Grant::Device),
                 MountOp::Symlink { .. } => return None,

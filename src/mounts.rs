@@ -16,6 +16,14 @@ use crate::sys::{self, mount_attr, Errno, SysError};
 /// One mount as the spec states it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mount {
+    /// An overlay of a read-only `lower` tree (an image, shared by many environments) and a
+    /// writable `upper` of its own (`work`: overlayfs' scratch directory, on the same file system).
+    Overlay {
+        lower: PathBuf,
+        upper: PathBuf,
+        work: PathBuf,
+        dst: PathBuf,
+    },
     Bind {
         src: PathBuf,
         dst: PathBuf,
@@ -46,6 +54,12 @@ pub enum Access {
 /// One step of building the root, in sandbox paths (`dst`) and host paths (`src`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MountOp {
+    Overlay {
+        lower: PathBuf,
+        upper: PathBuf,
+        work: PathBuf,
+        dst: PathBuf,
+    },
     Bind {
         src: PathBuf,
         dst: PathBuf,
@@ -85,6 +99,17 @@ impl fmt::Display for MountOp {
                 write!(f, "{kind} {} on {}", src.display(), dst.display())
             }
             MountOp::Tmpfs { dst, mode } => write!(f, "tmpfs (mode {mode:o}) on {}", dst.display()),
+            MountOp::Overlay {
+                lower, upper, dst, ..
+            } => {
+                write!(
+                    f,
+                    "overlay {} + {} on {}",
+                    lower.display(),
+                    upper.display(),
+                    dst.display()
+                )
+            }
             MountOp::Proc { dst } => write!(f, "proc on {}", dst.display()),
             MountOp::Devpts { dst } => write!(f, "devpts on {}", dst.display()),
             MountOp::Symlink { target, link } => {
@@ -103,6 +128,17 @@ pub fn plan(mounts: &[Mount]) -> Vec<MountOp> {
     let mut ops = Vec::with_capacity(mounts.len() + 16);
     for mount in mounts {
         match mount {
+            Mount::Overlay {
+                lower,
+                upper,
+                work,
+                dst,
+            } => ops.push(MountOp::Overlay {
+                lower: lower.clone(),
+                upper: upper.clone(),
+                work: work.clone(),
+                dst: dst.clone(),
+            }),
             Mount::Bind {
                 src,
                 dst,
@@ -327,6 +363,23 @@ fn apply(op: &MountOp) -> Result<(), Failure> {
                 Access::Device => return Ok(()),
             };
             set_attrs_recursive(&dst, attrs, Path::new("/proc/self/mountinfo"))?;
+        }
+        MountOp::Overlay {
+            lower,
+            upper,
+            work,
+            dst,
+        } => {
+            let dst = inside(NEW_ROOT, dst);
+            make_mount_point(&dst, true)?;
+            // userxattr: an unprivileged overlay keeps its whiteouts in user.* xattrs (5.11+).
+            let data = format!(
+                "lowerdir={},upperdir={},workdir={},userxattr",
+                inside(OLD_ROOT, lower).display(),
+                inside(OLD_ROOT, upper).display(),
+                inside(OLD_ROOT, work).display()
+            );
+            sys::mount(None, &dst, Some("overlay"), nosuid_nodev, Some(&data))?;
         }
         MountOp::Tmpfs { dst, mode } => {
             let dst = inside(NEW_ROOT, dst);

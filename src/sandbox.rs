@@ -15,7 +15,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 
 use crate::caps::{self, CapsError};
-use crate::channel::{self, LifelineWatch, NetworkReadyWaiter, Report, ReportWriter};
+use crate::channel::{self, GoWaiter, LifelineWatch, Report, ReportWriter};
 use crate::error;
 use crate::idmap::{self, IdMapError};
 use crate::init;
@@ -26,6 +26,7 @@ use crate::net::{self, HostNet, NetError, Pasta, UserNet};
 use crate::profile::NetMode;
 use crate::seccomp::{self, SeccompError};
 use crate::spec::SandboxSpec;
+use crate::subid::IdPlan;
 use crate::sys::{self, Errno, SysError};
 
 const PROC_SYS: &str = "/proc/sys";
@@ -59,6 +60,8 @@ pub enum LaunchError {
     },
     #[error(transparent)]
     Network(#[from] NetError),
+    #[error("cannot map the sandbox's id ranges")]
+    IdRanges(#[source] idmap::HelperError),
     /// A failure inside the sandbox, already rendered there (with its hint).
     #[error("{}", .0.message)]
     Inside(Report),
@@ -73,6 +76,7 @@ impl LaunchError {
                 Some(crate::diagnose::userns_hint(Path::new(PROC_SYS)))
             }
             LaunchError::Network(e) => e.hint(),
+            LaunchError::IdRanges(e) => e.hint(),
             _ => None,
         }
     }
@@ -136,7 +140,7 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
         Some(network) => {
             let program = net::locate_pasta()?;
             net::probe_host_ports(&network.publish)?;
-            let (sender, waiter) = channel::network_pipe().map_err(LaunchError::Prepare)?;
+            let (sender, waiter) = channel::go_pipe("network").map_err(LaunchError::Prepare)?;
             Some((program, network, sender, waiter))
         }
         None => None,
@@ -147,6 +151,10 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
     let (reader, writer) = channel::report_pipe().map_err(LaunchError::Prepare)?;
     let (holder, watch) = channel::lifeline().map_err(LaunchError::Prepare)?;
     let (exit_reader, exit_writer) = channel::exit_pipe().map_err(LaunchError::Prepare)?;
+    let ids_go = match &spec.id_ranges {
+        Some(_) => Some(channel::go_pipe("id maps").map_err(LaunchError::Prepare)?),
+        None => None,
+    };
 
     let mut flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNS
@@ -169,12 +177,14 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
             drop(holder);
             drop(pasta);
             drop(exit_reader);
+            let ids_waiter = ids_go.map(|(_, waiter)| waiter);
             inside(
                 spec,
                 &hardening,
                 writer,
                 exit_writer,
                 watch,
+                ids_waiter,
                 waiter,
                 signals,
             )
@@ -186,13 +196,22 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
     drop(watch);
     drop(waiter);
     tracing::debug!(pid = child.as_raw(), "sandbox started");
+    if let (Some(plan), Some((sender, waiter))) = (&spec.id_ranges, ids_go) {
+        drop(waiter);
+        if let Err(e) = map_ranges(plan, child) {
+            let _ = sys::kill(child, libc::SIGKILL);
+            let _ = waitpid(child, None);
+            return Err(e);
+        }
+        let _ = sender.go();
+    }
     // pasta joins the child's namespaces while the child builds its root; the child waits for
     // the word before it runs anything of the user's.
     let network = match pasta {
         Some((program, network, sender)) => match Pasta::start(&program, network, child.as_raw()) {
             Ok(pasta) => {
                 // Should the child be gone already, its own report says why.
-                let _ = sender.network_ready();
+                let _ = sender.go();
                 Some(pasta)
             }
             Err(e) => {
@@ -214,6 +233,23 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
         network,
         exit: exit_reader,
     })
+}
+
+/// Write the child's uid and gid maps with newuidmap/newgidmap (its subordinate ranges).
+fn map_ranges(plan: &IdPlan, child: Pid) -> Result<(), LaunchError> {
+    if let IdPlan::Ranges {
+        uid_map,
+        gid_map,
+        newuidmap,
+        newgidmap,
+    } = plan
+    {
+        idmap::apply_with_helper(newuidmap, uid_map, child.as_raw())
+            .map_err(LaunchError::IdRanges)?;
+        idmap::apply_with_helper(newgidmap, gid_map, child.as_raw())
+            .map_err(LaunchError::IdRanges)?;
+    }
+    Ok(())
 }
 
 /// Run `spec` to completion; the payload's exit status, shell style.
@@ -325,16 +361,18 @@ impl SetupError {
 }
 
 /// The child: set everything up, then become init. Never returns.
+#[allow(clippy::too_many_arguments)]
 fn inside(
     spec: &SandboxSpec,
     hardening: &Hardening,
     report: ReportWriter,
     exit: channel::ExitWriter,
     watch: LifelineWatch,
-    network: Option<NetworkReadyWaiter>,
+    ids: Option<GoWaiter>,
+    network: Option<GoWaiter>,
     signals: &SigSet,
 ) -> ! {
-    match set_up(spec, hardening, &watch, network) {
+    match set_up(spec, hardening, &watch, ids, network) {
         Ok(()) => {
             drop(watch);
             init::run(spec, report, exit, signals)
@@ -353,7 +391,8 @@ fn set_up(
     spec: &SandboxSpec,
     hardening: &Hardening,
     watch: &LifelineWatch,
-    network: Option<NetworkReadyWaiter>,
+    ids: Option<GoWaiter>,
+    network: Option<GoWaiter>,
 ) -> Result<(), SetupError> {
     // 1. Die with the launcher. The launcher may already have died between clone and prctl, so
     //    check its lifeline pipe once the signal is armed (prctl(2), PR_SET_PDEATHSIG).
@@ -364,7 +403,18 @@ fn set_up(
     // 2. Id maps before anything that creates files, so that files the sandbox makes are owned
     //    by the user. We hold every capability in the new user namespace until the payload's
     //    execve, and the kernel lets us map our own id without a helper (user_namespaces(7)).
-    idmap::write_own_maps(&spec.ids, Path::new("/proc/self")).map_err(SetupError::IdMap)?;
+    //    With subordinate ranges only the setuid helpers may write the maps: the launcher runs
+    //    them on us and says when they are done.
+    match ids {
+        Some(mapped) => {
+            if !mapped.wait_for_go() {
+                return Err(SetupError::LauncherGone);
+            }
+        }
+        None => {
+            idmap::write_own_maps(&spec.ids, Path::new("/proc/self")).map_err(SetupError::IdMap)?
+        }
+    }
     // 3. The file system: everything is built under a scratch root, then pivot_root.
     mounts::build_root(&hardening.mount_ops).map_err(SetupError::Mount)?;
     // 4. The uts and net namespaces are ours: name the host, bring up loopback.
@@ -376,7 +426,7 @@ fn set_up(
     //     joins us through /proc/PID/ns, which the kernel allows only while we are dumpable
     //     (step 5 ends that), and nothing of the user's may run before the network is there.
     if let Some(network) = network {
-        if !network.wait_for_network() {
+        if !network.wait_for_go() {
             return Err(SetupError::LauncherGone);
         }
     }

@@ -17,6 +17,7 @@ use crate::net::{Publish, PublishError};
 use crate::profile::Catalog;
 use crate::profile::{Located, MountKind, NetMode, Profile, ProfileError, Vars};
 use crate::seccomp::{self, SeccompError, SeccompPolicy};
+use crate::subid::IdPlan;
 
 /// What the user asked for on the command line, before validation.
 #[derive(Debug, Clone, Default)]
@@ -140,6 +141,9 @@ pub struct SandboxSpec {
     /// Landlock TCP port rules; only with the host's network (an own namespace needs none).
     pub tcp_ports: TcpPorts,
     pub seccomp: SeccompPolicy,
+    /// Subordinate id ranges mapped from outside by newuidmap/newgidmap (environments from
+    /// images); `None`: the sandbox maps its one id itself, as `ids` says.
+    pub id_ranges: Option<IdPlan>,
     /// Bind sources a profile asked to create (persistent state); made just before launch.
     pub create_sources: Vec<PathBuf>,
     /// Capabilities the sandbox keeps: none for a user mapped to itself, the profile's list for
@@ -458,6 +462,7 @@ impl SandboxSpec {
             landlock,
             tcp_ports,
             seccomp,
+            id_ranges: None,
             create_sources,
             capabilities,
             warnings,

@@ -13,24 +13,34 @@ use super::{supervisor, Definition, EnvError, EnvPaths, NetSettings, Source};
 use crate::spec::Host;
 use crate::state::StateDirs;
 
+#[allow(clippy::too_many_arguments)]
 pub fn create(
     dirs: &StateDirs,
     name: &str,
     host_source: bool,
+    image: Option<&str>,
     profile: Option<&str>,
     map_root: bool,
     net: NetSettings,
 ) -> Result<(), EnvError> {
     let paths = EnvPaths::new(dirs, name)?;
-    if !host_source {
-        return Err(EnvError::NoSource);
-    }
+    let source = match (host_source, image) {
+        (true, None) => Source::Host,
+        (false, Some(image)) => {
+            super::image::rootfs(&crate::image::store::Store::new(&dirs.data), image)?;
+            Source::Image
+        }
+        _ => return Err(EnvError::NoSource),
+    };
     let definition = Definition {
         name: name.to_owned(),
-        source: Source::Host,
-        profile: profile.unwrap_or("base").to_owned(),
-        map_root,
+        source,
+        profile: profile
+            .unwrap_or(if image.is_some() { "image" } else { "base" })
+            .to_owned(),
+        map_root: map_root || image.is_some(),
         created: super::now(),
+        image: image.map(str::to_owned),
         net,
     };
     let host = Host::current()?;
@@ -250,7 +260,7 @@ pub fn logs(dirs: &StateDirs, name: &str, follow: bool) -> Result<(), EnvError> 
 
 pub fn rm(dirs: &StateDirs, name: &str, force: bool) -> Result<(), EnvError> {
     let paths = EnvPaths::new(dirs, name)?;
-    paths.load()?;
+    let definition = paths.load()?;
     if runtime::status(&paths)? != Status::Stopped {
         if !force {
             return Err(EnvError::Running {
@@ -258,6 +268,11 @@ pub fn rm(dirs: &StateDirs, name: &str, force: bool) -> Result<(), EnvError> {
             });
         }
         supervisor::stop(&paths, 10)?;
+    }
+    if definition.source == Source::Image {
+        super::image::remove(&paths)?;
+        runtime::clear(&paths);
+        return Ok(());
     }
     std::fs::remove_dir_all(&paths.dir).map_err(|source| EnvError::Io {
         what: "cannot remove",

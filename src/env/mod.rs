@@ -9,6 +9,7 @@
 //! a state file whose lock is free belongs to a dead supervisor and is removed.
 
 pub mod commands;
+pub mod image;
 pub mod join;
 pub mod runtime;
 pub mod supervisor;
@@ -28,6 +29,9 @@ use crate::state::StateDirs;
 pub enum Source {
     /// The host's own system, read-only, with a home of the environment's own.
     Host,
+    /// An imported image: its tree read-only and shared, under an upper layer of the
+    /// environment's own (`envs/NAME/upper`); root inside.
+    Image,
 }
 
 /// `envs/NAME/env.toml`.
@@ -43,6 +47,9 @@ pub struct Definition {
     pub map_root: bool,
     /// Seconds since the epoch.
     pub created: u64,
+    /// The image, for `source = "image"` (`hutch image rm` looks for this key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     /// The network, over the profile's (`create --net/--publish/--net-host-loopback`).
     #[serde(default, skip_serializing_if = "NetSettings::is_empty")]
     pub net: NetSettings,
@@ -80,7 +87,7 @@ pub enum EnvError {
     Running { name: String },
     #[error("environment {name:?} is not running")]
     NotRunning { name: String },
-    #[error("create an environment from a source: --host")]
+    #[error("create an environment from one source: --host or --image IMAGE")]
     NoSource,
     #[error("{what} {}", path.display())]
     Io {
@@ -109,6 +116,8 @@ pub enum EnvError {
         #[source]
         source: crate::sys::SysError,
     },
+    #[error("image {image:?}: {message}")]
+    Image { image: String, message: String },
     #[error("environment {name:?} did not {what} within {seconds} s")]
     Timeout {
         name: String,
@@ -127,7 +136,10 @@ impl EnvError {
             EnvError::Exists { .. } => Some("choose another name, or `hutch rm NAME` first".into()),
             EnvError::Running { name } => Some(format!("stop it first (`hutch stop {name}`), or pass -f")),
             EnvError::NotRunning { name } => Some(format!("start it with `hutch start {name}`")),
-            EnvError::NoSource => Some("e.g. `hutch create dev --host`".into()),
+            EnvError::NoSource => Some(
+                "e.g. `hutch create dev --host`, or `hutch create deb --image debian` (`hutch image ls` lists images)".into(),
+            ),
+            EnvError::Image { .. } => Some("`hutch image ls` lists the images; `hutch image import` adds one".into()),
             EnvError::Profile(e) => e.hint(),
             EnvError::Spec(e) => e.hint(),
             EnvError::Net(e) => e.hint(),
@@ -180,6 +192,15 @@ impl EnvPaths {
 
     pub fn home(&self) -> PathBuf {
         self.dir.join("home")
+    }
+
+    /// An image environment's own layer over the image, and overlayfs' scratch directory.
+    pub fn upper(&self) -> PathBuf {
+        self.dir.join("upper")
+    }
+
+    pub fn work(&self) -> PathBuf {
+        self.dir.join("work")
     }
 
     pub fn console(&self) -> PathBuf {
@@ -245,10 +266,16 @@ pub fn create(paths: &EnvPaths, definition: &Definition) -> Result<(), EnvError>
     }
     let made = (|| {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(paths.home())
-            .map_err(io("cannot create", &paths.home()))?;
+        let dirs = match definition.source {
+            Source::Host => vec![paths.home()],
+            Source::Image => vec![paths.upper(), paths.work()],
+        };
+        for dir in dirs {
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&dir)
+                .map_err(io("cannot create", &dir))?;
+        }
         let text = toml::to_string(definition).expect("a plain struct serializes");
         write_atomically(&paths.definition(), text.as_bytes())
     })();
@@ -265,6 +292,9 @@ pub fn spec(
     definition: &Definition,
     host: &Host,
 ) -> Result<SandboxSpec, EnvError> {
+    if definition.source == Source::Image {
+        return image::spec(paths, definition, host);
+    }
     let profile = Catalog::from_env()
         .load(&definition.profile)?
         .expanded(&host.vars())?;
@@ -338,6 +368,7 @@ mod tests {
             profile: "base".into(),
             map_root: false,
             created: 1,
+            image: None,
             net: NetSettings::default(),
         };
         create(&paths, &def).unwrap();
@@ -362,6 +393,7 @@ mod tests {
             profile: "base".into(),
             map_root: false,
             created: 1,
+            image: None,
             net: NetSettings {
                 mode: Some(NetMode::Pasta),
                 publish: vec!["127.0.0.1:8080:80".into()],

@@ -365,7 +365,7 @@ fn plural(n: u64) -> &'static str {
 
 /// Remove a tree that may hold files of subordinate ids: as the user if that is enough, else as
 /// root of the user namespace.
-fn remove_tree(plan: &IdPlan, path: &Path) -> Result<(), ImageError> {
+pub(crate) fn remove_tree(plan: &IdPlan, path: &Path) -> Result<(), ImageError> {
     match std::fs::remove_dir_all(path) {
         Ok(()) => return Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

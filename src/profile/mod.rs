@@ -282,6 +282,19 @@ impl ProfileError {
     }
 }
 
+impl Profile {
+    /// A profile from text hutch carries itself, for a purpose other than `--profile` (it may
+    /// not extend another).
+    pub fn from_builtin_text(name: &str, text: &str) -> Result<Profile, ProfileError> {
+        let source = Arc::new(Source {
+            name: name.to_owned(),
+            path: None,
+            text: text.to_owned(),
+        });
+        parse(&source).map(|(profile, _)| profile)
+    }
+}
+
 /// Parse one profile's text; `extends` is returned, not followed.
 fn parse(source: &Arc<Source>) -> Result<(Profile, Option<Located<String>>), ProfileError> {
     let raw: RawProfile = toml::from_str(&source.text).map_err(|e| parse_error(source, &e))?;

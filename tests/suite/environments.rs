@@ -320,3 +320,161 @@ fn bad_names_and_misuse_are_125() {
         leftovers(&sb)
     );
 }
+
+/// A tiny distribution for the test: busybox (Debian's busybox-static) and an /etc of its own.
+fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
+    let busybox = std::path::Path::new("/bin/busybox");
+    if !busybox.exists() {
+        assert!(!super::harness::strict(), "install busybox-static");
+        eprintln!("skipping: no /bin/busybox (apt install busybox-static)");
+        return None;
+    }
+    let path = sb.path().join("busybox.tar");
+    let mut tar = tar::Builder::new(std::fs::File::create(&path).unwrap());
+    let header = |path: &str, mode: u32, kind: tar::EntryType, size: u64| {
+        let mut h = tar::Header::new_gnu();
+        h.set_path(path).unwrap();
+        h.set_mode(mode);
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_uid(0);
+        h.set_gid(0);
+        h
+    };
+    for dir in ["bin", "etc", "root", "home", "tmp", "proc", "dev", "run"] {
+        let mut h = header(dir, 0o755, tar::EntryType::Directory, 0);
+        tar.append_data(&mut h, dir, std::io::empty()).unwrap();
+    }
+    let data = std::fs::read(busybox).unwrap();
+    let mut h = header(
+        "bin/busybox",
+        0o755,
+        tar::EntryType::Regular,
+        data.len() as u64,
+    );
+    tar.append_data(&mut h, "bin/busybox", &data[..]).unwrap();
+    for applet in [
+        "sh", "id", "ls", "cat", "mkdir", "chown", "stat", "reboot", "poweroff", "hostname",
+    ] {
+        let mut h = header(&format!("bin/{applet}"), 0o777, tar::EntryType::Symlink, 0);
+        tar.append_link(&mut h, format!("bin/{applet}"), "busybox")
+            .unwrap();
+    }
+    for (file, text) in [
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+        ("etc/group", "root:x:0:\n"),
+    ] {
+        let mut h = header(file, 0o644, tar::EntryType::Regular, text.len() as u64);
+        tar.append_data(&mut h, file, text.as_bytes()).unwrap();
+    }
+    tar.finish().unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    Some(path)
+}
+
+/// The first id of the test user's subordinate uid range, if it has one.
+fn subuid_start(sb: &Sandbox) -> Option<u32> {
+    std::fs::read_to_string("/etc/subuid")
+        .ok()?
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            let owner = f.next()?;
+            (owner == sb.launcher.name || owner == sb.launcher.uid.to_string())
+                .then(|| f.next()?.parse().ok())?
+        })
+}
+
+#[test]
+fn an_environment_from_an_image_keeps_owners_and_reboots() {
+    let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
+    let Some(tarball) = busybox_image(&sb) else {
+        return;
+    };
+    ok(&hutch(
+        &sb,
+        &["image", "import", tarball.to_str().unwrap(), "--name", "bb"],
+    ));
+    ok(&hutch(
+        &sb,
+        &["create", "deb", "--image", "bb", "--net", "none"],
+    ));
+    ok(&hutch(&sb, &["start", "deb"]));
+    let out = ok(&hutch(
+        &sb,
+        &[
+            "exec",
+            "deb",
+            "--",
+            "sh",
+            "-c",
+            "id -u; hostname; echo kept > /root/state",
+        ],
+    ));
+    assert_eq!(out, "0\ndeb\n", "root inside, named after the environment");
+    if let Some(start) = subuid_start(&sb) {
+        ok(&hutch(
+            &sb,
+            &[
+                "exec",
+                "deb",
+                "--",
+                "sh",
+                "-c",
+                "mkdir /home/bob && chown 1000:1000 /home/bob",
+            ],
+        ));
+        let upper = sb.path().join("state/data/envs/deb/upper/home/bob");
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&upper).unwrap();
+        assert_eq!(
+            meta.uid(),
+            start + 999,
+            "uid 1000 inside is a subordinate id outside"
+        );
+        assert_eq!(
+            ok(&hutch(
+                &sb,
+                &["exec", "deb", "--", "stat", "-c", "%u", "/home/bob"]
+            )),
+            "1000\n"
+        );
+    } else {
+        assert!(
+            !super::harness::strict(),
+            "the test user needs a /etc/subuid range"
+        );
+    }
+    // The image is in use.
+    let out = hutch(&sb, &["image", "rm", "bb"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    // reboot -f inside restarts on the same state; poweroff -f stops.
+    let before = state(&sb, "deb");
+    let _ = hutch(&sb, &["exec", "deb", "--", "reboot", "-f"]);
+    assert!(
+        eventually(10, || {
+            let now = state(&sb, "deb");
+            now["status"] == "running" && now["init_pid"] != before["init_pid"]
+        }),
+        "{}",
+        state(&sb, "deb")
+    );
+    assert_eq!(
+        ok(&hutch(&sb, &["exec", "deb", "--", "cat", "/root/state"])),
+        "kept\n"
+    );
+    let _ = hutch(&sb, &["exec", "deb", "--", "poweroff", "-f"]);
+    assert!(
+        eventually(10, || state(&sb, "deb")["status"] == "stopped"),
+        "{}",
+        state(&sb, "deb")
+    );
+    ok(&hutch(&sb, &["rm", "deb"]));
+    ok(&hutch(&sb, &["image", "rm", "bb"]));
+    assert!(
+        eventually(5, || leftovers(&sb) == (vec![], 0)),
+        "left behind: {:?}",
+        leftovers(&sb)
+    );
+}

@@ -26,7 +26,7 @@ pub struct Launcher {
     drop_privileges: bool,
 }
 
-fn strict() -> bool {
+pub fn strict() -> bool {
     std::env::var_os("HUTCH_TEST_STRICT").is_some_and(|v| v == "1")
 }
 

@@ -1,0 +1,141 @@
+//! Environments made from an imported image: a distribution of one's own on the shared kernel.
+//!
+//! The image's tree (`images/IMG/rootfs`) is the read-only lower layer of an overlay; the
+//! environment writes to its own upper layer, so a hundred environments from one image cost
+//! the image once. The environment is root inside with the same subordinate id ranges the image
+//! was imported with (newuidmap/newgidmap from the launcher), so every file keeps its owner and
+//! `useradd`, `chown` and package managers work. PID 1 is hutch's init.
+
+use std::path::PathBuf;
+
+use super::{Definition, EnvError, EnvPaths};
+use crate::caps::{self, CapSet};
+use crate::image::store::{ImageMeta, Store, ROOTFS};
+use crate::mounts::Mount;
+use crate::profile::{NetMode, Profile};
+use crate::spec::{Host, RunRequest, SandboxSpec};
+use crate::subid::{self, HostIds, IdPlan};
+
+/// What an image environment's sandbox has besides its root: private /tmp and /run, its own
+/// /proc and /dev, and a root's environment.
+const IMAGE_PROFILE: &str = r#"
+description = "an environment from an image"
+[[mount]]
+type = "tmpfs"
+dst = "/tmp"
+mode = 0o1777
+[[mount]]
+type = "tmpfs"
+dst = "/run"
+[[mount]]
+type = "proc"
+dst = "/proc"
+[[mount]]
+type = "dev"
+dst = "/dev"
+[env]
+keep = ["TERM", "COLORTERM", "LANG", "LC_*", "TZ"]
+set = { PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME = "/root", USER = "root", LOGNAME = "root", SHELL = "/bin/sh" }
+"#;
+
+/// The image's tree, checked to exist.
+pub fn rootfs(store: &Store, image: &str) -> Result<(PathBuf, ImageMeta), EnvError> {
+    let dir = store.image(image);
+    let meta = ImageMeta::read(&dir.join("image.toml")).map_err(|message| EnvError::Image {
+        image: image.to_owned(),
+        message,
+    })?;
+    Ok((dir.join(ROOTFS), meta))
+}
+
+/// The id mapping the environment must use: the one its image was extracted with.
+fn id_ranges(image: &str, meta: &ImageMeta) -> Result<Option<IdPlan>, EnvError> {
+    if meta.ids.mapping != "ranges" {
+        return Ok(None);
+    }
+    let plan = subid::decide(&HostIds::current()).plan;
+    let same = |map: &crate::idmap::IdMap, lines: &[[u32; 3]]| {
+        map.entries
+            .iter()
+            .map(|e| [e.inside, e.outside, e.count])
+            .eq(lines.iter().copied())
+    };
+    match &plan {
+        IdPlan::Ranges {
+            uid_map, gid_map, ..
+        } if same(uid_map, &meta.ids.uid_map) && same(gid_map, &meta.ids.gid_map) => Ok(Some(plan)),
+        _ => Err(EnvError::Image {
+            image: image.to_owned(),
+            message: "it was imported with subordinate id ranges that this user does not have now \
+                      (the owners of its files would be wrong)"
+                .into(),
+        }),
+    }
+}
+
+pub fn spec(
+    paths: &EnvPaths,
+    definition: &Definition,
+    host: &Host,
+) -> Result<SandboxSpec, EnvError> {
+    let image = definition.image.as_deref().ok_or_else(|| EnvError::Image {
+        image: String::new(),
+        message: format!("{} names no image", paths.definition().display()),
+    })?;
+    let store = Store::new(
+        paths
+            .dir
+            .parent()
+            .and_then(|envs| envs.parent())
+            .expect("DATA/envs/NAME"),
+    );
+    let (lower, meta) = rootfs(&store, image)?;
+    let profile = Profile::from_builtin_text("image", IMAGE_PROFILE)?;
+    let mut host = host.clone();
+    host.cwd = "/".into();
+    let request = RunRequest {
+        profile: "image".into(),
+        chdir: Some("/root".into()),
+        hostname: Some(paths.name.clone()),
+        map_root: true,
+        net: Some(definition.net.mode.unwrap_or_else(default_net)),
+        publish: definition.net.publish.clone(),
+        host_loopback: definition.net.host_loopback,
+        ..Default::default()
+    };
+    let mut spec = SandboxSpec::resolve(&request, &profile, &host)?;
+    spec.mounts.insert(
+        0,
+        Mount::Overlay {
+            lower,
+            upper: paths.upper(),
+            work: paths.work(),
+            dst: "/".into(),
+        },
+    );
+    spec.id_ranges = id_ranges(image, &meta)?;
+    // A distribution's root: podman's list, and reboot(2) to restart the environment.
+    spec.capabilities = CapSet::from_names(caps::ROOT_DEFAULT)
+        .expect("the built-in list is valid")
+        .with("SYS_BOOT");
+    Ok(spec)
+}
+
+/// pasta when it is installed (an environment from an image expects a network), else none.
+fn default_net() -> NetMode {
+    if crate::net::locate_pasta().is_ok() {
+        NetMode::Pasta
+    } else {
+        NetMode::None
+    }
+}
+
+/// Remove an image environment's directory: its upper layer holds files of subordinate ids,
+/// which only the user namespace can delete.
+pub fn remove(paths: &EnvPaths) -> Result<(), EnvError> {
+    let plan = subid::decide(&HostIds::current()).plan;
+    crate::image::remove_tree(&plan, &paths.dir).map_err(|e| EnvError::Image {
+        image: String::new(),
+        message: e.to_string(),
+    })
+}

@@ -17,7 +17,7 @@ use crate::net::{Publish, PublishError};
 use crate::profile::Catalog;
 use crate::profile::{Located, MountKind, NetMode, Profile, ProfileError, Vars};
 use crate::seccomp::{self, SeccompError, SeccompPolicy};
-use crate::subid::IdPlan;
+use crate::subid::{self, IdPlan};
 
 /// What the user asked for on the command line, before validation.
 #[derive(Debug, Clone, Default)]
@@ -393,6 +393,18 @@ impl SandboxSpec {
         )
         .map_err(|source| locate_seccomp_error(source, profile))?;
         let map_root = request.map_root || profile.map_root == Some(true);
+        // Root inside gets the user's subordinate ranges when the host has them, so that chown
+        // and friends work; otherwise the one id, and one warning saying what that costs.
+        let id_ranges = if map_root {
+            let decision = subid::decide(&subid::HostIds::current());
+            warnings.extend(decision.warnings);
+            match decision.plan {
+                plan @ IdPlan::Ranges { .. } => Some(plan),
+                IdPlan::Single { .. } => None,
+            }
+        } else {
+            None
+        };
         let capabilities = match (&profile.capabilities, map_root) {
             (_, false) => CapSet::default(),
             (Some(list), true) => capabilities(list)?,
@@ -462,7 +474,7 @@ impl SandboxSpec {
             landlock,
             tcp_ports,
             seccomp,
-            id_ranges: None,
+            id_ranges,
             create_sources,
             capabilities,
             warnings,

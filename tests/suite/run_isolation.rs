@@ -212,3 +212,38 @@ fn running_from_home_does_not_expose_it() {
     assert!(!sb.path().join("exposed").exists());
     assert_eq!(stdout(&out), "exposed\n", "home inside is the empty tmpfs");
 }
+
+#[test]
+fn map_root_uses_subordinate_ranges_so_chown_works() {
+    let Some(sb) = sandbox() else { return };
+    let start = std::fs::read_to_string("/etc/subuid").ok().and_then(|t| {
+        t.lines().find_map(|l| {
+            let mut f = l.split(':');
+            let owner = f.next()?;
+            let first: u32 = f.next()?.parse().ok()?;
+            (owner == sb.launcher.name || owner == sb.launcher.uid.to_string()).then_some(first)
+        })
+    });
+    let Some(start) = start else {
+        assert!(
+            !super::harness::strict(),
+            "the test user needs a /etc/subuid range"
+        );
+        return;
+    };
+    let out = ok(&sb.run(&[
+        "--map-root",
+        "--",
+        "sh",
+        "-c",
+        "touch given && chown 1000:1000 given && stat -c %u given",
+    ]));
+    assert_eq!(out, "1000\n");
+    let meta = std::fs::metadata(sb.path().join("given")).unwrap();
+    assert_eq!(
+        meta.uid(),
+        start + 999,
+        "uid 1000 inside is subordinate id {} outside",
+        start + 999
+    );
+}

@@ -456,8 +456,9 @@ fn follow_in_root(root: &Path, path: &Path) -> PathBuf {
     path
 }
 
-/// An absolute path with `.` and `..` resolved lexically, never above `/`.
-fn normalize(path: &Path) -> PathBuf {
+/// An absolute path with `.` and `..` resolved lexically, never above `/` (without touching the
+/// file system).
+pub fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::from("/");
     for component in path.components() {

@@ -156,15 +156,7 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
         None => None,
     };
 
-    let mut flags = CloneFlags::CLONE_NEWUSER
-        | CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWPID
-        | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWCGROUP;
-    if spec.net.own_namespace() {
-        flags |= CloneFlags::CLONE_NEWNET;
-    }
+    let flags = namespaces(spec);
     let (pasta, waiter) = match pasta {
         Some((program, network, sender, waiter)) => {
             (Some((program, network, sender)), Some(waiter))
@@ -250,6 +242,21 @@ fn map_ranges(plan: &IdPlan, child: Pid) -> Result<(), LaunchError> {
             .map_err(LaunchError::IdRanges)?;
     }
     Ok(())
+}
+
+/// The namespaces a sandbox for `spec` has of its own: all but the network one with `--net
+/// host`.
+pub fn namespaces(spec: &SandboxSpec) -> CloneFlags {
+    let mut flags = CloneFlags::CLONE_NEWUSER
+        | CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWIPC
+        | CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWCGROUP;
+    if spec.net.own_namespace() {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
+    flags
 }
 
 /// Run `spec` to completion; the payload's exit status, shell style.

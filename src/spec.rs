@@ -268,7 +268,7 @@ impl SandboxSpec {
                     };
                     let path = Path::new(&src.value);
                     let src = if entry.create && path.is_absolute() && !path.exists() {
-                        let path = lexical_absolute(path);
+                        let path = crate::mounts::normalize(path);
                         create_sources.push(path.clone());
                         path
                     } else {
@@ -341,7 +341,7 @@ impl SandboxSpec {
         };
 
         let workdir = match &request.chdir {
-            Some(dir) => lexical_absolute(&host.cwd.join(dir)),
+            Some(dir) => crate::mounts::normalize(&host.cwd.join(dir)),
             None => host.cwd.clone(),
         };
 
@@ -558,22 +558,7 @@ fn destination(origin: &str, path: &str) -> Result<PathBuf, SpecError> {
     if !p.is_absolute() || p.components().any(|c| c == Component::ParentDir) {
         return Err(bad());
     }
-    Ok(lexical_absolute(p))
-}
-
-/// Normalise `.` and repeated slashes without touching the filesystem.
-fn lexical_absolute(path: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for component in path.components() {
-        match component {
-            Component::Normal(part) => out.push(part),
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-        }
-    }
-    out
+    Ok(crate::mounts::normalize(p))
 }
 
 /// A bind source on the host, made absolute and resolved (symlinks included) as the user sees it.

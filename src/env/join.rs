@@ -6,8 +6,6 @@
 use std::ffi::CString;
 use std::os::fd::AsFd;
 
-use nix::sched::CloneFlags;
-
 use super::runtime::{self, Status};
 use super::{EnvError, EnvPaths};
 use crate::caps;
@@ -71,15 +69,7 @@ pub fn exec(paths: &EnvPaths, spec: &SandboxSpec, argv: Vec<CString>) -> Result<
     let hardening = Hardening::prepare(&spec)?;
     let signals = sandbox::launcher_signals();
     sandbox::take_signals(&signals)?;
-    let mut namespaces = CloneFlags::CLONE_NEWUSER
-        | CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWPID
-        | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWCGROUP;
-    if spec.net.own_namespace() {
-        namespaces |= CloneFlags::CLONE_NEWNET;
-    }
+    let namespaces = sandbox::namespaces(&spec);
     // This process joins every namespace but the pid one, which only its children can enter.
     sys::setns(pidfd.as_fd(), namespaces).map_err(JoinError::Setns)?;
     let (reader, writer) = channel::report_pipe().map_err(LaunchError::Prepare)?;

@@ -129,6 +129,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
         }
         'hutch;create' {
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Build it from an imported image (`hutch image ls`): root inside, the image''s files under a layer of the environment''s own')
+            [CompletionResult]::new('--init', '--init', [CompletionResultType]::ParameterName, 'PID 1: hutch''s own init, or the image''s /sbin/init (its services, its shutdown)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile its sandbox starts from (default: base)')
             [CompletionResult]::new('--net', '--net', [CompletionResultType]::ParameterName, 'Network: none (a namespace of its own with only loopback), host (the host''s network) or pasta (a namespace of its own, connected through pasta) (default: the profile''s; none for the default profile)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable')

@@ -117,6 +117,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
         }
         &'hutch;create'= {
             cand --image 'Build it from an imported image (`hutch image ls`): root inside, the image''s files under a layer of the environment''s own'
+            cand --init 'PID 1: hutch''s own init, or the image''s /sbin/init (its services, its shutdown)'
             cand --profile 'The profile its sandbox starts from (default: base)'
             cand --net 'Network: none (a namespace of its own with only loopback), host (the host''s network) or pasta (a namespace of its own, connected through pasta) (default: the profile''s; none for the default profile)'
             cand -p 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'

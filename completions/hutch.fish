@@ -92,6 +92,8 @@ complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_sub
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print a profile\'s file, or with --resolved what it amounts to on this host'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l image -d 'Build it from an imported image (`hutch image ls`): root inside, the image\'s files under a layer of the environment\'s own' -r
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l init -d 'PID 1: hutch\'s own init, or the image\'s /sbin/init (its services, its shutdown)' -r -f -a "hutch\t''
+system\t''"
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l profile -d 'The profile its sandbox starts from (default: base)' -r
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l net -d 'Network: none (a namespace of its own with only loopback), host (the host\'s network) or pasta (a namespace of its own, connected through pasta) (default: the profile\'s; none for the default profile)' -r -f -a "none\t''
 host\t''

@@ -245,6 +245,9 @@ pub struct CreateArgs {
     /// under a layer of the environment's own
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
+    /// PID 1: hutch's own init, or the image's /sbin/init (its services, its shutdown)
+    #[arg(long, value_name = "INIT", value_parser = ["hutch", "system"], default_value = "hutch")]
+    pub init: String,
     /// The profile its sandbox starts from (default: base)
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
@@ -502,6 +505,11 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
             &a.name,
             a.host,
             a.image.as_deref(),
+            if a.init == "system" {
+                crate::env::Init::System
+            } else {
+                crate::env::Init::Hutch
+            },
             a.profile.as_deref(),
             a.map_root,
             a.net.settings(),

@@ -146,9 +146,7 @@ impl Plan {
             tcp_bind: spec.tcp_ports.bind.clone().filter(|_| landlock_on),
             tcp_connect: spec.tcp_ports.connect.clone().filter(|_| landlock_on),
             scoped: match (landlock_on, support) {
-                (true, KernelSupport::Abi(abi)) if abi >= 6 => {
-                    vec!["abstract unix sockets", "signals"]
-                }
+                (true, KernelSupport::Abi(abi)) if abi >= 6 => spec.landlock_scopes.names(),
                 _ => Vec::new(),
             },
         };

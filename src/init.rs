@@ -30,8 +30,16 @@ pub fn exit_status(status: WaitStatus) -> Option<u8> {
 /// the launcher blocked before cloning us, SIGCHLD included; it is still blocked here.
 pub fn run(spec: &SandboxSpec, report: ReportWriter, exit: ExitWriter, signals: &SigSet) -> ! {
     if spec.argv.is_empty() {
-        drop(report);
         drop(exit);
+        if let Some(program) = &spec.init_program {
+            // The image's own init becomes PID 1: it reaps and handles signals itself.
+            let init = SandboxSpec {
+                argv: vec![program.clone()],
+                ..spec.clone()
+            };
+            exec_payload(&init, report)
+        }
+        drop(report);
         idle(signals)
     }
     let payload = match sys::fork() {

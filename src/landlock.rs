@@ -97,6 +97,49 @@ pub struct TcpPorts {
     pub connect: Option<Vec<u16>>,
 }
 
+/// What a Landlock domain is kept from beyond its own (ABI 6). A one-shot sandbox is one
+/// domain and takes both. An environment does not: every `hutch exec` makes a domain of its
+/// own, and its commands must still signal PID 1 (`reboot`) and each other; its pid namespace
+/// already hides every host process, and its own network namespace the host's abstract sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scopes {
+    pub abstract_sockets: bool,
+    pub signals: bool,
+}
+
+impl Default for Scopes {
+    fn default() -> Scopes {
+        Scopes {
+            abstract_sockets: true,
+            signals: true,
+        }
+    }
+}
+
+impl Scopes {
+    fn flags(&self) -> BitFlags<Scope> {
+        let mut flags = BitFlags::empty();
+        if self.abstract_sockets {
+            flags |= Scope::AbstractUnixSocket;
+        }
+        if self.signals {
+            flags |= Scope::Signal;
+        }
+        flags
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.abstract_sockets {
+            names.push("abstract unix sockets");
+        }
+        if self.signals {
+            names.push("signals");
+        }
+        names
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathRule {
     /// A path inside the sandbox (after pivot_root).
@@ -205,6 +248,7 @@ impl LandlockError {
 pub fn apply(
     rules: &[PathRule],
     tcp: &TcpPorts,
+    scopes: Scopes,
     mode: LandlockMode,
 ) -> Result<Option<RestrictionStatus>, LandlockError> {
     let level = match mode {
@@ -233,7 +277,13 @@ pub fn apply(
                 r.handle_access(net)
             }
         })
-        .and_then(|r| r.scope(Scope::AbstractUnixSocket | Scope::Signal))
+        .and_then(|r| {
+            if scopes.flags().is_empty() {
+                Ok(r)
+            } else {
+                r.scope(scopes.flags())
+            }
+        })
         .and_then(|r| r.create())
         .map_err(wrap)?;
     for (ports, access) in [

@@ -460,8 +460,13 @@ fn set_up(
     sys::set_no_new_privs().map_err(SetupError::NoNewPrivs)?;
     // 8. Landlock after the mounts it describes exist (rules hold open file descriptors of
     //    them) and before seccomp, whose filter does not need to allow Landlock's own calls.
-    match landlock::apply(&hardening.landlock_rules, &spec.tcp_ports, spec.landlock)
-        .map_err(SetupError::Landlock)?
+    match landlock::apply(
+        &hardening.landlock_rules,
+        &spec.tcp_ports,
+        spec.landlock_scopes,
+        spec.landlock,
+    )
+    .map_err(SetupError::Landlock)?
     {
         Some(status) => tracing::debug!(?status.ruleset, "Landlock"),
         None => tracing::debug!("Landlock off"),

@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::caps::{self, CapSet, CapsError};
 use crate::environ::{self, EnvRules};
 use crate::idmap::IdMapping;
-use crate::landlock::{LandlockMode, TcpPorts};
+use crate::landlock::{LandlockMode, Scopes, TcpPorts};
 use crate::limits::{self, Limit, LimitError};
 use crate::mounts::Mount;
 use crate::net::{Publish, PublishError};
@@ -140,10 +140,15 @@ pub struct SandboxSpec {
     pub landlock: LandlockMode,
     /// Landlock TCP port rules; only with the host's network (an own namespace needs none).
     pub tcp_ports: TcpPorts,
+    /// What Landlock keeps the sandbox from beyond its own domain (ABI 6).
+    pub landlock_scopes: Scopes,
     pub seccomp: SeccompPolicy,
     /// Subordinate id ranges mapped from outside by newuidmap/newgidmap (environments from
     /// images); `None`: the sandbox maps its one id itself, as `ids` says.
     pub id_ranges: Option<IdPlan>,
+    /// Without a command: a program to exec as PID 1 (an image's own init) instead of hutch's
+    /// idle init.
+    pub init_program: Option<CString>,
     /// Bind sources a profile asked to create (persistent state); made just before launch.
     pub create_sources: Vec<PathBuf>,
     /// Capabilities the sandbox keeps: none for a user mapped to itself, the profile's list for
@@ -473,8 +478,10 @@ impl SandboxSpec {
             limits,
             landlock,
             tcp_ports,
+            landlock_scopes: Scopes::default(),
             seccomp,
             id_ranges,
+            init_program: None,
             create_sources,
             capabilities,
             warnings,

@@ -19,6 +19,7 @@ pub fn create(
     name: &str,
     host_source: bool,
     image: Option<&str>,
+    init: super::Init,
     profile: Option<&str>,
     map_root: bool,
     net: NetSettings,
@@ -27,11 +28,21 @@ pub fn create(
     let source = match (host_source, image) {
         (true, None) => Source::Host,
         (false, Some(image)) => {
-            super::image::rootfs(&crate::image::store::Store::new(&dirs.data), image)?;
+            let (rootfs, _) =
+                super::image::rootfs(&crate::image::store::Store::new(&dirs.data), image)?;
+            if init == super::Init::System && !super::image::has_system_init(&rootfs) {
+                return Err(EnvError::Image {
+                    image: image.to_owned(),
+                    message: "it has no /sbin/init for --init system".into(),
+                });
+            }
             Source::Image
         }
         _ => return Err(EnvError::NoSource),
     };
+    if init == super::Init::System && source == Source::Host {
+        return Err(EnvError::SystemInitNeedsImage);
+    }
     let definition = Definition {
         name: name.to_owned(),
         source,
@@ -40,6 +51,7 @@ pub fn create(
             .to_owned(),
         map_root: map_root || image.is_some(),
         created: super::now(),
+        init,
         image: image.map(str::to_owned),
         net,
     };

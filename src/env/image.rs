@@ -38,6 +38,11 @@ keep = ["TERM", "COLORTERM", "LANG", "LC_*", "TZ"]
 set = { PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME = "/root", USER = "root", LOGNAME = "root", SHELL = "/bin/sh" }
 "#;
 
+/// Whether the image has an init of its own to run as PID 1.
+pub fn has_system_init(rootfs: &std::path::Path) -> bool {
+    std::fs::symlink_metadata(rootfs.join("sbin/init")).is_ok()
+}
+
 /// The image's tree, checked to exist.
 pub fn rootfs(store: &Store, image: &str) -> Result<(PathBuf, ImageMeta), EnvError> {
     let dir = store.image(image);
@@ -114,6 +119,10 @@ pub fn spec(
         },
     );
     spec.id_ranges = id_ranges(image, &meta)?;
+    spec.landlock_scopes = super::environment_scopes(&spec);
+    if definition.init == super::Init::System {
+        spec.init_program = Some(c"/sbin/init".to_owned());
+    }
     // A distribution's root: podman's list, and reboot(2) to restart the environment.
     spec.capabilities = CapSet::from_names(caps::ROOT_DEFAULT)
         .expect("the built-in list is valid")

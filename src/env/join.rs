@@ -111,7 +111,12 @@ fn join_and_exec(spec: &SandboxSpec, hardening: &Hardening, report: ReportWriter
     if let Err(e) = sys::set_no_new_privs() {
         fail(report, e.to_string());
     }
-    if let Err(e) = landlock::apply(&hardening.landlock_rules, &spec.tcp_ports, spec.landlock) {
+    if let Err(e) = landlock::apply(
+        &hardening.landlock_rules,
+        &spec.tcp_ports,
+        spec.landlock_scopes,
+        spec.landlock,
+    ) {
         fail(report, crate::error::render(&e, e.hint().as_deref()));
     }
     if let Err(e) = seccomp::apply(&hardening.seccomp) {

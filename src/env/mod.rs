@@ -34,6 +34,23 @@ pub enum Source {
     Image,
 }
 
+/// Which program is an environment's PID 1.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Init {
+    /// hutch's own: reaps, ends on `hutch stop`, restarts on reboot(2).
+    #[default]
+    Hutch,
+    /// The image's /sbin/init (busybox, sysvinit, systemd, …).
+    System,
+}
+
+impl Init {
+    fn is_hutch(&self) -> bool {
+        *self == Init::Hutch
+    }
+}
+
 /// `envs/NAME/env.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +64,9 @@ pub struct Definition {
     pub map_root: bool,
     /// Seconds since the epoch.
     pub created: u64,
+    /// PID 1: hutch's init, or the image's own /sbin/init (`--init system`).
+    #[serde(default, skip_serializing_if = "Init::is_hutch")]
+    pub init: Init,
     /// The image, for `source = "image"` (`hutch image rm` looks for this key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
@@ -87,6 +107,8 @@ pub enum EnvError {
     Running { name: String },
     #[error("environment {name:?} is not running")]
     NotRunning { name: String },
+    #[error("--init system runs an image's own init; an environment from the host has none")]
+    SystemInitNeedsImage,
     #[error("create an environment from one source: --host or --image IMAGE")]
     NoSource,
     #[error("{what} {}", path.display())]
@@ -316,12 +338,22 @@ pub fn spec(
         ..Default::default()
     };
     let mut spec = SandboxSpec::resolve(&request, &profile, &host)?;
+    spec.landlock_scopes = environment_scopes(&spec);
     if definition.map_root {
         // reboot(2) inside a pid namespace only signals its init; root in the environment may
         // restart it as on a machine of its own.
         spec.capabilities = spec.capabilities.with("SYS_BOOT");
     }
     Ok(spec)
+}
+
+/// Landlock scopes for an environment: see [`crate::landlock::Scopes`]. Only a shared network
+/// needs the abstract-socket scope (the host's D-Bus and X11 are there).
+pub fn environment_scopes(spec: &SandboxSpec) -> crate::landlock::Scopes {
+    crate::landlock::Scopes {
+        abstract_sockets: !spec.net.own_namespace(),
+        signals: false,
+    }
 }
 
 pub fn now() -> u64 {
@@ -368,6 +400,7 @@ mod tests {
             profile: "base".into(),
             map_root: false,
             created: 1,
+            init: Init::Hutch,
             image: None,
             net: NetSettings::default(),
         };
@@ -393,6 +426,7 @@ mod tests {
             profile: "base".into(),
             map_root: false,
             created: 1,
+            init: Init::Hutch,
             image: None,
             net: NetSettings {
                 mode: Some(NetMode::Pasta),

@@ -176,9 +176,10 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
         if let Some(mut starter) = starter.take() {
             let _ = answer(&mut starter, STARTED);
         }
-        let (status, restart_requested) = wait_for_init(started.init, &signals);
+        let (status, request) = wait_for_init(started.init, stop_signal(spec), &signals);
         let rebooted = matches!(status, WaitStatus::Signaled(_, Signal::SIGHUP, _));
-        if !(rebooted || restart_requested) {
+        let restart_requested = request == Request::Restart;
+        if request == Request::Stop || !(rebooted || restart_requested) {
             say(&format!(
                 "environment {} stopped ({})",
                 paths.name,
@@ -232,36 +233,60 @@ fn describe(status: WaitStatus) -> String {
     }
 }
 
-/// Wait until PID 1 ends. SIGTERM, SIGINT and SIGHUP sent to the supervisor stop the
-/// environment; SIGUSR1 restarts it (`hutch restart`). Returns PID 1's status and whether a
-/// restart was asked for.
-fn wait_for_init(init: Pid, signals: &nix::sys::signal::SigSet) -> (WaitStatus, bool) {
-    let mut restart = false;
+/// What was asked of the supervisor while PID 1 ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Request {
+    None,
+    /// `hutch restart` (SIGUSR1).
+    Restart,
+    /// `hutch stop` (SIGTERM), or SIGINT/SIGHUP: whatever PID 1 dies of, do not restart it.
+    Stop,
+}
+
+/// Wait until PID 1 ends, passing requests on to it as `stop_signal` (what its init takes as
+/// "shut down"). Returns PID 1's status and the last request.
+fn wait_for_init(
+    init: Pid,
+    stop_signal: libc::c_int,
+    signals: &nix::sys::signal::SigSet,
+) -> (WaitStatus, Request) {
+    let mut request = Request::None;
     loop {
         let Ok(received) = sys::wait_for_signal(signals) else {
-            return (WaitStatus::StillAlive, false);
+            return (WaitStatus::StillAlive, Request::Stop);
         };
         match Signal::try_from(received.signal) {
             Ok(Signal::SIGCHLD) => match waitpid(init, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) => {}
-                Ok(status) => return (status, restart),
-                Err(_) => return (WaitStatus::StillAlive, restart),
+                Ok(status) => return (status, request),
+                Err(_) => return (WaitStatus::StillAlive, Request::Stop),
             },
-            Ok(Signal::SIGUSR1) => {
-                restart = true;
-                let _ = sys::kill(init, libc::SIGTERM);
+            Ok(Signal::SIGUSR1) if request != Request::Stop => {
+                request = Request::Restart;
+                let _ = sys::kill(init, stop_signal);
             }
             Ok(Signal::SIGTERM | Signal::SIGINT | Signal::SIGHUP) => {
-                restart = false;
-                let _ = sys::kill(init, libc::SIGTERM);
+                request = Request::Stop;
+                let _ = sys::kill(init, stop_signal);
             }
             _ => {}
         }
     }
 }
 
-/// Stop the environment: SIGTERM to PID 1, SIGKILL after `grace` seconds; returns when the
-/// supervisor is gone. `Ok(false)` when it was not running.
+/// The signal that asks PID 1 to shut down: SIGTERM for hutch's init; for an image's own init,
+/// SIGRTMIN+3 (systemd's "halt", as podman uses; inits that ignore it get SIGKILL after the
+/// grace time).
+fn stop_signal(spec: &SandboxSpec) -> libc::c_int {
+    match spec.init_program {
+        Some(_) => libc::SIGRTMIN() + 3,
+        None => libc::SIGTERM,
+    }
+}
+
+/// Stop the environment: ask its supervisor (which passes it on to PID 1 and will not restart
+/// it, whatever PID 1 dies of), SIGKILL PID 1 after `grace` seconds; returns when the supervisor
+/// is gone. `Ok(false)` when it was not running.
 pub fn stop(paths: &EnvPaths, grace: u64) -> Result<bool, EnvError> {
     // A start in progress gets a moment to write its state.
     runtime::wait_for(5, || Ok(runtime::status(paths)? != Status::Starting))?;
@@ -285,7 +310,11 @@ pub fn stop(paths: &EnvPaths, grace: u64) -> Result<bool, EnvError> {
         // The pid was reused between reading the state and opening it: nothing of ours to stop.
         return runtime::wait_for(5, stopped);
     }
-    let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGTERM);
+    if state.supervisor_alive() {
+        let _ = sys::kill(Pid::from_raw(state.supervisor), libc::SIGTERM);
+    } else {
+        let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGTERM);
+    }
     if !runtime::wait_for(grace, stopped)? {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL);
         if !runtime::wait_for(10, stopped)? {

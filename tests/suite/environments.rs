@@ -341,7 +341,9 @@ fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
         h.set_gid(0);
         h
     };
-    for dir in ["bin", "etc", "root", "home", "tmp", "proc", "dev", "run"] {
+    for dir in [
+        "bin", "sbin", "etc", "root", "home", "tmp", "proc", "dev", "run",
+    ] {
         let mut h = header(dir, 0o755, tar::EntryType::Directory, 0);
         tar.append_data(&mut h, dir, std::io::empty()).unwrap();
     }
@@ -355,14 +357,20 @@ fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
     tar.append_data(&mut h, "bin/busybox", &data[..]).unwrap();
     for applet in [
         "sh", "id", "ls", "cat", "mkdir", "chown", "stat", "reboot", "poweroff", "hostname",
+        "sleep",
     ] {
         let mut h = header(&format!("bin/{applet}"), 0o777, tar::EntryType::Symlink, 0);
         tar.append_link(&mut h, format!("bin/{applet}"), "busybox")
             .unwrap();
     }
+    // busybox's init, for --init system: one service that stays up.
+    let mut h = header("sbin/init", 0o777, tar::EntryType::Symlink, 0);
+    tar.append_link(&mut h, "sbin/init", "../bin/busybox")
+        .unwrap();
     for (file, text) in [
         ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
         ("etc/group", "root:x:0:\n"),
+        ("etc/inittab", "::respawn:/bin/sleep 100000\n"),
     ] {
         let mut h = header(file, 0o644, tar::EntryType::Regular, text.len() as u64);
         tar.append_data(&mut h, file, text.as_bytes()).unwrap();
@@ -472,6 +480,53 @@ fn an_environment_from_an_image_keeps_owners_and_reboots() {
     );
     ok(&hutch(&sb, &["rm", "deb"]));
     ok(&hutch(&sb, &["image", "rm", "bb"]));
+    assert!(
+        eventually(5, || leftovers(&sb) == (vec![], 0)),
+        "left behind: {:?}",
+        leftovers(&sb)
+    );
+}
+
+#[test]
+fn an_image_can_boot_its_own_init() {
+    let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
+    let Some(tarball) = busybox_image(&sb) else {
+        return;
+    };
+    ok(&hutch(
+        &sb,
+        &["image", "import", tarball.to_str().unwrap(), "--name", "bb"],
+    ));
+    let out = hutch(&sb, &["create", "h", "--host", "--init", "system"]);
+    assert_eq!(out.status.code(), Some(125), "--init system needs an image");
+    ok(&hutch(
+        &sb,
+        &[
+            "create", "sys", "--image", "bb", "--init", "system", "--net", "none",
+        ],
+    ));
+    ok(&hutch(&sb, &["start", "sys"]));
+    assert_eq!(
+        ok(&hutch(&sb, &["exec", "sys", "--", "cat", "/proc/1/comm"])),
+        "init\n"
+    );
+    // busybox's `reboot` asks init, which shuts down and calls reboot(2): the environment
+    // comes back; `hutch stop` ends it even though this init ignores the stop signal.
+    let before = state(&sb, "sys");
+    // The shutdown ends every process, `reboot` itself included: its own status says nothing.
+    let _ = hutch(&sb, &["exec", "sys", "--", "reboot"]);
+    assert!(
+        eventually(15, || {
+            let now = state(&sb, "sys");
+            now["status"] == "running" && now["init_pid"] != before["init_pid"]
+        }),
+        "{}",
+        state(&sb, "sys")
+    );
+    ok(&hutch(&sb, &["stop", "sys", "--time", "1"]));
+    assert_eq!(state(&sb, "sys")["status"], "stopped");
+    ok(&hutch(&sb, &["rm", "sys"]));
     assert!(
         eventually(5, || leftovers(&sb) == (vec![], 0)),
         "left behind: {:?}",

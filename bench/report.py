@@ -4,6 +4,9 @@
   report.py pss --root PID --comm NAME --payload NAME
       wait until a process called --payload runs below PID, print the summed PSS of the
       processes called --comm in that tree as JSON, then stop the payload (SIGTERM).
+  report.py env-pss --state DIR
+      print as JSON the summed PSS of the supervisor and PID 1 of every environment running
+      under the hutch state root DIR (from DIR/runtime/NAME/state.json).
   report.py write --raw DIR --rows TSV --md FILE --svg FILE --svg-link REL --json FILE
                   [--meta KEY=VALUE ...]
       merge hyperfine's JSON exports (every round), and write the results: BENCHMARKS.md, an
@@ -27,16 +30,15 @@ from xml.sax.saxutils import escape
 
 # Goals and rows that cannot be measured yet, with the issue that brings them.
 NOT_YET = [
-    ("`hutch exec ENV -- true` vs `nsenter` into the same namespaces", "≤ 1.5× nsenter", 6),
-    ("`hutch restart` latency", "≤ 30 ms of hutch's own time", 6),
-    ("idle PSS of 1, 10 and 100 environments (supervisor + init)", "≤ 2 MiB each", 6),
-    ("disk use of 100 environments from one image", "lower layer shared", 7),
-    ("`hutch image import` vs `tar -x` of the same tarball", "≤ 1.5× tar -x", 7),
-    ("start-up with a minimal profile (no profile files yet; `--landlock off` stands in)", "", 5),
+    ("disk use of 100 environments from one image (environments from images do not exist yet)",
+     "lower layer shared", 7),
 ]
 
 STARTUP_GOAL = 0.8
 OVERHEAD_GOAL = 3.0
+EXEC_GOAL = 1.5
+RESTART_GOAL_MS = 30
+IMPORT_GOAL = 1.5
 PSS_GOAL_KIB = 2048
 
 
@@ -103,6 +105,35 @@ def cmd_pss(args):
             pass
     print(json.dumps(result))
     return 0
+
+
+def cmd_env_pss(args):
+    runtime = os.path.join(args.state, "runtime")
+    envs = {}
+    errors = []
+    for name in sorted(os.listdir(runtime)) if os.path.isdir(runtime) else []:
+        try:
+            with open(os.path.join(runtime, name, "state.json")) as f:
+                state = json.load(f)
+            envs[name] = {"supervisor": pss_kib(state["supervisor"]), "init": pss_kib(state["init"])}
+        except (OSError, ValueError, KeyError) as e:
+            errors.append(f"{name}: {e}")
+    result = {"environments": len(envs), "processes": 2 * len(envs)}
+    if envs:
+        sup = [e["supervisor"] for e in envs.values()]
+        ini = [e["init"] for e in envs.values()]
+        each = [a + b for a, b in zip(sup, ini)]
+        result.update({
+            "pss_kib": sum(each),
+            "per_env_kib": sum(each) / len(each),
+            "max_env_kib": max(each),
+            "supervisor_kib": sum(sup) / len(sup),
+            "init_kib": sum(ini) / len(ini),
+        })
+    if errors:
+        result["error"] = "; ".join(errors[:3]) + (" (run as root?)" if os.getuid() else "")
+    print(json.dumps(result))
+    return 0 if envs and not errors else 1
 
 
 # --- statistics ------------------------------------------------------------------------------
@@ -212,6 +243,8 @@ PALETTE = {
     "unshare": "#7a7a7a",
     "firejail": "#c4572c",
     "no sandbox": "#a0a0a0",
+    "nsenter": "#3465a4",
+    "tar": "#3465a4",
 }
 
 
@@ -395,6 +428,18 @@ def write(args):
     w_off = get("workload", "hutch run --landlock off")
     w_floor = get("workload", "unshare")
     w_host = get("workload", "no sandbox")
+    x_hutch = get("exec", "hutch exec")
+    x_ns = get("exec", "nsenter")
+    r_hutch = get("restart", "hutch restart")
+    i_hutch = get("import", "hutch image import")
+    i_tar = get("import", "tar -x")
+    env_pss = sorted((int(k[5:]), v) for k, v in pss.items() if k.startswith("envs-") and k[5:].isdigit())
+    tmp = meta.get("tmp", "")
+    import_dir = meta.get("import_dir", "")
+    if import_dir and tmp and not import_dir.startswith(tmp):
+        show = lambda command: display_command(command.replace(import_dir, "$SHM"), tmp)
+    else:
+        show = lambda command: display_command(command, tmp)
 
     m = machine()
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -442,7 +487,10 @@ def write(args):
         f"| runs | start-up: {meta.get('rounds')} round{'' if meta.get('rounds') == '1' else 's'} ×"
         f" {meta.get('startup_runs')} runs"
         f" (+{meta.get('startup_warmup')} warm-up) per command; workload: {meta.get('rounds')} ×"
-        f" {meta.get('work_runs')} (+{meta.get('work_warmup')}); the command order is reversed"
+        f" {meta.get('work_runs')} (+{meta.get('work_warmup')}); `hutch exec` vs nsenter: as"
+        f" start-up; `hutch restart`: {meta.get('rounds')} × {meta.get('restart_runs')}"
+        f" (+{meta.get('restart_warmup')}); image import vs `tar -x`: {meta.get('rounds')} ×"
+        f" {meta.get('import_runs')} (+{meta.get('import_warmup')}); the command order is reversed"
         " every other round |"
     )
     L.append("")
@@ -461,12 +509,32 @@ def write(args):
         L.append(f"| Landlock + seccomp overhead on a syscall-heavy workload (hutch vs unshare)"
                  f" | ≤ {OVERHEAD_GOAL:g} % | {pct:+.1f} % ± {se:.1f} | "
                  f"{'met' if pct <= OVERHEAD_GOAL else '**not met**'} |")
+    if x_hutch and x_ns:
+        r, s = ratio(x_hutch, x_ns)
+        L.append(f"| `hutch exec ENV -- true` vs `nsenter` into the same namespaces | ≤ {EXEC_GOAL}× nsenter"
+                 f" | {r:.2f}× ± {s:.2f} | {'met' if r <= EXEC_GOAL else '**not met**'} |")
+    if r_hutch:
+        v = r_hutch["mean_ms"]
+        L.append(f"| `hutch restart` latency (all of it hutch's own time: see [Environments](#environments))"
+                 f" | ≤ {RESTART_GOAL_MS} ms of hutch's own time | {fmt_ms(v)} ± {fmt_ms(r_hutch['stddev_ms'], v)} ms"
+                 f" | {'met' if v <= RESTART_GOAL_MS else '**not met**'} |")
+    measured = [(n, p) for n, p in env_pss if "per_env_kib" in p]
+    if measured:
+        ok = all(p["per_env_kib"] <= PSS_GOAL_KIB for _, p in measured)
+        L.append("| idle PSS per environment (supervisor + PID 1), with "
+                 + ", ".join(str(n) for n, _ in measured) + " running | ≤ 2 MiB each | "
+                 + "; ".join(f"{n}: {p['per_env_kib'] / 1024:.2f} MiB" for n, p in measured)
+                 + f" | {'met' if ok else '**not met**'} |")
+    if i_hutch and i_tar:
+        r, s = ratio(i_hutch, i_tar)
+        L.append(f"| `hutch image import` vs `tar -x` of the same tarball | ≤ {IMPORT_GOAL}× tar -x"
+                 f" | {r:.2f}× ± {s:.2f} | {'met' if r <= IMPORT_GOAL else '**not met**'} |")
     for what, target, issue in NOT_YET:
         if target:
             L.append(f"| {what} | {target} | — | not yet implemented (issue {issue}) |")
     L.append("")
-    L.append("± is one standard deviation of the run-to-run spread for ratios, and the standard"
-             " error of the estimate for the overhead.")
+    L.append("± is one standard deviation of the run-to-run spread for ratios and times, and the"
+             " standard error of the estimate for the overhead.")
     L.append("")
 
     # Start-up.
@@ -480,7 +548,7 @@ def write(args):
     for (set_name, label, command, skip) in rows:
         if set_name != "startup":
             continue
-        cmd = display_command(command)
+        cmd = show(command)
         if skip:
             L.append(f"| {label}: `{cmd}` | {skip} | | | | | |")
             continue
@@ -496,7 +564,7 @@ def write(args):
             f"{v['user_ms']:.2f} / {v['system_ms']:.2f} | {vs_b} | {vs_f} |"
         )
     L.append("")
-    L.append(f"![start-up and workload time distributions]({args.svg_link})")
+    L.append(f"![time distributions: start-up, workload, exec, restart, image import]({args.svg_link})")
     L.append("")
     L.append(f"The chart ([{args.svg_link}]({args.svg_link})) shows every run (dots, at most 300 per"
              " row), the quartiles (box), the median (bar and number), the mean (diamond) and"
@@ -510,11 +578,18 @@ def write(args):
                  " included, is reported as *user*. Read those columns as total CPU time; the"
                  " split between them means little here.")
         L.append("")
+    minimal = get("startup", "hutch run (minimal profile)")
+    if minimal:
+        L.append("The minimal profile ([bench/minimal.toml](bench/minimal.toml)) binds the host's root"
+                 " read-only and mounts a fresh `/proc` and `/dev`, nothing else: the mounts bwrap's"
+                 " row makes. Landlock and seccomp stay on.")
+        L.append("")
     if bwrap:
-        L.append("bwrap's launcher exits without reaping its PID 1 (which then exits on its own), so"
-                 " the CPU time of bwrap's sandbox side and of `true` is missing from its user / sys"
-                 " columns, and its wall time stops before its namespaces are torn down; hutch waits"
-                 " for its init, so its row includes both.")
+        L.append("Neither bwrap's launcher nor hutch's waits for its PID 1 to be reaped: bwrap exits"
+                 " without reaping it, and hutch returns as soon as PID 1 has sent the payload's"
+                 " status, before the kernel tears the namespaces down. So the CPU time of the"
+                 " sandbox side and of `true` is missing from both user / sys columns, and both wall"
+                 " times stop before the teardown.")
         L.append("")
 
     # Workload.
@@ -556,12 +631,71 @@ def write(args):
         L.append("± here is the standard error of the difference of means.")
         L.append("")
 
-    # Memory.
-    L.append("## Memory of an idle one-shot sandbox (a stand-in)")
+    # Environments.
+    L.append("## Environments")
     L.append("")
-    L.append("Persistent environments (issue 6) do not exist yet, so the goal of ≤ 2 MiB PSS per idle"
-             " environment cannot be measured. Until then this is the proportional set size of"
-             " the sandbox's own processes while the payload (`sleep`) waits, payload excluded:")
+    L.append("Two environments made with `hutch create NAME --host` (the base profile: the host"
+             " read-only, a home of their own, no network) run under a state root in the"
+             " temporary directory for these rows; they are removed afterwards.")
+    L.append("")
+    L.append("| command | mean ± σ (ms) | median | min | user / sys (ms) | vs nsenter |")
+    L.append("| --- | --- | --- | --- | --- | --- |")
+    for (set_name, label, command, skip) in rows:
+        if set_name not in ("exec", "restart"):
+            continue
+        v = stats.get((set_name, label))
+        if not v:
+            L.append(f"| {label}: `{show(command)}` | no result | | | | |")
+            continue
+        vs = "1" if v is x_ns else ("%.2f× ± %.2f" % ratio(v, x_ns) if x_ns and set_name == "exec" else "")
+        L.append(
+            f"| {label}: `{show(command)}` | {fmt_ms(v['mean_ms'])} ± {fmt_ms(v['stddev_ms'], v['mean_ms'])} | "
+            f"{fmt_ms(v['median_ms'])} | {fmt_ms(v['min_ms'])} | "
+            f"{v['user_ms']:.2f} / {v['system_ms']:.2f} | {vs} |"
+        )
+    L.append("")
+    L.append("- *exec*: `hutch exec` joins the namespaces of the environment's PID 1 through a pidfd"
+             " after checking its start time, then takes on the environment's capabilities,"
+             " `no_new_privs`, Landlock rules and seccomp filter, and runs `true` as a child it"
+             " waits for. nsenter joins the same namespaces (user first: the environment's user"
+             " namespace belongs to the benchmarking user, so no privilege is needed) and forks"
+             " once to enter the pid namespace; `--preserve-credentials` keeps the uid (without it"
+             " nsenter switches to uid 0, which is not mapped). It sets up no Landlock, no seccomp"
+             " and does not check which process it joins: the floor for joining.")
+    L.append("- *restart*: the wall time of `hutch restart` from its start until it returns. It"
+             " signals the supervisor, which stops PID 1 (SIGTERM), reaps it and sets up a new"
+             " sandbox and PID 1; the command polls the environment's state every 10 ms until the"
+             " new PID 1 is recorded, so the time comes in steps of about 10 ms: one a little over 10 ms"
+             " means the new PID 1 was up by the second look. A `--host` environment's"
+             " PID 1 is hutch's own init, which exits at once on SIGTERM and starts no services:"
+             " there is no payload time in this number, all of it is hutch's own. Each run waits"
+             " 2.7 s first (not timed), because five restarts within ten seconds stop an"
+             " environment as a crash loop.")
+    L.append("")
+
+    # Memory.
+    L.append("## Memory of idle environments")
+    L.append("")
+    L.append("The proportional set size (`Pss` of `/proc/PID/smaps_rollup`) of each idle"
+             " environment's supervisor and PID 1, summed over all environments of one state root"
+             " and divided by their number. The environments (`--host`, base profile) are started"
+             " one after another and measured at each count; PSS splits the pages they share"
+             " (hutch's binary, libc) between them, so the share per environment falls as the"
+             " count grows.")
+    L.append("")
+    L.append("| environments | processes | total PSS | per environment | supervisor / PID 1 (mean) | largest |")
+    L.append("| --- | --- | --- | --- | --- | --- |")
+    for n, p in env_pss:
+        if "per_env_kib" in p:
+            L.append(f"| {n} | {p['processes']} | {p['pss_kib'] / 1024:.2f} MiB | **{p['per_env_kib'] / 1024:.2f} MiB**"
+                     f" | {p['supervisor_kib']:.0f} / {p['init_kib']:.0f} KiB | {p['max_env_kib'] / 1024:.2f} MiB |")
+        else:
+            L.append(f"| {n} | | {p.get('error', 'not measured')} | | | |")
+    if not env_pss:
+        L.append("| | | not measured | | | |")
+    L.append("")
+    L.append("For comparison, the PSS of a one-shot sandbox's own processes while its payload"
+             " (`sleep`) waits, payload excluded:")
     L.append("")
     L.append("| sandbox | processes | PSS |")
     L.append("| --- | --- | --- |")
@@ -574,6 +708,41 @@ def write(args):
             L.append(f"| {what} | {p['processes']} | {p['pss_kib'] / 1024:.2f} MiB ({each} KiB) |")
         else:
             L.append(f"| {what} | {p.get('processes', '')} | {p.get('error', 'not measured')} |")
+    L.append("")
+
+    # Image import.
+    L.append("## Image import vs `tar -x`")
+    L.append("")
+    L.append(f"The tarball: `{meta.get('tarball', '?')}` of this host, plain (no compression, so that both"
+             f" time extraction, not decompression), {meta.get('tarball_mib', '?')} MiB in"
+             f" {meta.get('tarball_entries', '?')} entries, made by root so that it keeps its owners. Before"
+             " each run the previous result is removed (`hutch image rm`, `rm -rf`; hyperfine"
+             f" `--prepare`, not timed). Both extract into {meta.get('import_fs', '?')}: on a disk"
+             " file system the time to create a file depends on what was deleted there lately"
+             " (ext4's inode allocator skips inodes freed in the last minutes, `recently_deleted()`,"
+             " and scanning past thousands of them can dominate an extraction), which would time"
+             " the machine's other work, not the import.")
+    L.append("")
+    L.append("| command | mean ± σ (ms) | median | min | user / sys (ms) | vs tar -x |")
+    L.append("| --- | --- | --- | --- | --- | --- |")
+    for (set_name, label, command, skip) in rows:
+        if set_name != "import":
+            continue
+        v = stats.get((set_name, label))
+        if not v:
+            L.append(f"| {label}: `{show(command)}` | no result | | | | |")
+            continue
+        vs = "1" if v is i_tar else ("%.2f× ± %.2f" % ratio(v, i_tar) if i_tar else "—")
+        L.append(
+            f"| {label}: `{show(command)}` | {fmt_ms(v['mean_ms'])} ± {fmt_ms(v['stddev_ms'], v['mean_ms'])} | "
+            f"{fmt_ms(v['median_ms'])} | {fmt_ms(v['min_ms'])} | "
+            f"{v['user_ms']:.0f} / {v['system_ms']:.0f} | {vs} |"
+        )
+    L.append("")
+    L.append("`hutch image import` writes every file as root of a user namespace mapped to the"
+             " benchmarking user's subordinate ids, so owners, modes and links are kept, and"
+             " resolves every name inside the image (`openat2` `RESOLVE_IN_ROOT`); `tar -x` run by"
+             " an unprivileged user makes every file its own.")
     L.append("")
 
     # Not yet.
@@ -590,7 +759,7 @@ def write(args):
     L.append("")
     L.append("```sh")
     L.append("bench/run              # full run: waits for a quiet machine, rewrites this file,")
-    L.append("                       # bench/startup.svg and bench/results.json (about 3 minutes)")
+    L.append("                       # bench/startup.svg and bench/results.json (about 7 minutes)")
     L.append("bench/run --rev HEAD   # the same for a clean build of a commit (work tree mid-edit)")
     L.append("bench/run --quick      # a few runs of everything, written to a temporary directory;")
     L.append("                       # this is what CI can run to keep the harness working")
@@ -617,6 +786,12 @@ def write(args):
          [v for (s, label), v in stats.items() if s == "startup"]),
         ("Workload: find /usr, stat every file",
          [v for (s, label), v in stats.items() if s == "workload"]),
+        ("Joining a running environment: true",
+         [v for (s, label), v in stats.items() if s == "exec"]),
+        ("Restarting an environment",
+         [v for (s, label), v in stats.items() if s == "restart"]),
+        (f"Image import: a {meta.get('tarball_mib', '?')} MiB tarball",
+         [v for (s, label), v in stats.items() if s == "import"]),
     ]
     write_svg(args.svg, panels, caption)
 
@@ -633,11 +808,19 @@ def write(args):
     return 0
 
 
-def display_command(command):
-    """The command as a reader would type it: the temporary path of the binary becomes `hutch`."""
+def display_command(command, tmp=""):
+    """The command as a reader would type it: the temporary path of the binary becomes `hutch`,
+    that of the minimal profile `bench/minimal.toml`, other temporary paths `$TMP/…`, and
+    nsenter's target PID 1 `PID1`."""
     words = command.split(" ")
     if words and words[0].endswith("/hutch"):
         words[0] = "hutch"
+    for i, w in enumerate(words):
+        if tmp and tmp in w:
+            w = w.replace(tmp + "/bin/hutch", "hutch").replace(tmp + "/bin/minimal.toml", "bench/minimal.toml")
+            words[i] = w.replace(tmp + "/work/", "$TMP/").replace(tmp + "/", "$TMP/")
+        elif words[0] == "nsenter" and i > 0 and words[i - 1] == "-t":
+            words[i] = "PID1"
     return " ".join(words)
 
 
@@ -648,6 +831,8 @@ def main():
     a.add_argument("--root", type=int, required=True)
     a.add_argument("--comm", required=True)
     a.add_argument("--payload", required=True)
+    e = sub.add_parser("env-pss")
+    e.add_argument("--state", required=True)
     w = sub.add_parser("write")
     w.add_argument("--raw", required=True)
     w.add_argument("--rows", required=True)
@@ -657,7 +842,7 @@ def main():
     w.add_argument("--json", required=True)
     w.add_argument("--meta", action="append", default=[])
     args = p.parse_args()
-    return cmd_pss(args) if args.cmd == "pss" else write(args)
+    return {"pss": cmd_pss, "env-pss": cmd_env_pss, "write": write}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -496,6 +496,19 @@ impl Hardening {
             // Last, so they cover whatever the profile put at /etc/resolv.conf and /etc/hosts.
             mount_ops.extend(network.files(&spec.hostname));
         }
+        // An interactive sandbox gets its terminal as /dev/console: the host's pty is not in the
+        // sandbox's own devpts, and ttyname(3) (so `tty`, ssh, gpg's pinentry) finds it there.
+        let dev = spec.mounts.iter().find_map(|m| match m {
+            mounts::Mount::Dev { dst } => Some(dst),
+            _ => None,
+        });
+        if let (Some(dev), Some(terminal)) = (dev, sys::stdin_terminal()) {
+            mount_ops.push(MountOp::Bind {
+                src: terminal,
+                dst: dev.join("console"),
+                access: mounts::Access::Device,
+            });
+        }
         let landlock_rules = landlock::rules(&mount_ops);
         let seccomp = seccomp::compile(&spec.seccomp).map_err(LaunchError::Seccomp)?;
         Ok(Hardening {

@@ -719,3 +719,13 @@ pub fn signal_when_readable(fd: BorrowedFd<'_>) -> SysResult<()> {
     .map(drop)
     .map_err(failed("fcntl(F_SETFL, O_ASYNC|O_NONBLOCK)"))
 }
+
+/// The terminal on standard input, if it is one (its path, e.g. /dev/pts/3).
+pub fn stdin_terminal() -> Option<std::path::PathBuf> {
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    if !nix::unistd::isatty(stdin.as_fd().as_raw_fd()).unwrap_or(false) {
+        return None;
+    }
+    nix::unistd::ttyname(stdin.as_fd()).ok()
+}

@@ -403,3 +403,22 @@ fn landlock_limits_tcp_ports_on_a_shared_network() {
     assert_eq!(ok(&out), "OK\nEACCES\nEACCES\n");
     drop((allowed, denied));
 }
+
+#[test]
+fn an_interactive_sandbox_knows_its_terminal() {
+    let Some(sb) = sandbox() else { return };
+    // The host's pty is not in the sandbox's devpts; hutch shows it as /dev/console, so that
+    // ttyname(3) works (tty, ssh, gpg's pinentry).
+    let command = format!("{} run -- tty", sb.launcher.binary.display());
+    let out = sb
+        .launcher
+        .program("script", sb.path())
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script(1) from util-linux");
+    assert_eq!(stdout(&out).trim(), "/dev/console", "{}", stderr(&out));
+    // Without a terminal there is no console.
+    assert!(!ok(&sb.run(&["--", "ls", "/dev"]))
+        .lines()
+        .any(|l| l == "console"));
+}

@@ -245,6 +245,8 @@ PALETTE = {
     "no sandbox": "#a0a0a0",
     "nsenter": "#3465a4",
     "tar": "#3465a4",
+    "curl via a port published": "#1b7a4b",
+    "curl via plain": "#7a7a7a",
 }
 
 
@@ -433,6 +435,8 @@ def write(args):
     r_hutch = get("restart", "hutch restart")
     i_hutch = get("import", "hutch image import")
     i_tar = get("import", "tar -x")
+    n_pasta = get("net", "curl via a port published")
+    n_loop = get("net", "curl via plain loopback")
     env_pss = sorted((int(k[5:]), v) for k, v in pss.items() if k.startswith("envs-") and k[5:].isdigit())
     tmp = meta.get("tmp", "")
     import_dir = meta.get("import_dir", "")
@@ -490,7 +494,8 @@ def write(args):
         f" {meta.get('work_runs')} (+{meta.get('work_warmup')}); `hutch exec` vs nsenter: as"
         f" start-up; `hutch restart`: {meta.get('rounds')} × {meta.get('restart_runs')}"
         f" (+{meta.get('restart_warmup')}); image import vs `tar -x`: {meta.get('rounds')} ×"
-        f" {meta.get('import_runs')} (+{meta.get('import_warmup')}); the command order is reversed"
+        f" {meta.get('import_runs')} (+{meta.get('import_warmup')}); downloads: {meta.get('rounds')} ×"
+        f" {meta.get('net_runs')} (+{meta.get('net_warmup')}); the command order is reversed"
         " every other round |"
     )
     L.append("")
@@ -564,7 +569,7 @@ def write(args):
             f"{v['user_ms']:.2f} / {v['system_ms']:.2f} | {vs_b} | {vs_f} |"
         )
     L.append("")
-    L.append(f"![time distributions: start-up, workload, exec, restart, image import]({args.svg_link})")
+    L.append(f"![time distributions: start-up, workload, exec, restart, image import, networking]({args.svg_link})")
     L.append("")
     L.append(f"The chart ([{args.svg_link}]({args.svg_link})) shows every run (dots, at most 300 per"
              " row), the quartiles (box), the median (bar and number), the mean (diamond) and"
@@ -745,6 +750,74 @@ def write(args):
              " an unprivileged user makes every file its own.")
     L.append("")
 
+    # Networking.
+    L.append("## Networking")
+    L.append("")
+    L.append("DESIGN.md sets no goal for networking: these rows are for information. Every server"
+             " listens on 127.0.0.1 and every connection stays on this machine.")
+    L.append("")
+    pasta_row = get("startup", "hutch run --net pasta")
+    if pasta_row and hutch:
+        d = pasta_row["mean_ms"] - hutch["mean_ms"]
+        se = math.hypot(pasta_row["stddev_ms"] / math.sqrt(pasta_row["n"]),
+                        hutch["stddev_ms"] / math.sqrt(hutch["n"]))
+        L.append(f"- *Set-up cost of pasta*: `hutch run --net pasta -- true` takes"
+                 f" {fmt_ms(pasta_row['mean_ms'])} ± {fmt_ms(pasta_row['stddev_ms'], pasta_row['mean_ms'])} ms,"
+                 f" `hutch run -- true` (`--net none`) {fmt_ms(hutch['mean_ms'])} ±"
+                 f" {fmt_ms(hutch['stddev_ms'], hutch['mean_ms'])} ms (rows of [Start-up](#start-up)):"
+                 f" **{d:+.1f} ms ± {se:.1f}** (standard error of the difference) for starting pasta,"
+                 " waiting until it has configured the sandbox's interface, and ending it.")
+        L.append("")
+    try:
+        size = int(meta.get("net_bytes", "0"))
+    except ValueError:
+        size = 0
+    L.append(f"*Throughput*: a file of {size / 1048576:.0f} MiB of random bytes, served by"
+             " `python3 -m http.server` twice and downloaded with"
+             " `curl -sf -o /dev/null` (hyperfine `-N`), once through a port that pasta publishes"
+             " on the host's 127.0.0.1, once from a server on the host's loopback:")
+    L.append("")
+    L.append(f"- through pasta: `{show(meta.get('pasta_server', '?'))}`")
+    L.append(f"- plain loopback: `{show(meta.get('host_server', '?'))}`")
+    L.append("")
+    L.append("| download | mean ± σ (ms) | median | min | user / sys of curl (ms) | MB/s (mean) | vs loopback |")
+    L.append("| --- | --- | --- | --- | --- | --- | --- |")
+    for (set_name, label, command, skip) in rows:
+        if set_name != "net":
+            continue
+        v = stats.get((set_name, label))
+        if not v:
+            L.append(f"| {label}: `{show(command)}` | no result | | | | | |")
+            continue
+        mbs = size / 1e6 / (v["mean_ms"] / 1000) if size else 0
+        if v is n_loop:
+            vs = "1"
+        elif n_loop:
+            # Throughput ratio: loopback's time over this row's.
+            vs = "%.2f× ± %.2f" % ratio(n_loop, v)
+        else:
+            vs = "—"
+        L.append(
+            f"| {label}: `{show(command)}` | {fmt_ms(v['mean_ms'])} ± {fmt_ms(v['stddev_ms'], v['mean_ms'])} | "
+            f"{fmt_ms(v['median_ms'])} | {fmt_ms(v['min_ms'])} | "
+            f"{v['user_ms']:.0f} / {v['system_ms']:.0f} | {mbs:.0f} | {vs} |"
+        )
+    L.append("")
+    if n_pasta and n_loop and size:
+        r, s = ratio(n_loop, n_pasta)
+        L.append(f"- Through the published port: **{size / 1e6 / (n_pasta['mean_ms'] / 1000):.0f} MB/s**;"
+                 f" plain loopback: **{size / 1e6 / (n_loop['mean_ms'] / 1000):.0f} MB/s**;"
+                 f" pasta gets **{r:.2f}× ± {s:.2f}** of loopback's throughput.")
+        L.append("")
+    L.append("MB/s is 10⁶ bytes per second over the whole wall time of one download, curl's start-up and"
+             " the HTTP request included (a few ms; they weigh more in quick mode's smaller file)."
+             " Both servers are the same single-process Python, which copies the file in user space,"
+             " so they can be the bottleneck on both sides and narrow the gap. The file is in the page"
+             " cache after the warm-up. The connection from the host's 127.0.0.1 to the published"
+             " port is taken by pasta and spliced (`splice(2)`, not through its tap interface) to a"
+             " connection to 127.0.0.1 inside the sandbox, where the server listens.")
+    L.append("")
+
     # Not yet.
     L.append("## Not yet measurable")
     L.append("")
@@ -759,14 +832,14 @@ def write(args):
     L.append("")
     L.append("```sh")
     L.append("bench/run              # full run: waits for a quiet machine, rewrites this file,")
-    L.append("                       # bench/startup.svg and bench/results.json (about 7 minutes)")
+    L.append("                       # bench/startup.svg and bench/results.json (about 9 minutes)")
     L.append("bench/run --rev HEAD   # the same for a clean build of a commit (work tree mid-edit)")
     L.append("bench/run --quick      # a few runs of everything, written to a temporary directory;")
     L.append("                       # this is what CI can run to keep the harness working")
     L.append("```")
     L.append("")
-    L.append("As root, `bench/run` installs what is missing (hyperfine, bubblewrap, firejail if"
-             " possible) and runs every sandbox as the unprivileged user `hutch-test`"
+    L.append("As root, `bench/run` installs what is missing (hyperfine, bubblewrap, passt, curl,"
+             " firejail if possible) and runs every sandbox as the unprivileged user `hutch-test`"
              " (`HUTCH_BENCH_USER` to change); hutch is never benchmarked as root. As a normal user"
              " it runs them as you. It needs `/usr/bin/python3` (standard library only) for this"
              " report and the chart. `bench/run --help` lists the options.")
@@ -792,6 +865,8 @@ def write(args):
          [v for (s, label), v in stats.items() if s == "restart"]),
         (f"Image import: a {meta.get('tarball_mib', '?')} MiB tarball",
          [v for (s, label), v in stats.items() if s == "import"]),
+        (f"Networking: downloading {int(meta.get('net_bytes', '0') or 0) / 1048576:.0f} MiB over 127.0.0.1",
+         [v for (s, label), v in stats.items() if s == "net"]),
     ]
     write_svg(args.svg, panels, caption)
 

@@ -3,8 +3,6 @@
 //! test renders them afresh and fails when the checked-in copies differ, so they cannot drift
 //! from `--help`. With `HUTCH_UPDATE_COMPLETIONS=1` it rewrites them instead.
 
-use std::collections::BTreeSet;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
@@ -34,52 +32,16 @@ fn render(shell: Shell) -> Vec<u8> {
 
 #[test]
 fn completions_match_the_cli() {
-    let dir = dir();
-    let update = env::var_os("HUTCH_UPDATE_COMPLETIONS").is_some_and(|v| v == "1");
-    if update {
-        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-    }
-    let mut problems = Vec::new();
-
-    for &(shell, name) in SCRIPTS {
-        let contents = render(shell);
-        let path = dir.join(name);
-        let problem = match fs::read(&path) {
-            Ok(on_disk) if on_disk == contents => continue,
-            Ok(_) => "is out of date",
-            Err(e) if e.kind() == ErrorKind::NotFound => "is missing",
-            Err(e) => panic!("read {}: {e}", path.display()),
-        };
-        if update {
-            fs::write(&path, &contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        } else {
-            problems.push(format!("completions/{name} {problem}"));
-        }
-    }
-
-    let generated: BTreeSet<&str> = SCRIPTS.iter().map(|(_, name)| *name).collect();
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            panic!("completions/ does not exist\nhint: {FIX}")
-        }
-        Err(e) => panic!("read {}: {e}", dir.display()),
-    };
-    for entry in entries {
-        let path = entry
-            .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-            .path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        if generated.contains(&*name) {
-            continue;
-        }
-        if update {
-            fs::remove_file(&path).unwrap_or_else(|e| panic!("rm {}: {e}", path.display()));
-        } else {
-            problems.push(format!("completions/{name} is no longer generated"));
-        }
-    }
-
+    let scripts: Vec<(String, Vec<u8>)> = SCRIPTS
+        .iter()
+        .map(|&(shell, name)| (name.to_owned(), render(shell)))
+        .collect();
+    let problems = super::generated::check(
+        "completions",
+        &scripts,
+        |_| true,
+        "HUTCH_UPDATE_COMPLETIONS",
+    );
     assert!(
         problems.is_empty(),
         "the completion scripts do not match src/cli.rs:\n  {}\nhint: {FIX}",

@@ -2,6 +2,7 @@ mod check;
 mod completions;
 mod environments;
 mod escapes;
+mod generated;
 mod harness;
 mod images;
 mod man_pages;

@@ -189,6 +189,8 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;enter' {
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')

@@ -172,6 +172,8 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;enter'= {
+            cand -u 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root'
+            cand --user 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root'
             cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'

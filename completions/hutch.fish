@@ -123,6 +123,7 @@ complete -c hutch -n "__fish_hutch_using_subcommand exec" -l root -d 'Keep state
 complete -c hutch -n "__fish_hutch_using_subcommand exec" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand exec" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand enter" -s u -l user -d 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root' -r
 complete -c hutch -n "__fish_hutch_using_subcommand enter" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand enter" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand enter" -s q -l quiet -d 'Print nothing but errors'

@@ -101,7 +101,7 @@ pub enum Command {
     /// Run a command in a running environment; exit status as `hutch run`
     Exec(ExecArgs),
     /// Open a login shell in a running environment
-    Enter(NameArg),
+    Enter(EnterArgs),
     /// List environments
     Ls(JsonArg),
     /// Show one environment's state
@@ -225,6 +225,15 @@ pub struct CheckArgs {
 pub struct NameArg {
     /// The environment
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EnterArgs {
+    /// The environment
+    pub name: String,
+    /// Log in as this user of the environment (its /etc/passwd) instead of as yourself or root
+    #[arg(long, short, value_name = "USER")]
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -518,7 +527,7 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
         Command::Stop(a) => commands::stop(&dirs, &a.name, a.time, cli.quiet)?,
         Command::Restart(a) => commands::restart(&dirs, &a.name)?,
         Command::Exec(a) => return Ok(commands::exec(&dirs, &a.name, &a.command)?),
-        Command::Enter(a) => return Ok(commands::enter(&dirs, &a.name)?),
+        Command::Enter(a) => return Ok(commands::enter(&dirs, &a.name, a.user.as_deref())?),
         Command::Ls(a) => commands::ls(&dirs, a.json)?,
         Command::Status(a) => commands::status(&dirs, &a.name, a.json)?,
         Command::Logs(a) => commands::logs(&dirs, &a.name, a.follow)?,

@@ -729,3 +729,17 @@ pub fn stdin_terminal() -> Option<std::path::PathBuf> {
     }
     nix::unistd::ttyname(stdin.as_fd()).ok()
 }
+
+/// Become `uid`/`gid` (real, effective and saved), with `gid` as the only supplementary group
+/// where the user namespace allows setgroups. Leaving uid 0 clears the capabilities left.
+pub fn become_user(uid: u32, gid: u32) -> SysResult<()> {
+    use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+    let gid = Gid::from_raw(gid);
+    let denied = std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    if !denied {
+        setgroups(&[gid]).map_err(failed(format!("setgroups([{gid}])")))?;
+    }
+    setresgid(gid, gid, gid).map_err(failed(format!("setresgid({gid})")))?;
+    let uid = Uid::from_raw(uid);
+    setresuid(uid, uid, uid).map_err(failed(format!("setresuid({uid})")))
+}

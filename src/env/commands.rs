@@ -109,13 +109,12 @@ pub fn exec(dirs: &StateDirs, name: &str, command: &[OsString]) -> Result<u8, Jo
         .map(|a| CString::new(a.as_bytes()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| EnvError::from(crate::spec::SpecError::NulInCommand))?;
-    join::exec(&paths, &spec, argv)
+    join::exec(&paths, &spec, Some(argv), None)
 }
 
-pub fn enter(dirs: &StateDirs, name: &str) -> Result<u8, JoinError> {
+pub fn enter(dirs: &StateDirs, name: &str, user: Option<&str>) -> Result<u8, JoinError> {
     let (paths, spec) = load(dirs, name)?;
-    let shell = join::login_shell(&spec);
-    join::exec(&paths, &spec, shell)
+    join::exec(&paths, &spec, None, user)
 }
 
 /// One environment in `ls` and `status`.

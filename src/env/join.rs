@@ -45,7 +45,12 @@ impl JoinError {
 }
 
 /// Run `argv` in the environment and return its exit status, as `hutch run` would.
-pub fn exec(paths: &EnvPaths, spec: &SandboxSpec, argv: Vec<CString>) -> Result<u8, JoinError> {
+pub fn exec(
+    paths: &EnvPaths,
+    spec: &SandboxSpec,
+    argv: Option<Vec<CString>>,
+    user: Option<&str>,
+) -> Result<u8, JoinError> {
     let state = match runtime::status(paths)? {
         Status::Running(state) => state,
         _ => {
@@ -62,8 +67,10 @@ pub fn exec(paths: &EnvPaths, spec: &SandboxSpec, argv: Vec<CString>) -> Result<
         }
         .into());
     }
+    // No command: a login shell, chosen inside once the user is known.
+    let login = argv.is_none();
     let spec = SandboxSpec {
-        argv,
+        argv: argv.unwrap_or_default(),
         ..spec.clone()
     };
     let hardening = Hardening::prepare(&spec)?;
@@ -76,7 +83,7 @@ pub fn exec(paths: &EnvPaths, spec: &SandboxSpec, argv: Vec<CString>) -> Result<
     let child = match sys::fork().map_err(LaunchError::Prepare)? {
         None => {
             drop(reader);
-            join_and_exec(&spec, &hardening, writer)
+            join_and_exec(&spec, &hardening, user, login, writer)
         }
         Some(child) => child,
     };
@@ -91,11 +98,40 @@ pub fn exec(paths: &EnvPaths, spec: &SandboxSpec, argv: Vec<CString>) -> Result<
 
 /// In the joined namespaces: the environment's restrictions, in the same order as its PID 1
 /// took them, then the command.
-fn join_and_exec(spec: &SandboxSpec, hardening: &Hardening, report: ReportWriter) -> ! {
+fn join_and_exec(
+    spec: &SandboxSpec,
+    hardening: &Hardening,
+    user: Option<&str>,
+    login: bool,
+    report: ReportWriter,
+) -> ! {
     let fail = |report: ReportWriter, message: String| -> ! {
         report.failed(125, &message);
         std::process::exit(125)
     };
+    // The user is looked up in the environment's own /etc/passwd: this process is in its mount
+    // namespace now.
+    let mut spec = spec.clone();
+    let account = match user.map(|name| (name, std::fs::read_to_string("/etc/passwd"))) {
+        None => None,
+        Some((name, Ok(passwd))) => match passwd_entry(&passwd, name) {
+            Some(account) => Some(account),
+            None => fail(
+                report,
+                format!("no user {name:?} in the environment's /etc/passwd"),
+            ),
+        },
+        Some((_, Err(e))) => fail(
+            report,
+            format!("cannot read the environment's /etc/passwd: {e}"),
+        ),
+    };
+    if let Some(account) = &account {
+        account.apply_to(&mut spec);
+    }
+    if login {
+        spec.argv = login_shell(&spec);
+    }
     if let Err(e) = sys::chdir(&spec.workdir) {
         fail(
             report,
@@ -105,8 +141,22 @@ fn join_and_exec(spec: &SandboxSpec, hardening: &Hardening, report: ReportWriter
             ),
         );
     }
+    // Capabilities first (dropping from the bounding set needs CAP_SETPCAP), then the user:
+    // becoming a uid other than 0 clears what is left of them.
     if let Err(e) = caps::restrict_to(spec.capabilities) {
         fail(report, crate::error::render(&e, None));
+    }
+    if let Some(account) = &account {
+        if let Err(e) = sys::become_user(account.uid, account.gid) {
+            fail(
+                report,
+                format!(
+                    "cannot become {} (uid {}, gid {}): {e}; the environment maps only the ids its \
+                     id ranges hold",
+                    account.name, account.uid, account.gid
+                ),
+            );
+        }
     }
     if let Err(e) = sys::set_no_new_privs() {
         fail(report, e.to_string());
@@ -122,10 +172,64 @@ fn join_and_exec(spec: &SandboxSpec, hardening: &Hardening, report: ReportWriter
     if let Err(e) = seccomp::apply(&hardening.seccomp) {
         fail(report, crate::error::render(&e, e.hint().as_deref()));
     }
-    init::exec_payload(spec, report)
+    init::exec_payload(&spec, report)
 }
 
-/// The login shell `hutch enter` starts: the user's $SHELL when the environment has it.
+/// An /etc/passwd line of the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Account {
+    name: String,
+    uid: u32,
+    gid: u32,
+    home: String,
+    shell: String,
+}
+
+impl Account {
+    /// The command runs as this user: in its home, with its name and shell in the environment.
+    fn apply_to(&self, spec: &mut SandboxSpec) {
+        for (key, value) in [
+            ("HOME", &self.home),
+            ("USER", &self.name),
+            ("LOGNAME", &self.name),
+            ("SHELL", &self.shell),
+        ] {
+            let prefix = format!("{key}=");
+            spec.env
+                .retain(|e| !e.as_bytes().starts_with(prefix.as_bytes()));
+            if let Ok(entry) = CString::new(format!("{key}={value}")) {
+                spec.env.push(entry);
+            }
+        }
+        spec.workdir = self.home.clone().into();
+    }
+}
+
+fn passwd_entry(passwd: &str, name: &str) -> Option<Account> {
+    passwd.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() < 7 || f[0] != name {
+            return None;
+        }
+        Some(Account {
+            name: name.to_owned(),
+            uid: f[2].parse().ok()?,
+            gid: f[3].parse().ok()?,
+            home: if f[5].is_empty() {
+                "/".into()
+            } else {
+                f[5].to_owned()
+            },
+            shell: if f[6].is_empty() {
+                "/bin/sh".into()
+            } else {
+                f[6].to_owned()
+            },
+        })
+    })
+}
+
+/// The login shell `hutch enter` starts: $SHELL (the user's, with --user) when absolute.
 pub fn login_shell(spec: &SandboxSpec) -> Vec<CString> {
     let shell = crate::spec::env_lookup(&spec.env, "SHELL")
         .map(|s| s.to_owned())
@@ -134,4 +238,23 @@ pub fn login_shell(spec: &SandboxSpec) -> Vec<CString> {
     let shell = CString::new(std::os::unix::ffi::OsStrExt::as_bytes(shell.as_os_str()))
         .unwrap_or_else(|_| c"/bin/sh".to_owned());
     vec![shell, c"-l".to_owned()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwd_lines_are_read_by_name() {
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\nbob:x:1000:1000:Bob,,,:/home/bob:\nbad:line\n";
+        let bob = passwd_entry(passwd, "bob").unwrap();
+        assert_eq!(
+            (bob.uid, bob.gid, bob.home.as_str(), bob.shell.as_str()),
+            (1000, 1000, "/home/bob", "/bin/sh")
+        );
+        assert_eq!(passwd_entry(passwd, "root").unwrap().shell, "/bin/bash");
+        assert!(passwd_entry(passwd, "nobody").is_none());
+        assert!(passwd_entry(passwd, "bad").is_none());
+    }
 }

@@ -14,6 +14,7 @@ pub mod join;
 pub mod runtime;
 pub mod supervisor;
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -277,7 +278,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), EnvError> {
 pub fn create(paths: &EnvPaths, definition: &Definition) -> Result<(), EnvError> {
     std::fs::create_dir_all(paths.dir.parent().expect("envs/NAME has a parent"))
         .map_err(io("cannot create", &paths.dir))?;
-    match std::fs::create_dir(&paths.dir) {
+    match std::fs::DirBuilder::new().mode(0o700).create(&paths.dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(EnvError::Exists {
@@ -287,14 +288,15 @@ pub fn create(paths: &EnvPaths, definition: &Definition) -> Result<(), EnvError>
         Err(e) => return Err(io("cannot create", &paths.dir)(e)),
     }
     let made = (|| {
-        use std::os::unix::fs::DirBuilderExt;
+        // The upper layer's top directory is the environment's `/`: every user inside must
+        // be able to enter it. Other users of the host cannot: envs/NAME itself is 0700.
         let dirs = match definition.source {
-            Source::Host => vec![paths.home()],
-            Source::Image => vec![paths.upper(), paths.work()],
+            Source::Host => vec![(paths.home(), 0o700)],
+            Source::Image => vec![(paths.upper(), 0o755), (paths.work(), 0o700)],
         };
-        for dir in dirs {
+        for (dir, mode) in dirs {
             std::fs::DirBuilder::new()
-                .mode(0o700)
+                .mode(mode)
                 .create(&dir)
                 .map_err(io("cannot create", &dir))?;
         }

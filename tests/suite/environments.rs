@@ -454,6 +454,34 @@ fn an_environment_from_an_image_keeps_owners_and_reboots() {
             "the test user needs a /etc/subuid range"
         );
     }
+    // A user of the environment's own (uid 1000 needs the ranges), and a login as that user.
+    if subuid_start(&sb).is_some() {
+        let add_bob = "echo bob:x:1000:1000::/home/bob:/bin/sh >> /etc/passwd && mkdir -p /home/bob && chown 1000:1000 /home/bob";
+        ok(&hutch(&sb, &["exec", "deb", "--", "sh", "-c", add_bob]));
+        let root = sb.path().join("state");
+        let mut login = sb.hutch(["--root".as_ref(), root.as_os_str()]);
+        login
+            .args(["enter", "deb", "--user", "bob"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = login.spawn().unwrap();
+        std::io::Write::write_all(
+            &mut child.stdin.take().unwrap(),
+            b"id -u; pwd; touch /etc/nope 2>/dev/null || echo denied\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ok(&child.wait_with_output().unwrap()),
+            "1000\n/home/bob\ndenied\n"
+        );
+        let out = hutch(&sb, &["enter", "deb", "--user", "nobody"]);
+        assert_eq!(out.status.code(), Some(125));
+        assert!(
+            stderr(&out).contains("no user \"nobody\""),
+            "{}",
+            stderr(&out)
+        );
+    }
     // The image is in use.
     let out = hutch(&sb, &["image", "rm", "bb"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));

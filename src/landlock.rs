@@ -8,6 +8,7 @@
 //! abstract unix sockets nor signal processes outside it. Rules are enforced best-effort by the
 //! kernel's ABI unless the user asks to `require` them all.
 
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 use ::landlock::{
@@ -302,8 +303,11 @@ pub fn apply(
             continue;
         };
         let mut access = rule.grant.access(TARGET);
-        // Directory-only rights on a file are an error to the kernel.
-        if !std::fs::metadata(&rule.path).is_ok_and(|m| m.is_dir()) {
+        // Directory-only rights on a file are an error to the kernel. The descriptor is open
+        // already: fstat it rather than walk the path a second time.
+        let is_dir = nix::sys::stat::fstat(std::os::fd::AsFd::as_fd(&fd).as_raw_fd())
+            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
+        if !is_dir {
             access &= AccessFs::from_file(TARGET);
         }
         ruleset = ruleset

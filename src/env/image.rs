@@ -53,22 +53,28 @@ pub fn rootfs(store: &Store, image: &str) -> Result<(PathBuf, ImageMeta), EnvErr
     Ok((dir.join(ROOTFS), meta))
 }
 
-/// The id mapping the environment must use: the one its image was extracted with.
-fn id_ranges(image: &str, meta: &ImageMeta) -> Result<Option<IdPlan>, EnvError> {
+/// The id mapping the environment must use: the one its image was extracted with. `decided`
+/// is what the spec chose for root inside from this user's ranges now.
+fn id_ranges(
+    image: &str,
+    meta: &ImageMeta,
+    decided: Option<IdPlan>,
+) -> Result<Option<IdPlan>, EnvError> {
     if meta.ids.mapping != "ranges" {
         return Ok(None);
     }
-    let plan = subid::decide(&HostIds::current()).plan;
     let same = |map: &crate::idmap::IdMap, lines: &[[u32; 3]]| {
         map.entries
             .iter()
             .map(|e| [e.inside, e.outside, e.count])
             .eq(lines.iter().copied())
     };
-    match &plan {
-        IdPlan::Ranges {
-            uid_map, gid_map, ..
-        } if same(uid_map, &meta.ids.uid_map) && same(gid_map, &meta.ids.gid_map) => Ok(Some(plan)),
+    match decided {
+        Some(IdPlan::Ranges {
+            ref uid_map,
+            ref gid_map,
+            ..
+        }) if same(uid_map, &meta.ids.uid_map) && same(gid_map, &meta.ids.gid_map) => Ok(decided),
         _ => Err(EnvError::Image {
             image: image.to_owned(),
             message: "it was imported with subordinate id ranges that this user does not have now \
@@ -118,7 +124,8 @@ pub fn spec(
             dst: "/".into(),
         },
     );
-    spec.id_ranges = id_ranges(image, &meta)?;
+    // resolve() decided the ranges for root inside already (map_root); check they are the image's.
+    spec.id_ranges = id_ranges(image, &meta, spec.id_ranges.take())?;
     spec.landlock_scopes = super::environment_scopes(&spec);
     if definition.init == super::Init::System {
         spec.init_program = Some(c"/sbin/init".to_owned());

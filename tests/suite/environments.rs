@@ -49,6 +49,16 @@ impl Drop for Cleanup<'_> {
     }
 }
 
+/// Wait up to `seconds` for `name` to run again with another PID 1 than in `before`.
+#[track_caller]
+fn assert_restarted(sb: &Sandbox, name: &str, before: &serde_json::Value, seconds: u64) {
+    let restarted = eventually(seconds, || {
+        let now = state(sb, name);
+        now["status"] == "running" && now["init_pid"] != before["init_pid"]
+    });
+    assert!(restarted, "{name} did not restart: {}", state(sb, name));
+}
+
 fn leftovers(sb: &Sandbox) -> (Vec<u32>, usize) {
     let runtime_files = std::fs::read_dir(runtime_dir(sb))
         .map(|d| d.count())
@@ -161,14 +171,7 @@ fn reboot_inside_restarts_and_poweroff_stops() {
     ));
     let reboot = "import ctypes; ctypes.CDLL(None, use_errno=True).reboot(0x01234567)";
     let _ = hutch(&sb, &["exec", "box", "--", "python3", "-c", reboot]);
-    assert!(
-        eventually(10, || {
-            let now = state(&sb, "box");
-            now["status"] == "running" && now["init_pid"] != before["init_pid"]
-        }),
-        "no restart after reboot: {}",
-        state(&sb, "box")
-    );
+    assert_restarted(&sb, "box", &before, 10);
     assert_eq!(state(&sb, "box")["restarts"], 1);
     let home = sb.launcher.home.display().to_string();
     assert_eq!(
@@ -488,14 +491,7 @@ fn an_environment_from_an_image_keeps_owners_and_reboots() {
     // reboot -f inside restarts on the same state; poweroff -f stops.
     let before = state(&sb, "deb");
     let _ = hutch(&sb, &["exec", "deb", "--", "reboot", "-f"]);
-    assert!(
-        eventually(10, || {
-            let now = state(&sb, "deb");
-            now["status"] == "running" && now["init_pid"] != before["init_pid"]
-        }),
-        "{}",
-        state(&sb, "deb")
-    );
+    assert_restarted(&sb, "deb", &before, 10);
     assert_eq!(
         ok(&hutch(&sb, &["exec", "deb", "--", "cat", "/root/state"])),
         "kept\n"
@@ -544,14 +540,7 @@ fn an_image_can_boot_its_own_init() {
     let before = state(&sb, "sys");
     // The shutdown ends every process, `reboot` itself included: its own status says nothing.
     let _ = hutch(&sb, &["exec", "sys", "--", "reboot"]);
-    assert!(
-        eventually(15, || {
-            let now = state(&sb, "sys");
-            now["status"] == "running" && now["init_pid"] != before["init_pid"]
-        }),
-        "{}",
-        state(&sb, "sys")
-    );
+    assert_restarted(&sb, "sys", &before, 15);
     ok(&hutch(&sb, &["stop", "sys", "--time", "1"]));
     assert_eq!(state(&sb, "sys")["status"], "stopped");
     ok(&hutch(&sb, &["rm", "sys"]));

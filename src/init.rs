@@ -6,7 +6,7 @@
 //! status as soon as the payload ends — which makes the kernel kill whatever else is left in the
 //! namespace.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
 use nix::sys::signal::{SigSet, Signal};
@@ -42,12 +42,20 @@ pub fn run(spec: &SandboxSpec, report: ReportWriter, exit: ExitWriter, signals: 
         drop(report);
         idle(signals)
     }
-    let payload = match sys::fork() {
-        Ok(None) => exec_payload(spec, report),
-        Ok(Some(pid)) => pid,
-        Err(err) => {
-            report.failed(125, &format!("cannot start the command: {err}"));
-            std::process::exit(125);
+    // Descriptors the user's shell passed to hutch above stderr stay private to hutch.
+    if let Err(err) = sys::cloexec_from(3) {
+        report.failed(
+            125,
+            &format!("cannot close inherited file descriptors: {err}"),
+        );
+        std::process::exit(125);
+    }
+    let payload = match spawn_search(&spec.argv, &spec.env) {
+        Ok(pid) => pid,
+        Err(errno) => {
+            let (status, message) = not_started(spec, errno);
+            report.failed(status, &message);
+            std::process::exit(status as i32);
         }
     };
     // Our copy of the report pipe must close, or the launcher would wait for it forever.
@@ -131,8 +139,15 @@ pub(crate) fn exec_payload(spec: &SandboxSpec, report: ReportWriter) -> ! {
         std::process::exit(125);
     }
     let errno = exec_search(&spec.argv, &spec.env);
+    let (status, message) = not_started(spec, errno);
+    report.failed(status, &message);
+    std::process::exit(status as i32);
+}
+
+/// The status and message for a command that could not be started, shell style.
+fn not_started(spec: &SandboxSpec, errno: Errno) -> (u8, String) {
     let program = spec.argv[0].to_string_lossy();
-    let (status, message) = match errno {
+    match errno {
         Errno::ENOENT | Errno::ENOTDIR => (
             127,
             format!(
@@ -142,9 +157,7 @@ pub(crate) fn exec_payload(spec: &SandboxSpec, report: ReportWriter) -> ! {
             ),
         ),
         errno => (126, format!("cannot execute {program}: {errno}")),
-    };
-    report.failed(status, &message);
-    std::process::exit(status as i32);
+    }
 }
 
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -153,29 +166,39 @@ fn search_path(env: &[CString]) -> &OsStr {
     env_lookup(env, "PATH").unwrap_or(OsStr::new(DEFAULT_PATH))
 }
 
-/// execvp(3) with the sandbox's own PATH (glibc's execvpe searches the caller's PATH instead).
-/// Returns only on failure: EACCES if some candidate existed but could not be run, else the
-/// last error.
+/// The paths execvp(3) tries for `program`: the program itself when it names a path, else the
+/// program in each directory of the sandbox's own PATH (glibc's execvpe would search the
+/// caller's PATH instead).
+fn candidates<'a>(program: &'a CStr, env: &'a [CString]) -> impl Iterator<Item = CString> + 'a {
+    let name = program.to_bytes();
+    let (own, search) = if name.contains(&b'/') {
+        (Some(program.to_owned()), None)
+    } else if name.is_empty() {
+        (None, None)
+    } else {
+        (
+            None,
+            Some(search_path(env).as_bytes().split(|&b| b == b':')),
+        )
+    };
+    own.into_iter()
+        .chain(search.into_iter().flatten().filter_map(move |dir| {
+            let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+            let mut candidate = Vec::with_capacity(dir.len() + name.len() + 2);
+            candidate.extend_from_slice(dir);
+            candidate.push(b'/');
+            candidate.extend_from_slice(name);
+            CString::new(candidate).ok()
+        }))
+}
+
+/// execvp(3) with the sandbox's own PATH. Returns only on failure: EACCES if some candidate
+/// existed but could not be run, else the last error.
 fn exec_search(argv: &[CString], env: &[CString]) -> Errno {
-    let program = argv[0].as_bytes();
-    if program.contains(&b'/') {
-        return sys::execve(&argv[0], argv, env);
-    }
-    if program.is_empty() {
-        return Errno::ENOENT;
-    }
     let mut saw_eacces = false;
     let mut last = Errno::ENOENT;
-    for dir in search_path(env).as_bytes().split(|&b| b == b':') {
-        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-        let mut candidate = Vec::with_capacity(dir.len() + program.len() + 2);
-        candidate.extend_from_slice(dir);
-        candidate.push(b'/');
-        candidate.extend_from_slice(program);
-        let Ok(candidate) = CString::new(candidate) else {
-            continue;
-        };
-        match sys::execve(candidate.as_c_str(), argv, env) {
+    for candidate in candidates(&argv[0], env) {
+        match sys::execve(&candidate, argv, env) {
             Errno::EACCES => saw_eacces = true,
             Errno::ENOENT | Errno::ENOTDIR => {}
             errno => last = errno,
@@ -186,6 +209,28 @@ fn exec_search(argv: &[CString], env: &[CString]) -> Errno {
     } else {
         last
     }
+}
+
+/// [`exec_search`] for a spawned payload (see [`sys::spawn`]). A candidate the kernel would
+/// refuse is skipped with access(2) first, which costs far less than a spawn that fails; an
+/// EACCES from the spawn itself (Landlock, a `noexec` mount, which access(2) does not see)
+/// moves on to the next, as execvp(3) does.
+fn spawn_search(argv: &[CString], env: &[CString]) -> Result<Pid, Errno> {
+    let mut saw_eacces = false;
+    for candidate in candidates(&argv[0], env) {
+        let spawned = sys::executable(&candidate).and_then(|()| sys::spawn(&candidate, argv, env));
+        match spawned {
+            Ok(pid) => return Ok(pid),
+            Err(Errno::EACCES) => saw_eacces = true,
+            Err(Errno::ENOENT | Errno::ENOTDIR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+    Err(if saw_eacces {
+        Errno::EACCES
+    } else {
+        Errno::ENOENT
+    })
 }
 
 #[cfg(test)]
@@ -201,6 +246,20 @@ mod tests {
             Some(137)
         );
         assert_eq!(exit_status(WaitStatus::StillAlive), None);
+    }
+
+    #[test]
+    fn candidates_follow_execvp() {
+        let env = [CString::new("PATH=/a::/b").unwrap()];
+        let tried = |program: &str| -> Vec<String> {
+            candidates(&CString::new(program).unwrap(), &env)
+                .map(|c| c.into_string().unwrap())
+                .collect()
+        };
+        assert_eq!(tried("ls"), ["/a/ls", "./ls", "/b/ls"]);
+        assert_eq!(tried("./run.sh"), ["./run.sh"]);
+        assert_eq!(tried("/bin/ls"), ["/bin/ls"]);
+        assert!(tried("").is_empty());
     }
 
     #[test]

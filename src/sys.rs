@@ -371,6 +371,69 @@ pub fn default_disposition(signal: Signal) -> SysResult<()> {
     Ok(())
 }
 
+/// posix_spawn(3) of `path`: glibc starts the child with CLONE_VM | CLONE_VFORK, so it shares
+/// this process's memory until it execs and nothing is copied, unlike fork(2). The child starts
+/// with no signal blocked and SIGPIPE at its default disposition. The error is the exec's own
+/// (ENOENT, EACCES, ENOEXEC, ...), reported back by glibc.
+pub fn spawn(path: &CStr, argv: &[CString], envp: &[CString]) -> Result<Pid, Errno> {
+    let pointers = |strings: &[CString]| -> Vec<*mut libc::c_char> {
+        strings
+            .iter()
+            .map(|s| s.as_ptr().cast_mut())
+            .chain(std::iter::once(std::ptr::null_mut()))
+            .collect()
+    };
+    let (argv, envp) = (pointers(argv), pointers(envp));
+    let no_signals = SigSet::empty();
+    let mut pipe = SigSet::empty();
+    pipe.add(Signal::SIGPIPE);
+    let mut attr = std::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
+    // SAFETY: posix_spawnattr_init initialises the attribute object it is given.
+    let ret = unsafe { libc::posix_spawnattr_init(attr.as_mut_ptr()) };
+    if ret != 0 {
+        return Err(Errno::from_raw(ret));
+    }
+    // SAFETY: initialised just above.
+    let mut attr = unsafe { attr.assume_init() };
+    let flags = (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short;
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: `attr` is initialised; the signal sets live across the calls, which copy them.
+    // `path` is a C string and `argv`/`envp` null-terminated arrays of pointers to C strings,
+    // all borrowed for the whole call; the child execs or exits before posix_spawn returns, so
+    // nothing it reads outlives them. The attribute object is destroyed once, after use.
+    let ret = unsafe {
+        let mut ret = libc::posix_spawnattr_setsigmask(&mut attr, no_signals.as_ref());
+        if ret == 0 {
+            ret = libc::posix_spawnattr_setsigdefault(&mut attr, pipe.as_ref());
+        }
+        if ret == 0 {
+            ret = libc::posix_spawnattr_setflags(&mut attr, flags);
+        }
+        if ret == 0 {
+            ret = libc::posix_spawn(
+                &mut pid,
+                path.as_ptr(),
+                std::ptr::null(),
+                &attr,
+                argv.as_ptr(),
+                envp.as_ptr(),
+            );
+        }
+        libc::posix_spawnattr_destroy(&mut attr);
+        ret
+    };
+    if ret == 0 {
+        Ok(Pid::from_raw(pid))
+    } else {
+        Err(Errno::from_raw(ret))
+    }
+}
+
+/// `access(path, X_OK)`: may this process execute `path`, as far as its mode bits say?
+pub fn executable(path: &CStr) -> Result<(), Errno> {
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK)
+}
+
 /// `execve(2)`; only returns on failure.
 pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
     match nix::unistd::execve(path, argv, envp) {

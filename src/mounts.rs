@@ -7,6 +7,7 @@
 //! unmount leaves nothing of the host reachable by path except what was bound in.
 
 use std::fmt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
@@ -294,8 +295,8 @@ pub fn build_root(ops: &[MountOp]) -> Result<(), MountError> {
     // pivot_root(2) needs the new root to be a mount point, even if no op mounts on `/`.
     sys::mount(Some(new_root), new_root, None, MsFlags::MS_BIND, None).map_err(scratch_err)?;
 
-    for op in ops {
-        apply(op).map_err(|e| e.with_op(op))?;
+    for (index, op) in ops.iter().enumerate() {
+        apply(index, op).map_err(|e| e.with_op(op))?;
     }
 
     // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
@@ -342,7 +343,8 @@ fn inside(root: &str, path: &Path) -> PathBuf {
     Path::new(root).join(path.strip_prefix("/").unwrap_or(path))
 }
 
-fn apply(op: &MountOp) -> Result<(), Failure> {
+/// Carry out `op`, the plan's `index`th.
+fn apply(index: usize, op: &MountOp) -> Result<(), Failure> {
     let nosuid_nodev = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
     match op {
         MountOp::Bind { src, dst, access } => {
@@ -384,8 +386,18 @@ fn apply(op: &MountOp) -> Result<(), Failure> {
         MountOp::Tmpfs { dst, mode } => {
             let dst = inside(NEW_ROOT, dst);
             make_mount_point(&dst, true)?;
-            let data = format!("mode={mode:o}");
-            sys::mount(None, &dst, Some("tmpfs"), nosuid_nodev, Some(&data))?;
+            // A directory of the scratch tmpfs, bound: a new tmpfs per mount point would make a
+            // superblock each, to set up and tear down at every start (a dozen with the default
+            // profile). The bind keeps the scratch mount's nosuid and nodev, and all of them
+            // together are held to one tmpfs's size.
+            let staged = Path::new(TMPFS_DIRS).join(index.to_string());
+            std::fs::create_dir_all(TMPFS_DIRS)
+                .and_then(|()| std::fs::create_dir(&staged))
+                .and_then(|()| {
+                    std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(*mode))
+                })
+                .map_err(|e| Failure::MountPoint(staged.clone(), e))?;
+            sys::mount(Some(&staged), &dst, None, MsFlags::MS_BIND, None)?;
         }
         MountOp::Proc { dst } => {
             let dst = inside(NEW_ROOT, dst);
@@ -440,6 +452,8 @@ fn apply(op: &MountOp) -> Result<(), Failure> {
 
 /// Where generated files are staged in the scratch root.
 const GENERATED: &str = "/generated";
+/// Where the directories bound as the plan's tmpfs mounts live in the scratch root.
+const TMPFS_DIRS: &str = "/tmpfs";
 
 /// `path` (a path inside the sandbox) with symlinks in its last component followed as if
 /// `root` were `/`; `..` never climbs above `root`. Gives up after 16 links, as a loop would.
@@ -477,18 +491,40 @@ fn mkdir(path: &Path) -> Result<(), SysError> {
     std::fs::create_dir(path).map_err(|e| SysError::io(format!("mkdir({})", path.display()), &e))
 }
 
+/// Make sure something exists at `path` to mount on: a directory, or for `is_dir == false` a
+/// file. What is there already serves (the mount itself then says if it does not fit). A
+/// directory costs one mkdir when its parent exists, as it does for all but the first mount of
+/// a tree.
 fn make_mount_point(path: &Path, is_dir: bool) -> Result<(), Failure> {
-    if path.exists() {
+    // An existing file is never opened: opening a device can act (a watchdog starts counting).
+    if !is_dir && path.exists() {
         return Ok(());
     }
-    let result = if is_dir {
-        std::fs::create_dir_all(path)
-    } else {
-        path.parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::File::create(path).map(drop))
+    let create = || {
+        if is_dir {
+            std::fs::create_dir(path)
+        } else {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map(drop)
+        }
     };
-    result.map_err(|e| Failure::MountPoint(path.to_owned(), e))
+    let result = match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| create()),
+        other => other,
+    };
+    match result {
+        Ok(()) => Ok(()),
+        // There already (EEXIST), or in a directory we may not write to but with the mount
+        // point in it (EACCES, EROFS): it serves.
+        Err(_) if path.exists() => Ok(()),
+        Err(e) => Err(Failure::MountPoint(path.to_owned(), e)),
+    }
 }
 
 /// Set mount attributes on `path` and everything mounted below it: one mount_setattr(2) call

@@ -550,11 +550,11 @@ fn build_root_beside_network(spec: &SandboxSpec, hardening: &Hardening) -> Resul
 }
 
 /// What the child applies, built by the launcher: the mount plan, the Landlock rules derived
-/// from it, and the compiled seccomp programs.
+/// from it, and the compiled seccomp program.
 pub struct Hardening {
     pub mount_ops: Vec<MountOp>,
     pub landlock_rules: Vec<landlock::PathRule>,
-    pub seccomp: Vec<seccompiler::BpfProgram>,
+    pub seccomp: seccompiler::BpfProgram,
     /// The user-mode network (`--net pasta`), resolved against the host's network as it is now:
     /// an environment's supervisor prepares it again at every restart.
     pub network: Option<UserNet>,

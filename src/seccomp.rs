@@ -5,7 +5,7 @@
 //! fails with EPERM, `clone3` with ENOSYS (so that libc falls back to `clone`, whose flags a
 //! classic BPF filter can inspect), and calls through the x32 ABI or a foreign architecture kill
 //! the process. The policy is data: profiles add names to `deny` and remove them with `allow`.
-//! [`policy`] and [`compile`] are pure; [`apply`] installs the programs.
+//! [`policy`] and [`compile`] are pure; [`apply`] installs the program.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -256,8 +256,8 @@ fn condition(when: Condition) -> Result<Option<SeccompRule>, seccompiler::Backen
     Ok(Some(SeccompRule::new(vec![cond])?))
 }
 
-/// The BPF programs for `policy`, in the order they are installed.
-pub fn compile(policy: &SeccompPolicy) -> Result<Vec<BpfProgram>, SeccompError> {
+/// The BPF program for `policy`: the prefix, then the deny list.
+pub fn compile(policy: &SeccompPolicy) -> Result<BpfProgram, SeccompError> {
     let mut deny: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let mut unconditional = Vec::new();
     for rule in &policy.rules {
@@ -281,54 +281,39 @@ pub fn compile(policy: &SeccompPolicy) -> Result<Vec<BpfProgram>, SeccompError> 
             .map_err(SeccompError::Build)?;
         filter.try_into().map_err(SeccompError::Build)
     };
-    let mut main = reject_x32();
-    main.extend(build(deny, SeccompAction::Errno(libc::EPERM as u32))?);
-    let clone3 = BTreeMap::from([(Sysno::clone3.id() as i64, Vec::new())]);
-    let enosys = build(clone3, SeccompAction::Errno(libc::ENOSYS as u32))?;
-    Ok(vec![main, enosys])
+    let mut program = prefix();
+    program.extend(build(deny, SeccompAction::Errno(libc::EPERM as u32))?);
+    Ok(program)
 }
 
-/// On x86_64, the x32 ABI reuses the architecture's audit value with bit 30 set in the call
-/// number; without this prefix every rule could be bypassed through it.
-fn reject_x32() -> BpfProgram {
-    if !cfg!(target_arch = "x86_64") {
-        return Vec::new();
-    }
-    // BPF_LD | BPF_W | BPF_ABS, BPF_JMP | BPF_JGE | BPF_K, BPF_RET | BPF_K (linux/filter.h).
+/// What comes before the deny list, as classic BPF (linux/filter.h, linux/seccomp.h): on
+/// x86_64, the x32 ABI, which reuses the architecture's audit value with bit 30 set in the call
+/// number (without this every rule could be bypassed through it), and clone3 with ENOSYS. Both
+/// only ever refuse, so they may come before the architecture check; in one program with the
+/// list, installing it is one seccomp(2) call, one conversion and one JIT.
+fn prefix() -> BpfProgram {
     const LD_W_ABS: u16 = 0x20;
     const JGE_K: u16 = 0x35;
+    const JEQ_K: u16 = 0x15;
     const RET_K: u16 = 0x06;
     const X32_SYSCALL_BIT: u32 = 0x4000_0000;
     const KILL_PROCESS: u32 = 0x8000_0000;
-    vec![
-        // seccomp_data.nr is at offset 0.
-        sock_filter {
-            code: LD_W_ABS,
-            jt: 0,
-            jf: 0,
-            k: 0,
-        },
-        sock_filter {
-            code: JGE_K,
-            jt: 0,
-            jf: 1,
-            k: X32_SYSCALL_BIT,
-        },
-        sock_filter {
-            code: RET_K,
-            jt: 0,
-            jf: 0,
-            k: KILL_PROCESS,
-        },
-    ]
+    const RET_ERRNO: u32 = 0x0005_0000;
+    let op = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    // seccomp_data.nr is at offset 0.
+    let mut program = vec![op(LD_W_ABS, 0, 0, 0)];
+    if cfg!(target_arch = "x86_64") {
+        program.push(op(JGE_K, 0, 1, X32_SYSCALL_BIT));
+        program.push(op(RET_K, 0, 0, KILL_PROCESS));
+    }
+    program.push(op(JEQ_K, 0, 1, Sysno::clone3.id() as u32));
+    program.push(op(RET_K, 0, 0, RET_ERRNO | libc::ENOSYS as u32));
+    program
 }
 
-/// Install `programs` on this thread (inherited by its children). Needs no_new_privs.
-pub fn apply(programs: &[BpfProgram]) -> Result<(), SeccompError> {
-    for program in programs {
-        seccompiler::apply_filter(program).map_err(SeccompError::Install)?;
-    }
-    Ok(())
+/// Install `program` on this thread (inherited by its children). Needs no_new_privs.
+pub fn apply(program: &BpfProgram) -> Result<(), SeccompError> {
+    seccompiler::apply_filter(program).map_err(SeccompError::Install)
 }
 
 #[cfg(test)]
@@ -378,23 +363,24 @@ mod tests {
     }
 
     #[test]
-    fn compiles_to_two_programs() {
-        let programs = compile(&policy(&[], &[]).unwrap()).unwrap();
-        assert_eq!(programs.len(), 2);
-        assert!(programs.iter().all(|p| !p.is_empty()));
+    fn compiles_to_one_program_behind_the_prefix() {
+        let program = compile(&policy(&[], &[]).unwrap()).unwrap();
+        let prefix = prefix();
+        assert!(program.len() > prefix.len() + 10);
+        assert_eq!(program[..prefix.len()], prefix[..]);
     }
 
     #[test]
     fn filter_denies_in_a_child_process() {
         use crate::sys::{probe_syscall, Errno};
-        let programs = compile(&policy(&[], &[]).unwrap()).unwrap();
+        let program = compile(&policy(&[], &[]).unwrap()).unwrap();
         // Unfiltered, these calls with zero arguments fail for their arguments (EINVAL and the
         // like); only the filter answers EPERM or ENOSYS.
         assert_ne!(probe_syscall(libc::SYS_keyctl), Some(Errno::EPERM));
         // Never install a filter in the test harness itself: a forked child does it.
         match crate::sys::fork().unwrap() {
             None => {
-                let installed = crate::sys::set_no_new_privs().is_ok() && apply(&programs).is_ok();
+                let installed = crate::sys::set_no_new_privs().is_ok() && apply(&program).is_ok();
                 let code = if !installed {
                     10
                 } else if probe_syscall(libc::SYS_keyctl) != Some(Errno::EPERM) {

@@ -7,6 +7,9 @@
   report.py env-pss --state DIR
       print as JSON the summed PSS of the supervisor and PID 1 of every environment running
       under the hutch state root DIR (from DIR/runtime/NAME/state.json).
+  report.py disk --state DIR
+      print as JSON the disk use of the image store and of the environments under the hutch
+      state root DIR, counted as `du -s` does (allocated blocks, each file once).
   report.py write --raw DIR --rows TSV --md FILE --svg FILE --svg-link REL --json FILE
                   [--meta KEY=VALUE ...]
       merge hyperfine's JSON exports (every round), and write the results: BENCHMARKS.md, an
@@ -28,18 +31,15 @@ import sys
 import time
 from xml.sax.saxutils import escape
 
-# Goals and rows that cannot be measured yet, with the issue that brings them.
-NOT_YET = [
-    ("disk use of 100 environments from one image (the overlay shares the image; not measured"
-     " yet)", "lower layer shared", 10),
-]
-
 STARTUP_GOAL = 0.8
 OVERHEAD_GOAL = 3.0
 EXEC_GOAL = 1.5
 RESTART_GOAL_MS = 30
 IMPORT_GOAL = 1.5
 PSS_GOAL_KIB = 2048
+# An environment from an image may add its upper layer and a few files, never a copy of the
+# image: what each one adds must stay below this fraction of the image.
+DISK_GOAL_FRACTION = 0.05
 
 
 # --- pss -------------------------------------------------------------------------------------
@@ -136,6 +136,56 @@ def cmd_env_pss(args):
     return 0 if envs and not errors else 1
 
 
+# --- disk --------------------------------------------------------------------------------------
+
+def du_kib(paths, seen=None):
+    """KiB allocated under paths, as `du -sk` counts them: directories included, symbolic links
+    not followed, and every inode once (hard links, also across paths and across calls that share
+    `seen`). Unreadable directories count, their contents not."""
+    seen = set() if seen is None else seen
+    blocks = 0
+    for top in paths:
+        for dirpath, dirnames, filenames in os.walk(top, onerror=lambda e: None):
+            names = [dirpath] if dirpath == top else []
+            names += [os.path.join(dirpath, n) for n in dirnames + filenames]
+            for name in names:
+                try:
+                    st = os.lstat(name)
+                except OSError:
+                    continue
+                if (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    blocks += st.st_blocks
+    return blocks * 512 // 1024
+
+
+def cmd_disk(args):
+    images = os.path.join(args.state, "data", "images")
+    envs_dir = os.path.join(args.state, "data", "envs")
+    envs = sorted(os.path.join(envs_dir, n) for n in os.listdir(envs_dir)) if os.path.isdir(envs_dir) else []
+    if not envs or not os.path.isdir(images):
+        print(json.dumps({"error": f"no image or no environment under {args.state}"}))
+        return 1
+    image = du_kib([images])
+    together = du_kib([images] + envs)
+    copied = 0
+    for env in envs:
+        for _, _, filenames in os.walk(os.path.join(env, "upper"), onerror=lambda e: None):
+            copied += len(filenames)
+    result = {
+        "environments": len(envs),
+        "image_kib": image,
+        # Each environment's directory alone, summed: a hard link into another environment or
+        # into the image would count here in full, and once only in together_kib.
+        "envs_each_kib": sum(du_kib([e]) for e in envs),
+        "together_kib": together,
+        "per_env_kib": (together - image) / len(envs),
+        "upper_files": copied,
+    }
+    print(json.dumps(result))
+    return 0
+
+
 # --- statistics ------------------------------------------------------------------------------
 
 def load_results(raw, rows):
@@ -143,7 +193,7 @@ def load_results(raw, rows):
     merged = {}
     for path in sorted(glob.glob(os.path.join(raw, "*-*.json"))):
         name = os.path.basename(path)
-        if name.startswith("pss-"):
+        if name.startswith(("pss-", "disk")):
             continue
         set_name = name.rsplit("-", 1)[0]
         with open(path) as f:
@@ -416,6 +466,11 @@ def write(args):
                 pss[os.path.basename(path)[4:-5]] = json.load(f)
             except ValueError:
                 pass
+    try:
+        with open(os.path.join(args.raw, "disk.json")) as f:
+            disk = json.load(f)
+    except (OSError, ValueError):
+        disk = {"error": "not measured"}
 
     def get(set_name, prefix):
         for (s, label), v in stats.items():
@@ -546,9 +601,16 @@ def write(args):
         r, s = ratio(i_hutch, i_tar)
         L.append(f"| `hutch image import` vs `tar -x` of the same tarball | ≤ {IMPORT_GOAL}× tar -x"
                  f" | {r:.2f}× ± {s:.2f} | {'met' if r <= IMPORT_GOAL else '**not met**'} |")
-    for what, target, issue in NOT_YET:
-        if target:
-            L.append(f"| {what} | {target} | — | not yet implemented (issue {issue}) |")
+    if "per_env_kib" in disk:
+        share = disk["per_env_kib"] / disk["image_kib"] if disk["image_kib"] else float("inf")
+        L.append(f"| disk use of {disk['environments']} environments from one image (see"
+                 f" [Disk use](#disk-use-of-environments-from-one-image)) | the image's lower layer"
+                 f" shared: each environment adds ≤ {DISK_GOAL_FRACTION:.0%} of the image |"
+                 f" {disk['per_env_kib']:.0f} KiB each, {share:.1%} of the image"
+                 f" ({disk['image_kib'] / 1024:.1f} MiB) | {'met' if share <= DISK_GOAL_FRACTION else '**not met**'} |")
+    else:
+        L.append(f"| disk use of environments from one image | the image's lower layer shared"
+                 f" | {disk.get('error', 'not measured')} | |")
     L.append("")
     L.append("± is one standard deviation of the run-to-run spread for ratios and times, and the"
              " standard error of the estimate for the overhead.")
@@ -723,7 +785,8 @@ def write(args):
              " and divided by their number. The environments (`--host`, base profile) are started"
              " one after another and measured at each count; PSS splits the pages they share"
              " (hutch's binary, libc) between them, so the share per environment falls as the"
-             " count grows.")
+             " count grows. Once PID 1 runs, both give back the pages of hutch's binary that"
+             " starting it touched (`shed_start_up_memory` in `src/env/supervisor.rs`).")
     L.append("")
     L.append("| environments | processes | total PSS | per environment | supervisor / PID 1 (mean) | largest |")
     L.append("| --- | --- | --- | --- | --- | --- |")
@@ -750,6 +813,38 @@ def write(args):
             L.append(f"| {what} | {p['processes']} | {p['pss_kib'] / 1024:.2f} MiB ({each} KiB) |")
         else:
             L.append(f"| {what} | {p.get('processes', '')} | {p.get('error', 'not measured')} |")
+    L.append("")
+
+    # Disk.
+    L.append("## Disk use of environments from one image")
+    L.append("")
+    L.append("A tiny system (Debian's busybox-static and an `/etc`, as the tests make it) is"
+             " imported once (`hutch image import`), then environments are made from it (`hutch"
+             " create --image`, `--net none`) and started, so that each has mounted its overlay:"
+             " the image's tree as the lower layer, shared, and an upper layer of its own. Sizes"
+             " are allocated blocks as `du -s` counts them, each file once however many links it"
+             " has; they are taken while the environments run.")
+    L.append("")
+    if "per_env_kib" in disk:
+        n = disk["environments"]
+        L.append("| | |")
+        L.append("| --- | --- |")
+        L.append(f"| image store (`data/images`) | {disk['image_kib']} KiB |")
+        L.append(f"| image store and {n} environments' directories together | {disk['together_kib']} KiB |")
+        L.append(f"| added by each environment | **{disk['per_env_kib']:.0f} KiB**"
+                 f" ({disk['per_env_kib'] / disk['image_kib']:.1%} of the image) |")
+        L.append(f"| the environments' directories, each measured alone, summed | {disk['envs_each_kib']} KiB |")
+        L.append(f"| files in the upper layers (copied up or written) | {disk['upper_files']} |")
+        L.append("")
+        linked = disk["envs_each_kib"] - (disk["together_kib"] - disk["image_kib"])
+        L.append("What an environment adds is its directory: `env.toml`, the console log, the lock"
+                 " file and the overlay's `upper/` and `work/`. "
+                 + (f"Measured alone, the environments' directories hold {linked} KiB more than"
+                    " together: that much is shared through hard links." if linked > 0 else
+                    "No file of the image is linked into them: measured alone or together, they"
+                    " add up to the same."))
+    else:
+        L.append(disk.get("error", "not measured"))
     L.append("")
 
     # Image import.
@@ -855,15 +950,6 @@ def write(args):
              " connection to 127.0.0.1 inside the sandbox, where the server listens.")
     L.append("")
 
-    # Not yet.
-    L.append("## Not yet measurable")
-    L.append("")
-    L.append("| benchmark | status |")
-    L.append("| --- | --- |")
-    for what, _target, issue in NOT_YET:
-        L.append(f"| {what} | not yet implemented (issue {issue}) |")
-    L.append("")
-
     # How to rerun.
     L.append("## How to rerun")
     L.append("")
@@ -915,6 +1001,7 @@ def write(args):
         "meta": meta,
         "results": [{k: v for k, v in s.items() if k != "times_ms"} for s in stats.values()],
         "pss": pss,
+        "disk": disk,
     }
     with open(args.json, "w") as f:
         json.dump(summary, f, indent=1)
@@ -947,6 +1034,8 @@ def main():
     a.add_argument("--payload", required=True)
     e = sub.add_parser("env-pss")
     e.add_argument("--state", required=True)
+    d = sub.add_parser("disk")
+    d.add_argument("--state", required=True)
     w = sub.add_parser("write")
     w.add_argument("--raw", required=True)
     w.add_argument("--rows", required=True)
@@ -956,7 +1045,7 @@ def main():
     w.add_argument("--json", required=True)
     w.add_argument("--meta", action="append", default=[])
     args = p.parse_args()
-    return {"pss": cmd_pss, "env-pss": cmd_env_pss, "write": write}[args.cmd](args)
+    return {"pss": cmd_pss, "env-pss": cmd_env_pss, "disk": cmd_disk, "write": write}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,7 @@ pub fn run(spec: &SandboxSpec, report: ReportWriter, exit: ExitWriter, signals: 
 fn idle(signals: &SigSet) -> ! {
     // Whatever the supervisor had open (its lock, its pipe to `hutch start`) is not init's.
     sys::close_from(3);
+    crate::env::supervisor::shed_start_up_memory();
     loop {
         let Ok(received) = sys::wait_for_signal(signals) else {
             std::process::exit(125)

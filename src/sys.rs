@@ -806,3 +806,174 @@ pub fn become_user(uid: u32, gid: u32) -> SysResult<()> {
     let uid = Uid::from_raw(uid);
     setresuid(uid, uid, uid).map_err(failed(format!("setresuid({uid})")))
 }
+
+/// Hand back the pages of hutch's own executable that this process touched so far and that are
+/// still exactly the file's: madvise(MADV_DONTNEED) over its read-only private mappings. The
+/// page cache keeps them, so a later access faults the same bytes in again (a minor fault);
+/// only this process's share of them goes. Returns the number of bytes released.
+///
+/// For a long-lived process that forked after parsing the command line and building a sandbox
+/// (an environment's supervisor and idle PID 1), these pages are most of its memory: it will
+/// not run that code again.
+pub fn release_executable_pages() -> SysResult<usize> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps")
+        .map_err(|e| SysError::io("read /proc/self/smaps", &e))?;
+    let mut released = 0;
+    for range in unmodified_executable_ranges(&smaps, own_code()) {
+        let len = range.end - range.start;
+        // SAFETY: MADV_DONTNEED on a private file mapping discards its anonymous (copied on
+        // write) pages and refills the rest from the file. The ranges are read-only mappings
+        // of our own executable in which the kernel reports no anonymous page, resident or
+        // swapped: nothing there differs from the file, so no value this program holds
+        // changes. Nothing writes to a read-only mapping between reading smaps and this call
+        // short of mprotect(2) or ptrace(2), which hutch does not use on itself.
+        let ret =
+            unsafe { libc::madvise(range.start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+        if ret == -1 {
+            return Err(SysError {
+                call: format!("madvise({:#x}, {len}, MADV_DONTNEED)", range.start),
+                errno: Errno::last(),
+            });
+        }
+        released += len;
+    }
+    Ok(released)
+}
+
+/// An address in our executable's code.
+fn own_code() -> usize {
+    release_executable_pages as fn() -> SysResult<usize> as usize
+}
+
+/// From the text of /proc/self/smaps: the read-only private mappings of the file that holds
+/// address `inside` (our executable) with no anonymous page in them, resident or swapped.
+///
+/// Anonymous and Swap, not Private_Dirty: a text page of a freshly written binary counts as
+/// dirty (the page cache has not been written back yet) though this process never wrote it;
+/// a page it did write — the relocated `.data.rel.ro`, read-only again after relocation — is
+/// an anonymous copy, and that mapping is left alone.
+fn unmodified_executable_ranges(smaps: &str, inside: usize) -> Vec<std::ops::Range<usize>> {
+    struct Mapping<'a> {
+        range: std::ops::Range<usize>,
+        perms: &'a str,
+        file: (&'a str, &'a str),
+        anonymous: Option<u64>,
+        swap: Option<u64>,
+    }
+    let mut mappings: Vec<Mapping> = Vec::new();
+    for line in smaps.lines() {
+        let mut words = line.split_ascii_whitespace();
+        let Some(first) = words.next() else { continue };
+        let range = first.split_once('-').and_then(|(start, end)| {
+            Some(usize::from_str_radix(start, 16).ok()?..usize::from_str_radix(end, 16).ok()?)
+        });
+        if let Some(range) = range {
+            let perms = words.next().unwrap_or("");
+            let _offset = words.next();
+            let file = (words.next().unwrap_or(""), words.next().unwrap_or("0"));
+            mappings.push(Mapping {
+                range,
+                perms,
+                file,
+                anonymous: None,
+                swap: None,
+            });
+            continue;
+        }
+        let (Some(mapping), Some(kib)) = (mappings.last_mut(), words.next()) else {
+            continue;
+        };
+        match first {
+            "Anonymous:" => mapping.anonymous = kib.parse().ok(),
+            "Swap:" => mapping.swap = kib.parse().ok(),
+            _ => {}
+        }
+    }
+    let Some(own) = mappings.iter().find(|m| m.range.contains(&inside)) else {
+        return Vec::new();
+    };
+    if own.file.1 == "0" {
+        return Vec::new();
+    }
+    mappings
+        .iter()
+        .filter(|m| {
+            m.file == own.file
+                && m.perms.as_bytes().get(1) == Some(&b'-')
+                && m.perms.as_bytes().get(3) == Some(&b'p')
+                && m.anonymous == Some(0)
+                && m.swap == Some(0)
+        })
+        .map(|m| m.range.clone())
+        .collect()
+}
+
+/// malloc_trim(3): return the heap's free pages to the kernel (glibc).
+pub fn trim_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim takes an integer and only gives free heap memory back.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMAPS: &str = "\
+5600a0000000-5600a0083000 r--p 00000000 fd:01 1234 /usr/bin/hutch
+Rss:                 320 kB
+Private_Dirty:         0 kB
+Anonymous:             0 kB
+Swap:                  0 kB
+VmFlags: rd mr mw me
+5600a0083000-5600a0315000 r-xp 00083000 fd:01 1234 /usr/bin/hutch
+Rss:                1340 kB
+Private_Dirty:       512 kB
+Anonymous:             0 kB
+Swap:                  0 kB
+VmFlags: rd ex mr mw me
+5600a0315000-5600a0322000 r--p 00315000 fd:01 1234 /usr/bin/hutch
+Rss:                  52 kB
+Anonymous:            52 kB
+Swap:                  0 kB
+5600a0322000-5600a0324000 rw-p 00322000 fd:01 1234 /usr/bin/hutch
+Anonymous:             8 kB
+Swap:                  0 kB
+5600a0400000-5600a0410000 r--p 00400000 fd:01 1234 /usr/bin/hutch
+Anonymous:             0 kB
+Swap:                  4 kB
+5600a1000000-5600a1042000 rw-p 00000000 00:00 0 [heap]
+Anonymous:           152 kB
+Swap:                  0 kB
+7f0000000000-7f0000156000 r-xp 00028000 fd:01 99 /usr/lib/x86_64-linux-gnu/libc.so.6
+Anonymous:             0 kB
+Swap:                  0 kB
+";
+
+    #[test]
+    fn only_unmodified_read_only_mappings_of_the_executable() {
+        assert_eq!(
+            unmodified_executable_ranges(SMAPS, 0x5600a0100000),
+            vec![
+                0x5600a0000000..0x5600a0083000,
+                0x5600a0083000..0x5600a0315000
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_when_the_address_is_not_in_a_file() {
+        assert!(unmodified_executable_ranges(SMAPS, 0x5600a1000010).is_empty());
+        assert!(unmodified_executable_ranges(SMAPS, 0x10).is_empty());
+        assert!(unmodified_executable_ranges("", 0x5600a0100000).is_empty());
+    }
+
+    #[test]
+    fn our_own_text_is_found_and_released() {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let ranges = unmodified_executable_ranges(&smaps, own_code());
+        assert!(ranges.iter().any(|r| r.contains(&own_code())));
+    }
+}

@@ -11,10 +11,12 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use seccompiler::{
-    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
-    SeccompFilter, SeccompRule, TargetArch,
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
 };
 use syscalls::Sysno;
+
+mod prefix;
 
 /// When a rule applies to its system call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,7 +258,7 @@ fn condition(when: Condition) -> Result<Option<SeccompRule>, seccompiler::Backen
     Ok(Some(SeccompRule::new(vec![cond])?))
 }
 
-/// The BPF program for `policy`: the prefix, then the deny list.
+/// The BPF program for `policy`: the prefix (see [`prefix`]), then the deny list.
 pub fn compile(policy: &SeccompPolicy) -> Result<BpfProgram, SeccompError> {
     let mut deny: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let mut unconditional = Vec::new();
@@ -281,34 +283,10 @@ pub fn compile(policy: &SeccompPolicy) -> Result<BpfProgram, SeccompError> {
             .map_err(SeccompError::Build)?;
         filter.try_into().map_err(SeccompError::Build)
     };
-    let mut program = prefix();
+    let listed: Vec<u32> = deny.keys().map(|&nr| nr as u32).collect();
+    let mut program = prefix::prefix(&listed, Sysno::clone3.id() as u32);
     program.extend(build(deny, SeccompAction::Errno(libc::EPERM as u32))?);
     Ok(program)
-}
-
-/// What comes before the deny list, as classic BPF (linux/filter.h, linux/seccomp.h): on
-/// x86_64, the x32 ABI, which reuses the architecture's audit value with bit 30 set in the call
-/// number (without this every rule could be bypassed through it), and clone3 with ENOSYS. Both
-/// only ever refuse, so they may come before the architecture check; in one program with the
-/// list, installing it is one seccomp(2) call, one conversion and one JIT.
-fn prefix() -> BpfProgram {
-    const LD_W_ABS: u16 = 0x20;
-    const JGE_K: u16 = 0x35;
-    const JEQ_K: u16 = 0x15;
-    const RET_K: u16 = 0x06;
-    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-    const KILL_PROCESS: u32 = 0x8000_0000;
-    const RET_ERRNO: u32 = 0x0005_0000;
-    let op = |code, jt, jf, k| sock_filter { code, jt, jf, k };
-    // seccomp_data.nr is at offset 0.
-    let mut program = vec![op(LD_W_ABS, 0, 0, 0)];
-    if cfg!(target_arch = "x86_64") {
-        program.push(op(JGE_K, 0, 1, X32_SYSCALL_BIT));
-        program.push(op(RET_K, 0, 0, KILL_PROCESS));
-    }
-    program.push(op(JEQ_K, 0, 1, Sysno::clone3.id() as u32));
-    program.push(op(RET_K, 0, 0, RET_ERRNO | libc::ENOSYS as u32));
-    program
 }
 
 /// Install `program` on this thread (inherited by its children). Needs no_new_privs.
@@ -363,11 +341,32 @@ mod tests {
     }
 
     #[test]
-    fn compiles_to_one_program_behind_the_prefix() {
+    fn the_compiled_program_decides_as_the_policy_says() {
+        use prefix::tests::run;
+        use prefix::{AUDIT_ARCH, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS};
         let program = compile(&policy(&[], &[]).unwrap()).unwrap();
-        let prefix = prefix();
-        assert!(program.len() > prefix.len() + 10);
-        assert_eq!(program[..prefix.len()], prefix[..]);
+        let call = |nr: i64, args: [u64; 6]| run(&program, AUDIT_ARCH, nr as u32, args);
+        let eperm = RET_ERRNO | libc::EPERM as u32;
+        assert_eq!(call(libc::SYS_keyctl, [0; 6]), eperm);
+        assert_eq!(call(libc::SYS_getppid, [0; 6]), RET_ALLOW);
+        assert_eq!(
+            call(libc::SYS_clone3, [0; 6]),
+            RET_ERRNO | libc::ENOSYS as u32
+        );
+        let ioctl = |request: u64| call(libc::SYS_ioctl, [0, request, 0, 0, 0, 0]);
+        assert_eq!(ioctl(TIOCSTI as u64), eperm);
+        assert_eq!(ioctl(0xdead_0000_0000 | TIOCSTI as u64), eperm);
+        assert_eq!(ioctl(libc::TCGETS), RET_ALLOW);
+        let clone = |flags: i32| call(libc::SYS_clone, [flags as u64, 0, 0, 0, 0, 0]);
+        assert_eq!(clone(libc::CLONE_NEWUSER), eperm);
+        assert_eq!(clone(libc::SIGCHLD), RET_ALLOW);
+        assert_eq!(run(&program, 0x4000_0003, 1, [0; 6]), RET_KILL_PROCESS);
+        // Allowed through the profile: off the list, so the search answers at once.
+        let open = compile(&policy(&[], &["keyctl".into()]).unwrap()).unwrap();
+        assert_eq!(
+            run(&open, AUDIT_ARCH, libc::SYS_keyctl as u32, [0; 6]),
+            RET_ALLOW
+        );
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! read(2) for every 512-byte tar header.
 //!
 //! If the thread cannot be started, the same work happens inline: slower, never different.
-//! The thread is never joined on an error: the extracting process exits when it fails (see
-//! `crate::userns`), and a thread blocked in read(2) on a pipe must not keep it waiting.
+//! Use it only in the extracting process in the user namespace, which exits when the import ends
+//! (see `crate::userns`, whose caller must stay single-threaded). There the thread is never
+//! joined on an error: a thread blocked in read(2) on a pipe must not hold up the failure.
 
 use std::io::{ErrorKind, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};

@@ -1,8 +1,9 @@
 //! The extracting side of an import, run as root of the user namespace: turn the source into
 //! [`Item`]s for the [`Extractor`]. Streams are decompressed by their magic bytes (gzip, xz,
-//! zstd; anything else is read as a plain tar), hashed as they come (sha256 of the input), and
-//! read to their end, so that a missing end-of-archive marker, a compressed stream cut short or a
-//! layer whose bytes do not match its digest is an error and not a silently smaller image.
+//! zstd; anything else is read as a plain tar), hashed as they come (sha256 of the input, in a
+//! thread of its own: `super::feed`), and read to their end, so that a missing end-of-archive
+//! marker, a compressed stream cut short or a layer whose bytes do not match its digest is an
+//! error and not a silently smaller image.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -10,6 +10,7 @@
 //! removed by the user from outside, so removal, too, runs in the user namespace.
 
 pub mod extract;
+pub mod feed;
 pub mod progress;
 pub mod read;
 pub mod source;

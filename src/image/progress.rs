@@ -1,6 +1,7 @@
 //! Progress of an import: a bar on a terminal (indicatif), a few plain lines otherwise, nothing
-//! with `-q`. The bar is drawn by whoever reads the input — the extracting process — and never
-//! from a thread of its own (the importer forks; see `crate::userns`).
+//! with `-q`. The bar is drawn by the extracting process as it takes in the input (see
+//! `super::feed`), and never from a ticker thread of its own, which the importer's fork would not
+//! carry into the extracting process (see `crate::userns`).
 
 use std::io::IsTerminal;
 

@@ -1,8 +1,9 @@
 //! The extracting side of an import, run as root of the user namespace: turn the source into
 //! [`Item`]s for the [`Extractor`]. Streams are decompressed by their magic bytes (gzip, xz,
-//! zstd; anything else is read as a plain tar), hashed as they come (sha256 of the input), and
-//! read to their end, so that a missing end-of-archive marker, a compressed stream cut short or a
-//! layer whose bytes do not match its digest is an error and not a silently smaller image.
+//! zstd; anything else is read as a plain tar), hashed as they come (sha256 of the input, in a
+//! thread of its own: `super::feed`), and read to their end, so that a missing end-of-archive
+//! marker, a compressed stream cut short or a layer whose bytes do not match its digest is an
+//! error and not a silently smaller image.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,9 +15,8 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use sha2::{Digest, Sha256};
-
 use super::extract::{ExtractError, Extractor, Item, Kind};
+use super::feed::Feed;
 use super::progress::Progress;
 use super::source::{is_image_archive_member, Layer, Source};
 
@@ -94,7 +94,7 @@ pub fn read(
 ) -> Result<Input, ReadError> {
     match source {
         Source::Stdin => {
-            let stdin = std::io::stdin().lock();
+            let stdin = std::io::stdin();
             let (compression, digest) = stream(stdin, "standard input", Whole::Stdin, x, progress)?;
             Ok(Input {
                 format: compression.to_owned(),
@@ -168,24 +168,6 @@ fn read_layer(layer: &Layer, x: &mut Extractor, progress: &Progress) -> Result<(
             want: want.clone(),
         }),
         _ => Ok(()),
-    }
-}
-
-/// Hashes and counts what passes through; reports progress.
-struct Tap<R> {
-    inner: R,
-    state: Rc<RefCell<(Sha256, u64)>>,
-    progress: Progress,
-}
-
-impl<R: Read> Read for Tap<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut state = self.state.borrow_mut();
-        state.0.update(&buf[..n]);
-        state.1 += n as u64;
-        self.progress.advance(n as u64);
-        Ok(n)
     }
 }
 
@@ -276,20 +258,15 @@ enum Whole {
 }
 
 /// One (possibly compressed) tar stream into `x`: its compression and the input's digest.
-fn stream<'a>(
-    raw: impl Read + 'a,
+fn stream(
+    raw: impl Read + Send + 'static,
     what: &str,
     whole: Whole,
     x: &mut Extractor,
     progress: &Progress,
 ) -> Result<(&'static str, String), ReadError> {
-    let state = Rc::new(RefCell::new((Sha256::new(), 0u64)));
-    let tap = Tap {
-        inner: raw,
-        state: Rc::clone(&state),
-        progress: progress.clone(),
-    };
-    let (decoded, compression) = decompress(Box::new(tap), what)?;
+    let mut feed = Feed::start(raw, progress);
+    let (decoded, compression) = decompress(Box::new(&mut feed), what)?;
     let consumed = Rc::new(RefCell::new(0u64));
     let counted = Count {
         inner: decoded,
@@ -358,15 +335,18 @@ fn stream<'a>(
     }
     // Read to the end: the compressed stream's own checks (CRC, length) run, the digest covers
     // every byte, and a writer on the other end of a pipe is not cut off.
-    std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| ReadError::Truncated {
+    let truncated = |e: std::io::Error| ReadError::Truncated {
         what: what.into(),
         why: e.to_string(),
-    })?;
+    };
+    std::io::copy(&mut rest, &mut std::io::sink()).map_err(truncated)?;
     drop(rest);
-    let (hasher, _) = Rc::try_unwrap(state)
-        .map(RefCell::into_inner)
-        .unwrap_or_else(|rc| rc.borrow().clone());
-    Ok((compression, format!("sha256:{:x}", hasher.finalize())))
+    std::io::copy(&mut feed, &mut std::io::sink()).map_err(truncated)?;
+    let digest = feed.digest().ok_or_else(|| ReadError::Truncated {
+        what: what.into(),
+        why: "the input did not end".into(),
+    })?;
+    Ok((compression, digest))
 }
 
 /// `SCHILY.xattr.NAME` records of the entry's PAX header (GNU tar and bsdtar write them).

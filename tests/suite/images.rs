@@ -794,6 +794,33 @@ fn truncated_and_corrupt_archives_fail_and_leave_nothing() {
     }
 }
 
+/// The input is read ahead by a thread of its own: a failure must not wait for that thread,
+/// which may be blocked reading a pipe whose writer never closes it.
+#[test]
+fn a_failing_import_from_an_open_pipe_ends_at_once() {
+    let Some(images) = Images::new() else { return };
+    let mut child = super::harness::Running(
+        images
+            .hutch(&["image", "import", "-", "--name", "stuck"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdin = child.0.stdin.take().unwrap();
+    stdin.write_all(&[0x5a; 4096]).unwrap();
+    stdin.flush().unwrap();
+    let ended = super::harness::eventually(10, || matches!(child.0.try_wait(), Ok(Some(_))));
+    assert!(ended, "the import waits for the end of its input");
+    let status = child.0.wait().unwrap();
+    drop(stdin);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(125), "{err}");
+    assert!(err.contains("not a tar archive"), "{err}");
+    assert_eq!(images.entries(), Vec::<String>::new());
+}
+
 /// Start `hutch image import -`, feed it the first half of an archive, and wait until it is
 /// writing into its temporary directory.
 fn half_imported(

@@ -7,7 +7,10 @@ use std::process::Output;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use super::harness::{eventually, ok, processes_running, sandbox, stderr, Sandbox};
+use super::harness::{
+    assert_mounts_unchanged, eventually, host_mounts, ok, processes_running, sandbox, stderr,
+    Sandbox,
+};
 
 /// `hutch --root <work>/state ARGS...`
 fn hutch(sb: &Sandbox, args: &[&str]) -> Output {
@@ -266,8 +269,7 @@ fn many_start_stop_cycles_leave_nothing_behind() {
     let Some(sb) = sandbox() else { return };
     let _cleanup = Cleanup(&sb);
     ok(&hutch(&sb, &["create", "cycle", "--host"]));
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let fds = std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let mounts = host_mounts();
     for _ in 0..200 {
         ok(&hutch(&sb, &["start", "cycle"]));
         ok(&hutch(&sb, &["stop", "cycle"]));
@@ -277,14 +279,7 @@ fn many_start_stop_cycles_leave_nothing_behind() {
         "left behind: {:?}",
         leftovers(&sb)
     );
-    assert_eq!(
-        std::fs::read_to_string("/proc/self/mountinfo").unwrap(),
-        mounts
-    );
-    assert!(
-        std::fs::read_dir("/proc/self/fd").unwrap().count() <= fds + 2,
-        "descriptors leak"
-    );
+    assert_mounts_unchanged(&mounts);
 }
 
 #[test]

@@ -298,3 +298,23 @@ impl Drop for Running {
         let _ = self.0.wait();
     }
 }
+
+/// This process's mount table (the host's), one line per mount.
+pub fn host_mounts() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Fail, naming what appeared and what vanished, unless the mount table is `before` again.
+pub fn assert_mounts_unchanged(before: &[String]) {
+    let after = host_mounts();
+    let added: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+    let removed: Vec<&String> = before.iter().filter(|l| !after.contains(l)).collect();
+    assert!(
+        added.is_empty() && removed.is_empty(),
+        "the host's mount table changed\n+ {added:#?}\n- {removed:#?}"
+    );
+}

@@ -7,7 +7,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::harness::{
-    eventually, ok, processes_running, processes_with, sandbox, unique_marker, Running,
+    assert_mounts_unchanged, eventually, host_mounts, ok, processes_running, processes_with,
+    sandbox, unique_marker, Running,
 };
 
 #[test]
@@ -80,8 +81,7 @@ fn background_processes_end_with_the_payload() {
 #[test]
 fn nothing_remains_after_success_or_failure() {
     let Some(sb) = sandbox() else { return };
-    let mountinfo = || std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let mounts_before = mountinfo();
+    let mounts_before = host_mounts();
     let tmpdir = tempfile::Builder::new()
         .prefix("hutch-tmpdir-")
         .tempdir_in(sb.path())
@@ -110,7 +110,7 @@ fn nothing_remains_after_success_or_failure() {
         0,
         "hutch left files in TMPDIR"
     );
-    assert_eq!(mountinfo(), mounts_before, "the host's mount table changed");
+    assert_mounts_unchanged(&mounts_before);
     // hutch answers as soon as the payload's status is known; PID 1's own exit (tearing the
     // namespaces down) may take a moment longer.
     let hutches = || -> Vec<u32> {

@@ -137,14 +137,27 @@ impl CapSet {
     }
 }
 
-/// Cut every capability set of this process down to `keep`.
+/// Cut every capability set of this thread down to `keep`.
 pub fn restrict_to(keep: CapSet) -> Result<(), CapsError> {
-    // Bounding first: dropping from it needs CAP_SETPCAP, which capset below may remove.
-    for cap in 0..=sys::last_capability() {
+    limit_bounding(keep, sys::last_capability())?;
+    restrict_sets(keep)
+}
+
+/// Drop from this thread's bounding set every capability up to `last` (the kernel's highest,
+/// [`sys::last_capability`]) that is not in `keep`: no execve can grant it again. Comes first:
+/// it needs CAP_SETPCAP, which [`restrict_sets`] may remove.
+pub fn limit_bounding(keep: CapSet, last: u32) -> Result<(), CapsError> {
+    for cap in 0..=last {
         if !keep.contains(cap) {
             sys::drop_bounding_capability(cap).map_err(CapsError::Drop)?;
         }
     }
+    Ok(())
+}
+
+/// Clear this thread's ambient set and cut its effective, permitted and inheritable sets to
+/// `keep`, after [`limit_bounding`].
+pub fn restrict_sets(keep: CapSet) -> Result<(), CapsError> {
     sys::clear_ambient_capabilities().map_err(CapsError::Drop)?;
     sys::set_capabilities(keep.0).map_err(CapsError::Drop)
 }

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 
 use ::landlock::{
     Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, PathFd,
-    RestrictionStatus, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+    RestrictionStatus, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetError,
+    RulesetStatus, Scope, ABI,
 };
 use serde::Deserialize;
 
@@ -245,6 +246,13 @@ impl LandlockError {
     }
 }
 
+/// A ruleset built and not yet enforced: [`prepare`] makes it (it may run on another thread),
+/// [`enforce`] restricts the calling thread with it.
+pub struct Prepared {
+    ruleset: RulesetCreated,
+    mode: LandlockMode,
+}
+
 /// Restrict this process (and everything it starts) to `rules`.
 pub fn apply(
     rules: &[PathRule],
@@ -252,15 +260,32 @@ pub fn apply(
     scopes: Scopes,
     mode: LandlockMode,
 ) -> Result<Option<RestrictionStatus>, LandlockError> {
+    match prepare(rules, tcp, scopes, mode)? {
+        Some(prepared) => enforce(prepared).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn wrap(mode: LandlockMode) -> impl Fn(RulesetError) -> LandlockError {
+    move |e| match mode {
+        LandlockMode::Require => LandlockError::Required(e),
+        _ => LandlockError::Apply(e),
+    }
+}
+
+/// The ruleset for `rules` (paths that exist now), or `None` with Landlock off.
+pub fn prepare(
+    rules: &[PathRule],
+    tcp: &TcpPorts,
+    scopes: Scopes,
+    mode: LandlockMode,
+) -> Result<Option<Prepared>, LandlockError> {
     let level = match mode {
         LandlockMode::Off => return Ok(None),
         LandlockMode::BestEffort => CompatLevel::BestEffort,
         LandlockMode::Require => CompatLevel::HardRequirement,
     };
-    let wrap = |e| match mode {
-        LandlockMode::Require => LandlockError::Required(e),
-        _ => LandlockError::Apply(e),
-    };
+    let wrap = wrap(mode);
     let mut net = BitFlags::<AccessNet>::empty();
     if tcp.bind.is_some() {
         net |= AccessNet::BindTcp;
@@ -286,13 +311,15 @@ pub fn apply(
             }
         })
         .and_then(|r| r.create())
-        .map_err(wrap)?;
+        .map_err(&wrap)?;
     for (ports, access) in [
         (&tcp.bind, AccessNet::BindTcp),
         (&tcp.connect, AccessNet::ConnectTcp),
     ] {
         for &port in ports.iter().flatten() {
-            ruleset = ruleset.add_rule(NetPort::new(port, access)).map_err(wrap)?;
+            ruleset = ruleset
+                .add_rule(NetPort::new(port, access))
+                .map_err(&wrap)?;
         }
     }
     for rule in rules {
@@ -312,13 +339,19 @@ pub fn apply(
         }
         ruleset = ruleset
             .add_rule(PathBeneath::new(fd, access))
-            .map_err(wrap)?;
+            .map_err(&wrap)?;
     }
-    let status = ruleset.restrict_self().map_err(wrap)?;
+    Ok(Some(Prepared { ruleset, mode }))
+}
+
+/// Restrict the calling thread (and everything it starts) with `prepared`.
+pub fn enforce(prepared: Prepared) -> Result<RestrictionStatus, LandlockError> {
+    let Prepared { ruleset, mode } = prepared;
+    let status = ruleset.restrict_self().map_err(wrap(mode))?;
     if mode == LandlockMode::Require && status.ruleset != RulesetStatus::FullyEnforced {
         return Err(LandlockError::Partial);
     }
-    Ok(Some(status))
+    Ok(status)
 }
 
 #[cfg(test)]

@@ -294,6 +294,7 @@ pub fn build_root(ops: &[MountOp]) -> Result<(), MountError> {
     let new_root = Path::new(NEW_ROOT);
     // pivot_root(2) needs the new root to be a mount point, even if no op mounts on `/`.
     sys::mount(Some(new_root), new_root, None, MsFlags::MS_BIND, None).map_err(scratch_err)?;
+    mkdir(Path::new(TMPFS_DIRS)).map_err(scratch_err)?;
 
     for (index, op) in ops.iter().enumerate() {
         apply(index, op).map_err(|e| e.with_op(op))?;
@@ -391,8 +392,7 @@ fn apply(index: usize, op: &MountOp) -> Result<(), Failure> {
             // profile). The bind keeps the scratch mount's nosuid and nodev, and all of them
             // together are held to one tmpfs's size.
             let staged = Path::new(TMPFS_DIRS).join(index.to_string());
-            std::fs::create_dir_all(TMPFS_DIRS)
-                .and_then(|()| std::fs::create_dir(&staged))
+            std::fs::create_dir(&staged)
                 .and_then(|()| {
                     std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(*mode))
                 })
@@ -492,18 +492,15 @@ fn mkdir(path: &Path) -> Result<(), SysError> {
 }
 
 /// Make sure something exists at `path` to mount on: a directory, or for `is_dir == false` a
-/// file. What is there already serves (the mount itself then says if it does not fit). A
-/// directory costs one mkdir when its parent exists, as it does for all but the first mount of
-/// a tree.
+/// file. What is there already serves (the mount itself then says if it does not fit). One
+/// syscall when the parent exists, as it does for all but the first mount of a tree.
 fn make_mount_point(path: &Path, is_dir: bool) -> Result<(), Failure> {
-    // An existing file is never opened: opening a device can act (a watchdog starts counting).
-    if !is_dir && path.exists() {
-        return Ok(());
-    }
     let create = || {
         if is_dir {
             std::fs::create_dir(path)
         } else {
+            // O_EXCL: an existing file is never opened; opening a device can act (a watchdog
+            // starts counting).
             std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -520,8 +517,8 @@ fn make_mount_point(path: &Path, is_dir: bool) -> Result<(), Failure> {
     };
     match result {
         Ok(()) => Ok(()),
-        // There already (EEXIST), or in a directory we may not write to but with the mount
-        // point in it (EACCES, EROFS): it serves.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        // In a directory we may not write to (EACCES, EROFS), but there already: it serves.
         Err(_) if path.exists() => Ok(()),
         Err(e) => Err(Failure::MountPoint(path.to_owned(), e)),
     }

@@ -453,15 +453,18 @@ fn set_up(
     }
     // 3. The file system: everything is built under a scratch root, then pivot_root.
     // 4. The uts and net namespaces are ours: name the host, bring up loopback.
-    if network_in_parallel(spec) {
-        build_root_beside_network(spec, hardening)?;
+    // (With the network made beside the mounts, the bounding set (step 6) and the Landlock
+    // ruleset (step 8) are made beside them too; they are enforced in their places.)
+    let (landlock, bounding_limited) = if network_in_parallel(spec) {
+        (build_root_beside_network(spec, hardening)?, true)
     } else {
         mounts::build_root(&hardening.mount_ops).map_err(SetupError::Mount)?;
         sys::sethostname(&spec.hostname).map_err(SetupError::Hostname)?;
         if spec.net.own_namespace() {
             sys::loopback_up().map_err(SetupError::Loopback)?;
         }
-    }
+        (prepare_landlock(spec, hardening)?, false)
+    };
     // 4b. With pasta: wait until the launcher has seen pasta configure the interface. pasta
     //     joins us through /proc/PID/ns, which the kernel allows only while we are dumpable
     //     (step 5 ends that), and nothing of the user's may run before the network is there.
@@ -487,21 +490,21 @@ fn set_up(
     }
     // 6. Capabilities: every set cut to what the payload may keep (nothing for a user mapped
     //    to itself). The bounding set goes first, while CAP_SETPCAP is still held.
-    caps::restrict_to(spec.capabilities).map_err(SetupError::Capabilities)?;
+    if !bounding_limited {
+        caps::limit_bounding(spec.capabilities, hardening.last_capability)
+            .map_err(SetupError::Capabilities)?;
+    }
+    caps::restrict_sets(spec.capabilities).map_err(SetupError::Capabilities)?;
     // 7. From here on no execve may grant privileges (setuid binaries, file capabilities);
     //    seccomp(2) also requires it of an unprivileged caller.
     sys::set_no_new_privs().map_err(SetupError::NoNewPrivs)?;
     // 8. Landlock after the mounts it describes exist (rules hold open file descriptors of
     //    them) and before seccomp, whose filter does not need to allow Landlock's own calls.
-    match landlock::apply(
-        &hardening.landlock_rules,
-        &spec.tcp_ports,
-        spec.landlock_scopes,
-        spec.landlock,
-    )
-    .map_err(SetupError::Landlock)?
-    {
-        Some(status) => tracing::debug!(?status.ruleset, "Landlock"),
+    match landlock {
+        Some(prepared) => {
+            let status = landlock::enforce(prepared).map_err(SetupError::Landlock)?;
+            tracing::debug!(?status.ruleset, "Landlock");
+        }
         None => tracing::debug!("Landlock off"),
     }
     // 9. seccomp last: from here on the filter applies to init and, inherited, to the payload.
@@ -509,12 +512,31 @@ fn set_up(
     Ok(())
 }
 
-/// Steps 3 and 4 at once: a second thread builds the root while this one makes the network
-/// namespace (see [`network_in_parallel`]). Threads share the mount namespace and the root
-/// until one of them unshares, and only this one does, and only its network namespace; the
-/// process is single-threaded again before anything of the hardening is applied, which holds
-/// for the calling thread alone.
-fn build_root_beside_network(spec: &SandboxSpec, hardening: &Hardening) -> Result<(), SetupError> {
+/// The Landlock ruleset of step 8, made once the mounts it describes exist (rules hold open
+/// file descriptors of them).
+fn prepare_landlock(
+    spec: &SandboxSpec,
+    hardening: &Hardening,
+) -> Result<Option<landlock::Prepared>, SetupError> {
+    landlock::prepare(
+        &hardening.landlock_rules,
+        &spec.tcp_ports,
+        spec.landlock_scopes,
+        spec.landlock,
+    )
+    .map_err(SetupError::Landlock)
+}
+
+/// Steps 3 and 4 at once: a second thread builds the root, then the Landlock ruleset, while
+/// this one makes the network namespace and limits its bounding set (see
+/// [`network_in_parallel`]). Threads share the mount namespace, the root and the descriptors;
+/// credentials and namespaces are each thread's own, and only this thread changes its own.
+/// The process is single-threaded again before anything is enforced that holds for the
+/// calling thread alone (capabilities, no_new_privs, Landlock, seccomp).
+fn build_root_beside_network(
+    spec: &SandboxSpec,
+    hardening: &Hardening,
+) -> Result<Option<landlock::Prepared>, SetupError> {
     // Mounting needs little stack; a small one is mapped and torn down faster.
     const STACK: usize = 256 * 1024;
     // The thread takes PID 2 of the new pid namespace; the payload should have it, as it does
@@ -529,18 +551,25 @@ fn build_root_beside_network(spec: &SandboxSpec, hardening: &Hardening) -> Resul
         let mounting = std::thread::Builder::new()
             .name("hutch-mounts".into())
             .stack_size(STACK)
-            .spawn_scoped(scope, || mounts::build_root(&hardening.mount_ops))
+            .spawn_scoped(scope, || {
+                mounts::build_root(&hardening.mount_ops).map_err(SetupError::Mount)?;
+                prepare_landlock(spec, hardening)
+            })
             .map_err(|e| SetupError::Thread(e.to_string()))?;
         let network = sys::unshare(CloneFlags::CLONE_NEWNET)
             .map_err(SetupError::Network)
             .and_then(|()| sys::loopback_up().map_err(SetupError::Loopback))
-            .and_then(|()| sys::sethostname(&spec.hostname).map_err(SetupError::Hostname));
+            .and_then(|()| sys::sethostname(&spec.hostname).map_err(SetupError::Hostname))
+            .and_then(|()| {
+                caps::limit_bounding(spec.capabilities, hardening.last_capability)
+                    .map_err(SetupError::Capabilities)
+            });
         // Wait for the mounts even when the network failed: no thread may outlive this.
         let root = match mounting.join() {
-            Ok(built) => built.map_err(SetupError::Mount),
+            Ok(built) => built,
             Err(_) => Err(SetupError::Thread("the mounting thread panicked".into())),
         };
-        root.and(network)
+        root.and_then(|landlock| network.map(|()| landlock))
     });
     if let Some(mut last_pid) = last_pid {
         use std::io::Write;
@@ -555,6 +584,8 @@ pub struct Hardening {
     pub mount_ops: Vec<MountOp>,
     pub landlock_rules: Vec<landlock::PathRule>,
     pub seccomp: seccompiler::BpfProgram,
+    /// The highest capability this kernel knows: read here, not on the child's critical path.
+    pub last_capability: u32,
     /// The user-mode network (`--net pasta`), resolved against the host's network as it is now:
     /// an environment's supervisor prepares it again at every restart.
     pub network: Option<UserNet>,
@@ -588,6 +619,7 @@ impl Hardening {
             mount_ops,
             landlock_rules,
             seccomp,
+            last_capability: sys::last_capability(),
             network,
         })
     }

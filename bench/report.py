@@ -534,13 +534,20 @@ def write(args):
                  f" {meta.get('waited')} s, and the run went ahead anyway")
     else:
         qnote = "not waited for (quick mode)"
+    # hyperfine starts one command after another, so the run alone keeps about one CPU busy
+    # and ends with a 1-minute load near 1; only what goes beyond that is other work.
     try:
-        rose = float(meta.get("load_after", "0").split()[0]) >= float(meta.get("max_load", "0.7"))
+        after = float(meta.get("load_after", "0").split()[0])
+        rose = after >= 1.0 + float(meta.get("max_load", "0.7"))
     except ValueError:
-        rose = False
+        after, rose = None, False
     if rose and not quick:
-        qnote += (f"; **the load rose to {meta.get('load_after').split()[0]} during the run**: other"
-                  " work overlapped, so differences of a few per cent are not conclusive")
+        qnote += (f"; **the load rose to {after} during the run**, more than the run's own (about"
+                  " 1: it keeps one CPU busy): other work overlapped, so differences of a few per"
+                  " cent are not conclusive")
+    elif after is not None and not quick:
+        qnote += (f"; the load at the end ({after}) is about the run's own: it keeps one CPU"
+                  " busy")
     L.append(f"| load average (1, 5, 15 min) | before: {meta.get('load_before')}; after:"
              f" {meta.get('load_after')}; {qnote} |")
     L.append(

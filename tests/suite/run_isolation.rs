@@ -23,6 +23,25 @@ fn init_is_pid_1_and_the_command_runs_as_the_user() {
 }
 
 #[test]
+fn writable_scratch_mounts_are_nosuid_and_nodev() {
+    let Some(sb) = sandbox() else { return };
+    // The tmpfs mount points are binds of one scratch tmpfs: each must still carry its flags.
+    let out = ok(
+        &sb.sh("for d in /tmp /var/tmp /run /dev /dev/shm \"$HOME\"; do \
+         awk -v d=\"$d\" '$5 == d { print d, $6 }' /proc/self/mountinfo | tail -n 1; done"),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    for line in lines {
+        let options: Vec<&str> = line.split_whitespace().nth(1).unwrap().split(',').collect();
+        assert!(
+            options.contains(&"nosuid") && options.contains(&"nodev"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn map_root_makes_the_user_root_inside_only() {
     let Some(sb) = sandbox() else { return };
     let out = ok(&sb.run(&[

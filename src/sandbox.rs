@@ -387,6 +387,11 @@ impl SetupError {
                  network namespace; `--net host` shares the host's network instead"
                     .into(),
             ),
+            SetupError::Thread(_) => Some(
+                "no more threads may start (ulimit -u, kernel.threads-max, memory); `--net host` \
+                 or `--net pasta` set up without the second thread"
+                    .into(),
+            ),
             SetupError::Workdir { .. } => Some(
                 "the directory is not visible in the sandbox; pass --chdir DIR, or --bind it"
                     .into(),

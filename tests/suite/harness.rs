@@ -51,7 +51,14 @@ fn prepare() -> Result<Launcher, String> {
         format!("running as root, and test user {name:?} does not exist: create it (`useradd -m {name}`) or set HUTCH_TEST_USER")
     })?;
     // The checkout may sit under a directory the test user cannot traverse (/root is 0700).
-    let dir = std::env::temp_dir().join(format!("hutch-test-bin-{}", user.uid));
+    // One directory per build: test runs of several checkouts at once each launch their own.
+    let build = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        built.hash(&mut hasher);
+        hasher.finish()
+    };
+    let dir = std::env::temp_dir().join(format!("hutch-test-bin-{}-{build:016x}", user.uid));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| e.to_string())?;

@@ -43,7 +43,7 @@ pub mod subid;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -260,18 +260,15 @@ const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 impl User {
     pub fn current() -> User {
-        let uid = nix::unistd::getuid();
-        let passwd = nix::unistd::User::from_uid(uid).ok().flatten();
+        // Never NSS: see crate::account.
+        let account = crate::account::Account::current();
         let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
         let absolute = |name: &str| var(name).map(PathBuf::from).filter(|p| p.is_absolute());
         User {
-            uid: uid.as_raw(),
-            gid: nix::unistd::getgid().as_raw(),
-            name: passwd
-                .as_ref()
-                .map(|p| p.name.clone())
-                .or_else(|| var("USER").and_then(|u| u.into_string().ok())),
-            home: absolute("HOME").or_else(|| passwd.map(|p| p.dir)),
+            uid: account.uid,
+            gid: account.gid,
+            name: account.subid_owner_name(Path::new(crate::account::PASSWD)),
+            home: account.home,
             path: var("PATH").unwrap_or_else(|| DEFAULT_PATH.into()),
             xdg_data_home: absolute("XDG_DATA_HOME"),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR").map(PathBuf::from),

@@ -4,6 +4,7 @@
 //! launches it: `idmap`, `mounts` and `init` do the work inside the new namespaces, `sys` holds
 //! every raw system call. `check` is the doctor: it tells whether this host can run sandboxes.
 
+pub mod account;
 pub mod caps;
 pub mod channel;
 pub mod check;

@@ -89,25 +89,22 @@ impl Host {
         let gid = nix::unistd::getgid().as_raw();
         let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
         let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        // The passwd database only when the environment does not say: an NSS lookup loads
-        // shared libraries, which costs more than the whole sandbox set-up.
-        let passwd = std::cell::OnceCell::new();
-        let passwd = || {
-            passwd.get_or_init(|| {
-                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-                    .ok()
-                    .flatten()
-            })
-        };
-        let user = var("USER")
-            .and_then(|u| u.into_string().ok())
-            .or_else(|| passwd().as_ref().map(|p| p.name.clone()))
-            .unwrap_or_else(|| uid.to_string());
-        let home = var("HOME")
-            .filter(|h| Path::new(h).is_absolute())
-            .map(PathBuf::from)
-            .or_else(|| passwd().as_ref().map(|p| p.dir.clone()))
-            .unwrap_or_else(|| PathBuf::from("/"));
+        // Never NSS (see crate::account); /etc/passwd only when the environment does not say.
+        let account = crate::account::Account::resolve(
+            uid,
+            gid,
+            |name| var(name),
+            Path::new(crate::account::PASSWD),
+        );
+        let user = account.display_name();
+        // No home anywhere (a uid no database knows, started with an empty environment): one
+        // where a login would put it. Inside, /home is a tmpfs, so the sandbox gets an empty home
+        // as usual; on the host, /home belongs to root, so nobody else can have made it, and
+        // what needs a real one (a persistent home, `${HUTCH_DATA}`) fails instead of landing
+        // somewhere shared. "/", login(1)'s answer, would put the home tmpfs over everything.
+        let home = account
+            .home
+            .unwrap_or_else(|| Path::new("/home").join(&user));
         let cwd = std::env::current_dir().map_err(|source| SpecError::Cwd { source })?;
         let xdg_runtime_dir = var("XDG_RUNTIME_DIR").map(PathBuf::from);
         Ok(Host {

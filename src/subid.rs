@@ -178,10 +178,10 @@ impl HostIds {
     pub fn current() -> HostIds {
         let uid = rustix::process::getuid().as_raw();
         let gid = rustix::process::getgid().as_raw();
-        let user = nix::unistd::User::from_uid(uid.into())
-            .ok()
-            .flatten()
-            .map(|u| u.name);
+        // Never NSS (see crate::account): the passwd file's name, else `$USER`.
+        let passwd = std::path::Path::new(crate::account::PASSWD);
+        let user = crate::account::Account::resolve(uid, gid, |k| std::env::var_os(k), passwd)
+            .subid_owner_name(passwd);
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
         let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
         HostIds {

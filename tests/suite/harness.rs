@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use nix::unistd::{Gid, Uid, User};
+use nix::unistd::{Gid, Uid};
 
 /// Who runs the sandboxes, and with which binary.
 pub struct Launcher {
@@ -33,23 +33,28 @@ pub fn strict() -> bool {
 fn prepare() -> Result<Launcher, String> {
     let built = PathBuf::from(env!("CARGO_BIN_EXE_hutch"));
     if !Uid::effective().is_root() {
-        let user = User::from_uid(Uid::current())
-            .ok()
-            .flatten()
-            .ok_or("the current user has no passwd entry")?;
+        let uid = Uid::current().as_raw().to_string();
+        let user = passwd_entry(&uid)?.ok_or("the current user has no passwd entry")?;
         return Ok(Launcher {
             binary: built,
-            uid: user.uid.as_raw(),
-            gid: user.gid.as_raw(),
-            home: user.dir,
+            uid: user.uid,
+            gid: user.gid,
+            home: user.home,
             name: user.name,
             drop_privileges: false,
         });
     }
     let name = std::env::var("HUTCH_TEST_USER").unwrap_or_else(|_| "hutch-test".into());
-    let user = User::from_name(&name).ok().flatten().ok_or_else(|| {
-        format!("running as root, and test user {name:?} does not exist: create it (`useradd -m {name}`) or set HUTCH_TEST_USER")
-    })?;
+    let Some(user) = passwd_entry(&name)? else {
+        // Not a skip: the suite is set up wrong, and every test would say so.
+        panic!(
+            "running as root, and the test user {name:?} (HUTCH_TEST_USER) does not exist. \
+             Sandboxes are launched as that unprivileged user; create it with a subordinate id \
+             range: `useradd -m {name} && usermod --add-subuids 300000-365535 \
+             --add-subgids 300000-365535 {name}`, or run the suite through `.ci/run`, which \
+             does this"
+        );
+    };
     // The checkout may sit under a directory the test user cannot traverse (/root is 0700).
     // One directory per build: test runs of several checkouts at once each launch their own.
     let build = {
@@ -71,12 +76,55 @@ fn prepare() -> Result<Launcher, String> {
     std::fs::rename(&staged, &binary).map_err(|e| e.to_string())?;
     Ok(Launcher {
         binary,
-        uid: user.uid.as_raw(),
-        gid: user.gid.as_raw(),
-        home: user.dir,
+        uid: user.uid,
+        gid: user.gid,
+        home: user.home,
         name: user.name,
         drop_privileges: true,
     })
+}
+
+/// One account, as the passwd database has it.
+pub struct PasswdEntry {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: PathBuf,
+}
+
+/// The account named `key` (a name or a uid), or `None` if there is none. Asked of `getent`, a
+/// dynamic program: this test binary is static (like hutch), and glibc's NSS crashes a static
+/// binary when it loads a module (`libnss_systemd`, `libnss_sss`).
+pub fn passwd_entry(key: &str) -> Result<Option<PasswdEntry>, String> {
+    let out = Command::new("getent")
+        .args(["passwd", key])
+        .stdin(Stdio::null())
+        .output();
+    let text = match out {
+        // 2: no such key (getent(1)).
+        Ok(out) if out.status.code() == Some(2) => return Ok(None),
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Ok(out) => return Err(format!("`getent passwd {key}` failed: {:?}", out.status)),
+        // No getent: the local file is all there is to ask.
+        Err(_) => {
+            std::fs::read_to_string("/etc/passwd").map_err(|e| format!("/etc/passwd: {e}"))?
+        }
+    };
+    Ok(text.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        let [name, _, uid, gid, _, home, ..] = fields[..] else {
+            return None;
+        };
+        if name != key && uid != key {
+            return None;
+        }
+        Some(PasswdEntry {
+            name: name.to_owned(),
+            uid: uid.parse().ok()?,
+            gid: gid.parse().ok()?,
+            home: PathBuf::from(home),
+        })
+    }))
 }
 
 fn probe(launcher: &Launcher) -> Result<(), String> {

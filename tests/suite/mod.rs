@@ -4,6 +4,7 @@ mod environments;
 mod escapes;
 mod generated;
 mod harness;
+mod hosts;
 mod images;
 mod man_pages;
 mod network;

@@ -1,0 +1,170 @@
+//! hutch on hosts as they are: users that no local database knows (LDAP, SSSD, systemd-homed
+//! accounts), environments with only some of `$USER`/`$HOME` set.
+//!
+//! hutch is a static binary, and glibc's NSS crashes a static binary as soon as it has to load a
+//! module for a user that is not in /etc/passwd. The tests here start hutch as such a user: a
+//! uid that is in no database at all, which only root can become, so they run only as root (as
+//! CI does) and say `skipping` otherwise.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use super::harness::{self, stderr, stdout};
+
+/// A uid and gid with no passwd or group entry anywhere (checked before use).
+const UNKNOWN_ID: u32 = 55555;
+
+/// A work directory owned by the unknown uid, and the launcher's copy of hutch it can run.
+struct Stranger {
+    binary: std::path::PathBuf,
+    dir: tempfile::TempDir,
+}
+
+fn stranger() -> Option<Stranger> {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipping: only root can start hutch as a uid that no database knows");
+        return None;
+    }
+    let launcher = harness::launcher()?;
+    assert!(
+        harness::passwd_entry(&UNKNOWN_ID.to_string())
+            .unwrap()
+            .is_none(),
+        "uid {UNKNOWN_ID} has a passwd entry on this host; the test needs an unknown one"
+    );
+    let dir = tempfile::Builder::new()
+        .prefix("hutch-stranger-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let id = Some(UNKNOWN_ID);
+    std::os::unix::fs::chown(dir.path(), id, id).unwrap();
+    Some(Stranger {
+        binary: launcher.binary.clone(),
+        dir,
+    })
+}
+
+impl Stranger {
+    /// hutch ARGS as the unknown uid, with only PATH and `env` in its environment.
+    fn hutch(&self, env: &[(&str, &Path)], args: &[&str]) -> Output {
+        let mut cmd = Command::new(&self.binary);
+        cmd.current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .envs(env.iter().copied())
+            .args(args)
+            .stdin(Stdio::null())
+            .uid(UNKNOWN_ID)
+            .gid(UNKNOWN_ID);
+        cmd.output().expect("spawn hutch")
+    }
+
+    fn home(&self) -> std::path::PathBuf {
+        let home = self.dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        std::os::unix::fs::chown(&home, Some(UNKNOWN_ID), Some(UNKNOWN_ID)).unwrap();
+        home
+    }
+}
+
+/// Exited by itself, with status `code`: not killed by a signal (SIGSEGV is what NSS did).
+#[track_caller]
+fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.signal(),
+        None,
+        "hutch was killed by a signal\nstderr: {}",
+        stderr(out)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+#[test]
+fn check_works_for_a_uid_no_database_knows() {
+    let Some(s) = stranger() else { return };
+    let home = s.home();
+    for env in [vec![], vec![("HOME", home.as_path())]] {
+        let out = s.hutch(&env, &["check"]);
+        assert_exit(&out, 0);
+        // No name anywhere: the uid stands in for it.
+        let text = stdout(&out);
+        assert!(
+            text.contains(&format!("no range for {UNKNOWN_ID} (uid {UNKNOWN_ID})")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn run_works_for_a_uid_no_database_knows() {
+    let Some(s) = stranger() else { return };
+    let home = s.home();
+    for env in [vec![], vec![("HOME", home.as_path())]] {
+        let out = s.hutch(&env, &["run", "--", "true"]);
+        assert_exit(&out, 0);
+    }
+    // With no $HOME and no passwd entry, the sandbox still gets an empty home of its own.
+    let out = s.hutch(&[], &["run", "--", "sh", "-c", "echo $HOME; touch $HOME/x"]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out).trim(), format!("/home/{UNKNOWN_ID}"));
+}
+
+#[test]
+fn user_and_home_from_the_environment_are_honoured() {
+    let Some(s) = stranger() else { return };
+    let home = s.home();
+    let user = Path::new("ldap-alice");
+    let env = [("USER", user), ("HOME", home.as_path())];
+    let out = s.hutch(&env, &["check"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("no range for ldap-alice (uid {UNKNOWN_ID})")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}/.local/share/hutch", home.display())),
+        "{text}"
+    );
+    // Inside: the same $HOME (an empty tmpfs there), and ${USER} in a profile is $USER.
+    let profile = s.dir.path().join("who.toml");
+    std::fs::write(
+        &profile,
+        "extends = \"default\"\n[env]\nset = { WHO = \"${USER}\" }\n",
+    )
+    .unwrap();
+    let profile = profile.to_str().unwrap();
+    let out = s.hutch(
+        &env,
+        &[
+            "run",
+            "--profile",
+            profile,
+            "--",
+            "sh",
+            "-c",
+            "echo $WHO $HOME",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("ldap-alice {}", home.display())
+    );
+    // LOGNAME stands in for USER.
+    let out = s.hutch(
+        &[("LOGNAME", user), ("HOME", home.as_path())],
+        &["run", "--profile", profile, "--", "sh", "-c", "echo $WHO"],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out).trim(), "ldap-alice");
+}

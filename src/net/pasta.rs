@@ -47,7 +47,8 @@ impl Pasta {
         let stderr: OwnedFd =
             rustix::fs::memfd_create("pasta-stderr", rustix::fs::MemfdFlags::CLOEXEC)
                 .map_err(|e| spawn_error(e.into()))?;
-        let args = net.pasta_args(target, ready_writer.as_raw_fd());
+        let mut args = runas_args(rustix::process::geteuid().as_raw());
+        args.extend(net.pasta_args(target, ready_writer.as_raw_fd()));
         tracing::debug!(program = %program.display(), args = %args.join(" "), "starting pasta");
         let mut command = Command::new(program);
         command
@@ -94,6 +95,19 @@ impl Pasta {
 impl Drop for Pasta {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// pasta started by root drops to `nobody` (passt(1), `--runas`), and `nobody` may not join the
+/// sandbox's user namespace, which root owns: "Couldn't open user namespace". Keeping root's
+/// ids lets it join, as any user's pasta joins that user's namespaces; pasta still gives up
+/// its capabilities and isolates itself once it has joined. Other users' pasta keeps their
+/// ids anyway. CI jobs in containers run as root.
+fn runas_args(euid: u32) -> Vec<String> {
+    if euid == 0 {
+        vec!["--runas".into(), "0:0".into()]
+    } else {
+        Vec::new()
     }
 }
 
@@ -144,6 +158,12 @@ fn messages(stderr: OwnedFd) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn root_keeps_its_ids_and_nobody_else_asks() {
+        assert_eq!(runas_args(0), ["--runas", "0:0"]);
+        assert!(runas_args(1000).is_empty());
+    }
 
     #[test]
     fn syslog_noise_is_dropped_from_messages() {

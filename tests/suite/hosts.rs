@@ -168,3 +168,58 @@ fn user_and_home_from_the_environment_are_honoured() {
     assert_exit(&out, 0);
     assert_eq!(stdout(&out).trim(), "ldap-alice");
 }
+
+/// This one test launches a sandbox as real root on purpose: it is about the root case itself
+/// (CI jobs in containers run as root), where pasta would drop to `nobody` and then could not
+/// join the root-owned user namespace. Everything else in the suite runs as the test user.
+#[test]
+fn pasta_works_when_root_runs_hutch() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipping: the root case needs root");
+        return;
+    }
+    let pasta_installed = ["/usr/local/bin", "/usr/bin", "/bin"]
+        .iter()
+        .any(|dir| Path::new(dir).join("pasta").exists());
+    if !pasta_installed {
+        assert!(
+            !harness::strict(),
+            "HUTCH_TEST_STRICT=1 and pasta is not installed (passt)"
+        );
+        eprintln!("skipping: pasta is not installed (package passt)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A connection from inside to the host's loopback, through pasta's gateway mapping: it can
+    // only arrive if pasta joined the namespace and configured its network.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = Command::new(env!("CARGO_BIN_EXE_hutch"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", "/root")
+        .env("USER", "root")
+        .args([
+            "run",
+            "--net",
+            "pasta",
+            "--net-host-loopback",
+            "--",
+            "bash",
+            "-c",
+        ])
+        .arg(format!(
+            "exec 3<>/dev/tcp/host.hutch.internal/{port} && echo connected"
+        ))
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn hutch");
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out).trim(), "connected");
+    listener.set_nonblocking(true).unwrap();
+    let (_, peer) = listener
+        .accept()
+        .expect("the sandbox's connection is in the listener's backlog");
+    assert!(peer.ip().is_loopback(), "{peer}");
+}

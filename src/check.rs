@@ -101,6 +101,10 @@ pub struct Check {
     pub status: Status,
     pub found: String,
     pub fix: Option<String>,
+    /// Where the check read what it found, when there is a choice (`idmap.subuid`: `files` or
+    /// `getsubids`). Absent from the JSON otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
 }
 
 impl Check {
@@ -110,6 +114,7 @@ impl Check {
             status: Status::Ok,
             found: found.into(),
             fix: None,
+            source: None,
         }
     }
 
@@ -133,6 +138,7 @@ impl Check {
             status,
             found: found.into(),
             fix: fix.filter(|_| status != Status::Ok),
+            source: None,
         }
     }
 }
@@ -227,7 +233,7 @@ pub struct HostPaths {
     pub proc_sys: PathBuf,
     /// `/proc/self`: `status` (seccomp, no_new_privs), `cgroup`, `mountinfo`.
     pub proc_self: PathBuf,
-    /// `/etc`: `subuid` and `subgid`.
+    /// `/etc`: `subuid`, `subgid` and `nsswitch.conf`.
     pub etc: PathBuf,
 }
 
@@ -304,6 +310,8 @@ pub fn checks(paths: &HostPaths, user: &User, probes: &Probes) -> Report {
     let userns_works = probes.namespaces.userns == probe::Stage::Passed;
     let status = std::fs::read_to_string(paths.proc_self.join("status")).unwrap_or_default();
     let no_new_privs = status_field(&status, "NoNewPrivs") == Some("1");
+    let subid_source =
+        crate::subid::SubidSource::of_host(&paths.etc.join("nsswitch.conf"), &user.path);
     let checks = vec![
         kernel::version(&paths.proc_sys),
         kernel::max_user_namespaces(&paths.proc_sys, userns_works),
@@ -311,8 +319,8 @@ pub fn checks(paths: &HostPaths, user: &User, probes: &Probes) -> Report {
         kernel::apparmor_restriction(&paths.proc_sys, userns_works),
         probe::userns(&probes.namespaces.userns, &paths.proc_sys, user.uid),
         probe::overlay(&probes.namespaces.overlay),
-        subid::check("idmap.subuid", &paths.etc.join("subuid"), user),
-        subid::check("idmap.subgid", &paths.etc.join("subgid"), user),
+        subid::check("idmap.subuid", &subid_source, &paths.etc, false, user),
+        subid::check("idmap.subgid", &subid_source, &paths.etc, true, user),
         helpers::id_mapper(
             "idmap.newuidmap",
             helpers::find_in_path("newuidmap", &user.path),

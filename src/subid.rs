@@ -8,7 +8,13 @@
 //! fewer still work but owners above the range cannot be kept. Two users' ranges must not
 //! overlap, or each could own the other's files inside their namespaces.
 //!
-//! Everything here is pure: [`decide`] turns the files' text and the helpers' locations into a
+//! Where the ranges come from is libsubid's choice, which newuidmap follows: the first `subid:`
+//! line of nsswitch.conf(5) names one service (`sss` on SSSD and FreeIPA hosts); without one,
+//! or with `subid: files`, the two files. hutch reads the files itself, and asks a service
+//! through `getsubids(1)` (same package as newuidmap), a dynamic program that may load its
+//! module where hutch, static, may not. See [`SubidSource`].
+//!
+//! Everything else here is pure: [`decide`] turns the files' text and the helpers' locations into a
 //! [`IdPlan`] — ranges, or one id with one warning saying what that costs and how to fix it.
 //! [`crate::idmap`] applies the plan.
 
@@ -161,12 +167,152 @@ pub fn usable(file: &str, user: Option<&str>, uid: u32, own: u32, text: &str) ->
     }
 }
 
+/// nsswitch.conf(5): where libsubid, and so newuidmap, looks up subordinate ids.
+pub const NSSWITCH: &str = "/etc/nsswitch.conf";
+
+/// Where a host's subordinate ids come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubidSource {
+    /// `/etc/subuid` and `/etc/subgid`.
+    Files,
+    /// An NSS service named by `subid:` in nsswitch.conf, asked through `getsubids` when it is
+    /// installed (`None`: it is not, and hutch cannot see the ranges).
+    Service {
+        name: String,
+        getsubids: Option<PathBuf>,
+    },
+}
+
+impl SubidSource {
+    /// The source nsswitch.conf's `text` names, with `getsubids` where it was found.
+    pub fn from_nsswitch(text: &str, getsubids: Option<PathBuf>) -> SubidSource {
+        match nsswitch_subid_service(text) {
+            Some(name) => SubidSource::Service { name, getsubids },
+            None => SubidSource::Files,
+        }
+    }
+
+    /// This host's source: `nsswitch` read, `getsubids` looked for in `path`.
+    pub fn of_host(nsswitch: &std::path::Path, path: &std::ffi::OsStr) -> SubidSource {
+        // Small and root's; a missing file means files, as in libsubid.
+        let text = std::fs::read_to_string(nsswitch).unwrap_or_default();
+        let source = SubidSource::from_nsswitch(&text, None);
+        match source {
+            SubidSource::Service { name, .. } => SubidSource::Service {
+                name,
+                getsubids: crate::check::helpers::find_in_path("getsubids", path),
+            },
+            files => files,
+        }
+    }
+
+    /// For messages: where the uid (`gids` false) or gid ranges were read.
+    pub fn label(&self, gids: bool) -> String {
+        match (self, gids) {
+            (SubidSource::Files, false) => "/etc/subuid".into(),
+            (SubidSource::Files, true) => "/etc/subgid".into(),
+            (SubidSource::Service { name, .. }, false) => {
+                format!("getsubids (subid: {name} in {NSSWITCH})")
+            }
+            (SubidSource::Service { name, .. }, true) => {
+                format!("getsubids -g (subid: {name} in {NSSWITCH})")
+            }
+        }
+    }
+
+    /// For `hutch check --json`: `files` or `getsubids`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SubidSource::Files => "files",
+            SubidSource::Service { .. } => "getsubids",
+        }
+    }
+
+    /// The uid (`gids` false) or gid ranges of `owner` (a name or a uid), as subuid(5) text:
+    /// the file itself, or what getsubids answers, one `OWNER:START:COUNT` line per range.
+    /// Unreadable or unanswered is empty: getsubids exits 1 both for "no ranges" and for
+    /// errors.
+    pub fn read(&self, etc: &std::path::Path, gids: bool, owner: &str) -> String {
+        match self {
+            SubidSource::Files => {
+                let file = if gids { "subgid" } else { "subuid" };
+                std::fs::read_to_string(etc.join(file)).unwrap_or_default()
+            }
+            SubidSource::Service {
+                getsubids: None, ..
+            } => String::new(),
+            SubidSource::Service {
+                getsubids: Some(program),
+                ..
+            } => {
+                let mut command = std::process::Command::new(program);
+                if gids {
+                    command.arg("-g");
+                }
+                let out = command
+                    .arg(owner)
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .output();
+                match out {
+                    Ok(out) if out.status.success() => {
+                        parse_getsubids(&String::from_utf8_lossy(&out.stdout))
+                            .iter()
+                            .map(|r| format!("{}:{}:{}\n", r.owner, r.start, r.count))
+                            .collect()
+                    }
+                    _ => String::new(),
+                }
+            }
+        }
+    }
+}
+
+/// The service named by the first `subid:` line of nsswitch.conf `text`, unless it is `files`
+/// (libsubid's `nss_init`: one service only, the first word; the key is case-insensitive).
+pub fn nsswitch_subid_service(text: &str) -> Option<String> {
+    let value = text.lines().find_map(|line| {
+        if line.starts_with('#') {
+            return None;
+        }
+        let key = line.get(..6)?;
+        if !key.eq_ignore_ascii_case("subid:") {
+            return None;
+        }
+        line[6..].split_whitespace().next()
+    })?;
+    (value != "files").then(|| value.to_owned())
+}
+
+/// getsubids(1) output: `INDEX: OWNER START COUNT` per range. Malformed lines and empty ranges
+/// are skipped.
+pub fn parse_getsubids(text: &str) -> Vec<Range> {
+    text.lines()
+        .filter_map(|line| {
+            let (index, rest) = line.split_once(':')?;
+            index.trim().parse::<u64>().ok()?;
+            let mut fields = rest.split_whitespace();
+            let owner = fields.next()?.to_owned();
+            let start = fields.next()?.parse().ok()?;
+            let count = fields.next()?.parse().ok()?;
+            (fields.next().is_none() && count > 0).then_some(Range {
+                owner,
+                start,
+                count,
+            })
+        })
+        .collect()
+}
+
 /// Everything [`decide`] looks at, gathered by the caller (see [`HostIds::current`]).
 #[derive(Debug, Clone)]
 pub struct HostIds {
     pub user: Option<String>,
     pub uid: u32,
     pub gid: u32,
+    /// Where `subuid` and `subgid` came from.
+    pub source: SubidSource,
+    /// The ranges in subuid(5) form: a file's whole text, or the user's lines from a service.
     pub subuid: String,
     pub subgid: String,
     pub newuidmap: Option<PathBuf>,
@@ -182,14 +328,17 @@ impl HostIds {
         let passwd = std::path::Path::new(crate::account::PASSWD);
         let user = crate::account::Account::resolve(uid, gid, |k| std::env::var_os(k), passwd)
             .subid_owner_name(passwd);
-        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
         let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+        let source = SubidSource::of_host(std::path::Path::new(NSSWITCH), &path);
+        let owner = user.clone().unwrap_or_else(|| uid.to_string());
+        let etc = std::path::Path::new("/etc");
         HostIds {
+            subuid: source.read(etc, false, &owner),
+            subgid: source.read(etc, true, &owner),
+            source,
             user,
             uid,
             gid,
-            subuid: read("/etc/subuid"),
-            subgid: read("/etc/subgid"),
             newuidmap: crate::check::helpers::find_in_path("newuidmap", &path),
             newgidmap: crate::check::helpers::find_in_path("newgidmap", &path),
         }
@@ -240,16 +389,42 @@ pub struct Decision {
 /// one warning that says what will not work and how to fix it.
 pub fn decide(host: &HostIds) -> Decision {
     let user = host.user.as_deref();
-    let uids = usable("/etc/subuid", user, host.uid, host.uid, &host.subuid);
-    let gids = usable("/etc/subgid", user, host.uid, host.gid, &host.subgid);
+    let (uid_label, gid_label) = (host.source.label(false), host.source.label(true));
+    let uids = usable(&uid_label, user, host.uid, host.uid, &host.subuid);
+    let gids = usable(&gid_label, user, host.uid, host.gid, &host.subgid);
     let mut missing: Vec<String> = Vec::new();
     let mut fixes: Vec<String> = Vec::new();
     if host.newuidmap.is_none() || host.newgidmap.is_none() {
         missing.push("newuidmap/newgidmap are not installed".into());
         fixes.push("`sudo apt install uidmap` (shadow-utils on Fedora)".into());
     }
-    missing.extend(uids.missing.iter().chain(&gids.missing).cloned());
-    if uids.missing.is_some() || gids.missing.is_some() {
+    let who = user.map_or_else(|| host.uid.to_string(), str::to_owned);
+    match &host.source {
+        SubidSource::Service {
+            name,
+            getsubids: None,
+        } => {
+            missing.push(format!(
+                "{NSSWITCH} takes subordinate ids from `{name}`, which hutch asks through \
+                 getsubids, and getsubids is not installed"
+            ));
+            fixes.push(
+                "install getsubids (`sudo apt install uidmap`, shadow-utils-subid on Fedora)"
+                    .into(),
+            );
+        }
+        SubidSource::Service { name, .. } => {
+            missing.extend(uids.missing.iter().chain(&gids.missing).cloned());
+            if uids.missing.is_some() || gids.missing.is_some() {
+                fixes.push(format!(
+                    "ask the administrators of `{name}` for a range of {WANTED} subordinate \
+                     uids and gids for {who} (FreeIPA: `ipa subid-generate --owner {who}`)"
+                ));
+            }
+        }
+        SubidSource::Files => missing.extend(uids.missing.iter().chain(&gids.missing).cloned()),
+    }
+    if host.source == SubidSource::Files && (uids.missing.is_some() || gids.missing.is_some()) {
         let all: Vec<Range> = parse(&host.subuid)
             .into_iter()
             .chain(parse(&host.subgid))
@@ -258,7 +433,6 @@ pub fn decide(host: &HostIds) -> Decision {
         fixes.push(format!(
             "`sudo usermod --add-subuids {free}-{last} --add-subgids {free}-{last} {who}`",
             last = free + WANTED - 1,
-            who = user.map_or_else(|| host.uid.to_string(), str::to_owned)
         ));
     }
     match (&host.newuidmap, &host.newgidmap) {
@@ -320,7 +494,7 @@ impl IdMap {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -359,6 +533,7 @@ mod tests {
             user: Some("alice".into()),
             uid: 1000,
             gid: 1000,
+            source: SubidSource::Files,
             subuid: subuid.into(),
             subgid: subgid.into(),
             newuidmap: tools.then(|| "/usr/bin/newuidmap".into()),
@@ -443,6 +618,117 @@ mod tests {
         assert!(all.contains("overlaps bob's 100500-166035"), "{all}");
         assert!(all.contains("alice has 1000 subordinate ids"), "{all}");
         assert_eq!(d.plan.mapped_uids(), 1001);
+    }
+
+    #[test]
+    fn nsswitch_names_the_source_as_libsubid_reads_it() {
+        assert_eq!(nsswitch_subid_service("passwd: files systemd\n"), None);
+        assert_eq!(nsswitch_subid_service("subid: files\n"), None);
+        assert_eq!(nsswitch_subid_service("#subid: sss\nsubid:\n"), None);
+        assert_eq!(
+            nsswitch_subid_service("passwd: files\nSUBID:\tsss files\nsubid: ldap\n").as_deref(),
+            Some("sss")
+        );
+    }
+
+    #[test]
+    fn parses_getsubids_output() {
+        let ranges = parse_getsubids(
+            "0: alice 100000 65536\n1: alice 300000 10\nError fetching ranges\n2: bob x 1\n\
+             3: alice 5 0\n",
+        );
+        assert_eq!(
+            ranges,
+            [
+                Range {
+                    owner: "alice".into(),
+                    start: 100000,
+                    count: 65536
+                },
+                Range {
+                    owner: "alice".into(),
+                    start: 300000,
+                    count: 10
+                },
+            ]
+        );
+        assert!(parse_getsubids("").is_empty());
+    }
+
+    /// Write an executable `script` at `path` from a child process: a file this (threaded)
+    /// test process had open for writing could be inherited by another test's fork, and
+    /// executing it would then fail with ETXTBSY.
+    pub(crate) fn write_script(path: &std::path::Path, script: &str) {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+            .arg(path)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+
+    #[test]
+    fn a_service_is_asked_through_getsubids() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("getsubids");
+        // A stand-in with getsubids' output format: uids for `alice`, gids with -g.
+        write_script(
+            &program,
+            "#!/bin/sh\nif [ \"$1\" = -g ]; then echo \"0: $2 200000 65536\"; \
+             elif [ \"$1\" = alice ]; then echo \"0: $1 100000 65536\"; else exit 1; fi\n",
+        );
+        let source = SubidSource::Service {
+            name: "sss".into(),
+            getsubids: Some(program),
+        };
+        let etc = dir.path();
+        assert_eq!(source.read(etc, false, "alice"), "alice:100000:65536\n");
+        assert_eq!(source.read(etc, true, "alice"), "alice:200000:65536\n");
+        assert_eq!(source.read(etc, false, "bob"), "");
+        let mut host = host("", "", true);
+        host.subuid = source.read(etc, false, "alice");
+        host.subgid = source.read(etc, true, "alice");
+        host.source = source;
+        let d = decide(&host);
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+        assert_eq!(d.plan.mapped_uids(), 65537);
+    }
+
+    #[test]
+    fn a_service_without_getsubids_or_ranges_says_so() {
+        let mut no_tool = host("", "", true);
+        no_tool.source = SubidSource::Service {
+            name: "sss".into(),
+            getsubids: None,
+        };
+        let d = decide(&no_tool);
+        assert!(matches!(d.plan, IdPlan::Single { .. }));
+        assert!(d.warnings[0].contains("`sss`"), "{:?}", d.warnings);
+        assert!(
+            d.warnings[0].contains("install getsubids"),
+            "{:?}",
+            d.warnings
+        );
+        let mut no_range = no_tool.clone();
+        no_range.source = SubidSource::Service {
+            name: "sss".into(),
+            getsubids: Some("/usr/bin/getsubids".into()),
+        };
+        let w = &decide(&no_range).warnings[0];
+        assert!(
+            w.contains("in getsubids (subid: sss in /etc/nsswitch.conf)"),
+            "{w}"
+        );
+        assert!(w.contains("ipa subid-generate --owner alice"), "{w}");
+        assert!(!w.contains("usermod"), "{w}");
     }
 
     #[test]

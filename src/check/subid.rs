@@ -3,15 +3,33 @@
 //! range hutch maps only the user's own id; a distribution image, whose files belong to root,
 //! daemons and `nobody` (65534), needs 65536 ids. Ranges of two users must not overlap, or each
 //! could own the other's files inside their sandboxes.
+//!
+//! The ranges come from where newuidmap takes them (see [`SubidSource`]): the files, or the NSS
+//! service that `subid:` in nsswitch.conf names, asked through getsubids. The report says which.
 
 use std::path::Path;
 
 use super::{Check, User};
-use crate::subid::{free_start, is_owner};
+use crate::subid::{free_start, is_owner, SubidSource};
 pub use crate::subid::{parse, Range, WANTED};
 
-/// `idmap.subuid` / `idmap.subgid` for `file`.
-pub fn check(id: &'static str, file: &Path, user: &User) -> Check {
+/// `idmap.subuid` (`gids` false) or `idmap.subgid` from `source`; the files are in `etc`.
+pub fn check(id: &'static str, source: &SubidSource, etc: &Path, gids: bool, user: &User) -> Check {
+    let mut check = match source {
+        SubidSource::Files => {
+            let file = etc.join(if gids { "subgid" } else { "subuid" });
+            from_file(id, &file, user)
+        }
+        SubidSource::Service { name, getsubids } => {
+            from_service(id, source, name, getsubids.is_some(), etc, gids, user)
+        }
+    };
+    check.source = Some(source.kind());
+    check
+}
+
+/// The ranges newuidmap would find in `file`, and other users' ranges that overlap them.
+fn from_file(id: &'static str, file: &Path, user: &User) -> Check {
     let name = user.display_name();
     let uid = user.uid.to_string();
     let is_mine = |r: &Range| is_owner(r, user.name.as_deref(), user.uid);
@@ -42,8 +60,6 @@ pub fn check(id: &'static str, file: &Path, user: &User) -> Check {
             format!("{add}; {without}"),
         );
     }
-    let shown: Vec<String> = mine.iter().map(|r| r.show()).collect();
-    let total: u64 = mine.iter().map(|r| r.count).sum();
     let clashes: Vec<String> = mine
         .iter()
         .flat_map(|m| others.iter().filter(|o| m.overlaps(o)).map(move |o| (m, o)))
@@ -63,16 +79,61 @@ pub fn check(id: &'static str, file: &Path, user: &User) -> Check {
             ),
         );
     }
-    let found = format!(
-        "{name}: {} ({total} ids) in {}",
-        shown.join(", "),
-        file.display()
+    enough(id, &name, &mine, &format!("in {}", file.display()), add)
+}
+
+/// The ranges an NSS service (`subid: NAME`) gives the user, through getsubids.
+fn from_service(
+    id: &'static str,
+    source: &SubidSource,
+    service: &str,
+    has_getsubids: bool,
+    etc: &Path,
+    gids: bool,
+    user: &User,
+) -> Check {
+    let name = user.display_name();
+    let label = source.label(gids);
+    if !has_getsubids {
+        return Check::warn(
+            id,
+            format!(
+                "{} takes subordinate ids from `{service}`, and getsubids, which hutch asks \
+                 them through, is not installed",
+                crate::subid::NSSWITCH
+            ),
+            "install getsubids (`sudo apt install uidmap`, shadow-utils-subid on Fedora); until \
+             then hutch maps only your own id",
+        );
+    }
+    let text = source.read(etc, gids, &name);
+    let ranges = parse(&text);
+    let mine: Vec<&Range> = ranges.iter().collect();
+    let ask = format!(
+        "ask the administrators of `{service}` for a range of {WANTED} subordinate uids and gids \
+         for {name} (FreeIPA: `ipa subid-generate --owner {name}`)"
     );
+    if mine.is_empty() {
+        return Check::warn(
+            id,
+            format!("no range for {name} (uid {}) from {label}", user.uid),
+            format!("{ask}; until then hutch maps only your own id"),
+        );
+    }
+    enough(id, &name, &mine, &format!("from {label}"), ask)
+}
+
+/// Ok when `mine` holds [`WANTED`] ids, else a warning with `fix`; `whence` says where they
+/// were found.
+fn enough(id: &'static str, name: &str, mine: &[&Range], whence: &str, fix: String) -> Check {
+    let shown: Vec<String> = mine.iter().map(|r| r.show()).collect();
+    let total: u64 = mine.iter().map(|r| r.count).sum();
+    let found = format!("{name}: {} ({total} ids) {whence}", shown.join(", "));
     if total < WANTED {
         return Check::warn(
             id,
             format!("{found}; distribution images need {WANTED}"),
-            add,
+            fix,
         );
     }
     Check::ok(id, found)
@@ -88,7 +149,61 @@ mod tests {
         if let Some(contents) = contents {
             host.write("etc/subuid", contents);
         }
-        check("idmap.subuid", &host.paths.etc.join("subuid"), &host.user())
+        check(
+            "idmap.subuid",
+            &SubidSource::Files,
+            &host.paths.etc,
+            false,
+            &host.user(),
+        )
+    }
+
+    #[test]
+    fn names_its_source() {
+        let files = check_with(Some("alice:100000:65536\n"));
+        assert_eq!(files.source, Some("files"));
+        assert!(files.found.ends_with("/etc/subuid"), "{files:?}");
+        let json = serde_json::to_value(&files).unwrap();
+        assert_eq!(json["source"], "files");
+    }
+
+    /// A host whose nsswitch.conf says `subid: sss`, with getsubids (a stand-in answering
+    /// `answer` for alice) in its PATH when `answer` is given.
+    fn check_service(answer: Option<&str>) -> Check {
+        let host = FakeHost::new();
+        host.write("etc/nsswitch.conf", "passwd: files sss\nsubid: sss\n");
+        // A file range that must not count: newuidmap would not look there.
+        host.write("etc/subuid", "alice:100000:65536\n");
+        let mut user = host.user();
+        user.path = host.path().join("bin").into_os_string();
+        if let Some(answer) = answer {
+            std::fs::create_dir_all(host.path().join("bin")).unwrap();
+            crate::subid::tests::write_script(
+                &host.path().join("bin/getsubids"),
+                &format!("#!/bin/sh\n[ \"$1\" = alice ] && printf '{answer}'\n"),
+            );
+        }
+        let source = SubidSource::of_host(&host.paths.etc.join("nsswitch.conf"), &user.path);
+        check("idmap.subuid", &source, &host.paths.etc, false, &user)
+    }
+
+    #[test]
+    fn an_nss_service_is_read_through_getsubids() {
+        let ok = check_service(Some("0: alice 500000 65536\\n"));
+        assert_eq!(ok.status, Status::Ok, "{ok:?}");
+        assert_eq!(ok.source, Some("getsubids"));
+        assert_eq!(
+            ok.found,
+            "alice: 500000-565535 (65536 ids) from getsubids (subid: sss in /etc/nsswitch.conf)"
+        );
+        let none = check_service(Some(""));
+        assert_eq!(none.status, Status::Warn);
+        assert!(none.found.starts_with("no range for alice"), "{none:?}");
+        assert!(none.fix.unwrap().contains("ipa subid-generate"));
+        let missing = check_service(None);
+        assert_eq!(missing.status, Status::Warn);
+        assert!(missing.found.contains("getsubids"), "{missing:?}");
+        assert!(missing.fix.unwrap().starts_with("install getsubids"));
     }
 
     #[test]

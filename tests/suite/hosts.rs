@@ -223,3 +223,56 @@ fn pasta_works_when_root_runs_hutch() {
         .expect("the sandbox's connection is in the listener's backlog");
     assert!(peer.ip().is_loopback(), "{peer}");
 }
+
+/// `hutch check` says where the subordinate ids came from: on this host nsswitch.conf names no
+/// `subid:` service, so the files, which is where newuidmap looks too.
+#[test]
+fn check_names_the_source_of_subordinate_ids() {
+    let Some(launcher) = harness::launcher() else {
+        return;
+    };
+    let nsswitch = std::fs::read_to_string("/etc/nsswitch.conf").unwrap_or_default();
+    let service = hutch::subid::nsswitch_subid_service(&nsswitch);
+    let dir = harness::WorkDir::new(launcher);
+    let out = launcher
+        .command(dir.path())
+        .args(["check", "--json"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (id, file) in [
+        ("idmap.subuid", "/etc/subuid"),
+        ("idmap.subgid", "/etc/subgid"),
+    ] {
+        let check = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        let found = check["found"].as_str().unwrap();
+        match &service {
+            None => {
+                assert_eq!(check["source"], "files", "{check}");
+                assert!(found.contains(&format!("in {file}")), "{check}");
+            }
+            Some(name) => {
+                assert_eq!(check["source"], "getsubids", "{check}");
+                assert!(found.contains(&format!("subid: {name}")), "{check}");
+            }
+        }
+    }
+    let text = launcher.command(dir.path()).arg("check").output().unwrap();
+    assert_exit(&text, 0);
+    let line = stdout(&text)
+        .lines()
+        .find(|l| l.contains("idmap.subuid"))
+        .unwrap()
+        .to_owned();
+    let named = match &service {
+        None => line.contains("/etc/subuid"),
+        Some(_) => line.contains("getsubids"),
+    };
+    assert!(named, "{line}");
+}

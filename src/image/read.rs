@@ -236,7 +236,7 @@ fn decompress<'a>(
             "tar+gzip",
         ),
         [0xfd, b'7', b'z', b'X', b'Z', 0x00] => (
-            Box::new(xz2::read::XzDecoder::new_multi_decoder(chained)),
+            Box::new(liblzma::read::XzDecoder::new_multi_decoder(chained)),
             "tar+xz",
         ),
         [0x28, 0xb5, 0x2f, 0xfd, ..] => (

@@ -31,7 +31,8 @@
 //!   schema 1: look checks up by id and ignore the ones you do not know.
 //! - `id`: a stable name, `area.subject`. `status`: `"ok"`, `"warn"` or `"fail"`. `found`: one
 //!   line saying what was found. `fix`: one line saying what to do, or `null` (always `null` for
-//!   `"ok"`).
+//!   `"ok"`). `source` (only `idmap.subuid` and `idmap.subgid`): `"files"` or `"getsubids"`,
+//!   where the ranges were read.
 
 pub mod cgroup;
 pub mod helpers;

@@ -123,14 +123,17 @@ pub enum Command {
                       a throw-away child (create the namespaces, write the id maps, mount a tmpfs \
                       and proc), because under Ubuntu's AppArmor restriction creating the \
                       namespace succeeds and only the next step fails; overlayfs in a user \
-                      namespace; your ranges in /etc/subuid and /etc/subgid; newuidmap and \
+                      namespace; your subordinate id ranges (/etc/subuid and /etc/subgid, or \
+                      getsubids where nsswitch.conf names a subid: service); newuidmap and \
                       newgidmap (setuid root or file capabilities); the Landlock ABI; seccomp; \
                       pasta or slirp4netns; cgroup v2 and its delegation to you; the state \
                       directories ($XDG_DATA_HOME/hutch, $XDG_RUNTIME_DIR/hutch), whether they are \
                       writable and on a file system that can hold an overlay upper.\n\n\
                       With --json the report is one JSON object, schema 1: {\"schema\": 1, \
                       \"ok\": BOOL, \"checks\": [{\"id\": \"userns.probe\", \"status\": \
-                      \"ok\"|\"warn\"|\"fail\", \"found\": STRING, \"fix\": STRING or null}]}. \
+                      \"ok\"|\"warn\"|\"fail\", \"found\": STRING, \"fix\": STRING or null}]}; \
+                      idmap.subuid and idmap.subgid also say where the ranges came from: \
+                      \"source\": \"files\"|\"getsubids\". \
                       \"ok\" is true when no check failed. Every check id appears once, in a fixed \
                       order: kernel.version, userns.max_user_namespaces, \
                       userns.unprivileged_userns_clone, userns.apparmor_restriction, \

@@ -20,6 +20,7 @@ pub mod landlock;
 pub mod limits;
 pub mod mounts;
 pub mod net;
+pub mod output;
 pub mod profile;
 pub mod sandbox;
 pub mod seccomp;

@@ -917,6 +917,17 @@ pub fn trim_heap() {
     }
 }
 
+/// Ignore SIGPIPE, as Rust's own runtime would: a write to a closed pipe then fails with EPIPE,
+/// which `crate::output` turns into a quiet exit, instead of killing hutch. An ignored signal
+/// survives execve, so everything hutch execs gets the default back first (init's
+/// `exec_payload`, [`spawn`]; std's `Command` resets it itself).
+pub fn ignore_broken_pipe_signal() {
+    // SAFETY: installing SIG_IGN runs no handler code; the previous disposition is not needed.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,7 +88,7 @@ fn answer(starter: &mut std::fs::File, message: &str) -> std::io::Result<()> {
 
 /// Log a line on the environment's console.
 fn say(message: &str) {
-    eprintln!("hutch: {message}");
+    crate::output::note!("hutch: {message}");
 }
 
 fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -> ! {

@@ -7,6 +7,7 @@ mod harness;
 mod images;
 mod man_pages;
 mod network;
+mod output;
 mod profiles;
 mod readme;
 mod run_errors;

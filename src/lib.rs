@@ -7,6 +7,7 @@
 pub mod caps;
 pub mod channel;
 pub mod check;
+pub mod child;
 pub mod cli;
 pub mod diagnose;
 pub mod env;

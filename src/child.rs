@@ -1,6 +1,32 @@
-//! The sandbox's side of the clone: the ordered set-up inside the new namespaces, until the
-//! child becomes init. (Moved from `sandbox`, which keeps planning and launching.)
+//! Everything that runs in a child between clone(2)/fork(2) and execve(2), or in its place:
+//! the one way such a child lives ([`run`]), and the sandbox's set-up inside its new
+//! namespaces ([`inside`]: id maps, root file system, network, limits, capabilities,
+//! no_new_privs, Landlock, seccomp, in that order), until the child becomes init.
+//!
+//! The contract, for every child hutch makes (the sandbox's PID 1 here; the supervisor, the
+//! command `hutch exec` joins, the `hutch check` probe and the user-namespace helper of image
+//! import through the same [`run`]):
+//!
+//! - **Only a single-threaded process forks.** [`sys::fork`] and [`sys::clone_into_namespaces`]
+//!   are `unsafe fn`s whose callers say in a `SAFETY:` note why theirs is: the `hutch` command
+//!   starts no thread, and the supervisor is a fork of it. After a fork only the calling thread
+//!   exists in the child; a lock another thread held (malloc's arenas, stdio, std's environment)
+//!   would stay locked for good. Debug builds, which the test suite runs, check the thread count
+//!   at every fork (`/proc/self/stat`). The test harness itself is multi-threaded, so unit
+//!   tests never fork: what needs a process of its own runs in a thread (seccomp and Landlock
+//!   hold per thread) or in the `hutch` binary.
+//! - **So a child may allocate** and run ordinary Rust: nothing it inherited is locked. Where
+//!   it runs two threads itself ([`build_root_beside_network`]), the second has ended before
+//!   anything forks or execs; init starts the payload with posix_spawn, not fork.
+//! - **A child ends with `_exit` or `execve`, never `std::process::exit`**, which would run the
+//!   parent's atexit handlers and flush stdio buffers the parent filled (so their contents
+//!   would appear twice). [`run`] ends with [`sys::exit_immediately`] when the body returns.
+//! - **No panic unwinds into the parent's frames.** A child runs on a copy of the parent's
+//!   stack: unwinding out of its body would run the parent's code (drops, error handling,
+//!   output) in the child. [`run`] reports a panic on stderr and exits 125, in release builds
+//!   (panic = "abort") as in debug ones.
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 use nix::sched::CloneFlags;
@@ -14,10 +40,48 @@ use crate::init;
 use crate::landlock::{self, LandlockError};
 use crate::limits::{self, LimitError};
 use crate::mounts::{self, MountError};
+use crate::output::note;
 use crate::sandbox::{network_in_parallel, Hardening, PROC_SYS};
 use crate::seccomp::{self, SeccompError};
 use crate::spec::SandboxSpec;
 use crate::sys::{self, Errno, SysError};
+
+/// The exit status of a child that panicked: hutch itself failed.
+const PANICKED: i32 = 125;
+
+/// The whole life of a child just forked or cloned (see the module's contract): `body` runs,
+/// and the child ends with `_exit` and the status `body` returns, unless `body` execs or exits
+/// itself. A panic in `body` is reported on stderr as hutch's own failure in `what` and ends
+/// the child with status 125, without unwinding into the frames it shares with the parent.
+pub(crate) fn run(what: &'static str, body: impl FnOnce() -> i32) -> ! {
+    // With panic = "abort" (release builds) a panic never unwinds, and only the hook sees it;
+    // the hook ends the child before the abort. This replaces the parent's hook in the child
+    // alone.
+    std::panic::set_hook(Box::new(move |panic| {
+        note!("hutch: internal error in {what}: {panic}");
+        sys::exit_immediately(PANICKED)
+    }));
+    debug_panic_on_request(what);
+    match std::panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(status) => sys::exit_immediately(status),
+        // The hook has reported it; reached only if the hook was replaced.
+        Err(_) => {
+            note!("hutch: internal error in {what}");
+            sys::exit_immediately(PANICKED)
+        }
+    }
+}
+
+/// A test-only way to make one kind of child panic: debug builds panic at the start of the
+/// child named by `HUTCH_DEBUG_PANIC_IN_CHILD` (one of the `what`s given to [`run`]), so that
+/// the test suite can see the panic end that child alone. Compiled out of release builds.
+fn debug_panic_on_request(what: &str) {
+    if cfg!(debug_assertions)
+        && std::env::var_os("HUTCH_DEBUG_PANIC_IN_CHILD").is_some_and(|w| w == what)
+    {
+        panic!("HUTCH_DEBUG_PANIC_IN_CHILD={what}");
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 enum SetupError {
@@ -102,11 +166,11 @@ pub(crate) fn inside(
             drop(watch);
             init::run(spec, report, exit, signals)
         }
-        Err(SetupError::LauncherGone) => std::process::exit(125),
+        Err(SetupError::LauncherGone) => sys::exit_immediately(125),
         Err(err) => {
             let hint = err.hint();
             report.failed(125, &error::render(&err, hint.as_deref()));
-            std::process::exit(125)
+            sys::exit_immediately(125)
         }
     }
 }

@@ -1,8 +1,9 @@
 //! hutch: a rootless, setuid-free sandbox launcher.
 //!
 //! The command line (`cli`) parses flags and a profile into one validated `spec`; `sandbox`
-//! launches it: `idmap`, `mounts` and `init` do the work inside the new namespaces, `sys` holds
-//! every raw system call. `check` is the doctor: it tells whether this host can run sandboxes.
+//! launches it: `child` holds what runs in a child between clone/fork and exec (the set-up
+//! inside the new namespaces, with `idmap`, `mounts` and `init`), `sys` every raw system call.
+//! `check` is the doctor: it tells whether this host can run sandboxes.
 
 pub mod caps;
 pub mod channel;

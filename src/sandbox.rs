@@ -162,8 +162,11 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
         }
         None => (None, None),
     };
-    let child = match sys::clone_into_namespaces(flags).map_err(LaunchError::Clone)? {
-        None => {
+    // SAFETY: the process is single-threaded: `start` runs in the `hutch` command (`run`) or in
+    // an environment's supervisor, a fork of it; neither starts a thread (see `crate::child`).
+    let clone = unsafe { sys::clone_into_namespaces(flags) };
+    let child = match clone.map_err(LaunchError::Clone)? {
+        None => child::run("the sandbox's set-up", || {
             drop(reader);
             drop(holder);
             drop(pasta);
@@ -179,7 +182,7 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
                 waiter,
                 signals,
             )
-        }
+        }),
         Some(child) => child,
     };
     drop(writer);

@@ -1,4 +1,5 @@
 mod check;
+mod children;
 mod completions;
 mod environments;
 mod escapes;

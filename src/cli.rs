@@ -455,7 +455,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         };
         tracing_subscriber::fmt()
             .with_max_level(level)
-            .with_writer(std::io::stderr)
+            .with_writer(|| output::LogWriter)
             .without_time()
             .init();
     }

@@ -39,6 +39,21 @@ pub fn stderr_text(text: &str) {
     let _ = io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// Where `-v` logs go: stderr, with a failed write dropped. (tracing-subscriber reports a failed
+/// write with `eprintln!`, which panics when the failed write was to stderr.)
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// [`stderr_line`], with `format!`-style arguments.
 macro_rules! note {
     ($($arg:tt)*) => {

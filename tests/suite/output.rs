@@ -108,7 +108,7 @@ fn a_pipeline_that_stops_reading_succeeds() {
 }
 
 #[test]
-fn a_closed_stderr_does_not_panic() {
+fn a_failing_stderr_does_not_panic() {
     let Some(sb) = sandbox() else { return };
     let full = std::fs::OpenOptions::new()
         .write(true)
@@ -121,4 +121,15 @@ fn a_closed_stderr_does_not_panic() {
         .output()
         .expect("spawn hutch");
     assert_eq!(out.status.code(), Some(125), "{:?}", out.status);
+    // The -v log on a stderr that cannot take it: the command runs as without the log.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = sb
+        .hutch(["-vv", "run", "--", "sh", "-c", "exit 3"])
+        .stderr(full)
+        .output()
+        .expect("spawn hutch");
+    assert_eq!(out.status.code(), Some(3), "{:?}", out.status);
 }

@@ -528,8 +528,16 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
             a.map_root,
             a.net.settings(),
         )?,
-        Command::Start(a) => commands::start(&dirs, &a.name, cli.quiet)?,
-        Command::Stop(a) => commands::stop(&dirs, &a.name, a.time, cli.quiet)?,
+        Command::Start(a) => {
+            if !commands::start(&dirs, &a.name)? && !cli.quiet {
+                output::note!("hutch: environment {:?} is already running", a.name);
+            }
+        }
+        Command::Stop(a) => {
+            if !commands::stop(&dirs, &a.name, a.time)? && !cli.quiet {
+                output::note!("hutch: environment {:?} is not running", a.name);
+            }
+        }
         Command::Restart(a) => commands::restart(&dirs, &a.name)?,
         Command::Exec(a) => return Ok(commands::exec(&dirs, &a.name, &a.command)?),
         Command::Enter(a) => return Ok(commands::enter(&dirs, &a.name, a.user.as_deref())?),

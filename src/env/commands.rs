@@ -81,21 +81,16 @@ fn load(dirs: &StateDirs, name: &str) -> Result<(EnvPaths, crate::spec::SandboxS
     Ok((paths, spec))
 }
 
-pub fn start(dirs: &StateDirs, name: &str, quiet: bool) -> Result<(), EnvError> {
+/// `hutch start`: whether it started (`false`: it was running already).
+pub fn start(dirs: &StateDirs, name: &str) -> Result<bool, EnvError> {
     let (paths, spec) = load(dirs, name)?;
-    let started = supervisor::start(&paths, &spec)?;
-    if !started && !quiet {
-        crate::output::note!("hutch: environment {name:?} is already running");
-    }
-    Ok(())
+    supervisor::start(&paths, &spec)
 }
 
-pub fn stop(dirs: &StateDirs, name: &str, grace: u64, quiet: bool) -> Result<(), EnvError> {
+/// `hutch stop`: whether it was running.
+pub fn stop(dirs: &StateDirs, name: &str, grace: u64) -> Result<bool, EnvError> {
     let paths = EnvPaths::new(dirs, name)?;
-    if !supervisor::stop(&paths, grace)? && !quiet {
-        crate::output::note!("hutch: environment {name:?} is not running");
-    }
-    Ok(())
+    supervisor::stop(&paths, grace)
 }
 
 pub fn restart(dirs: &StateDirs, name: &str) -> Result<(), EnvError> {

@@ -43,7 +43,6 @@ pub mod subid;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -223,8 +222,6 @@ impl Report {
 pub enum CheckError {
     #[error("cannot render the report as JSON")]
     Json(#[source] serde_json::Error),
-    #[error("cannot write the report to standard output")]
-    Output(#[source] std::io::Error),
 }
 
 /// Where the checks read the host's state; the real paths outside tests.
@@ -348,8 +345,8 @@ pub fn checks(paths: &HostPaths, user: &User, probes: &Probes) -> Report {
     Report::new(checks)
 }
 
-/// `hutch check`: probe this host, print the report, and return the exit status.
-pub fn main(json: bool, quiet: bool) -> Result<u8, CheckError> {
+/// `hutch check`: probe this host; the report to print, and the exit status.
+pub fn run(json: bool, quiet: bool) -> Result<(String, u8), CheckError> {
     let probes = Probes::run();
     let report = checks(&HostPaths::real(), &User::current(), &probes);
     let text = if json {
@@ -357,12 +354,7 @@ pub fn main(json: bool, quiet: bool) -> Result<u8, CheckError> {
     } else {
         report.to_text(quiet)
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(CheckError::Output)?;
-    Ok(report.exit_status())
+    Ok((text, report.exit_status()))
 }
 
 /// The value of `Name:` in a `/proc/PID/status` text.

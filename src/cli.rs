@@ -2,7 +2,6 @@
 //! turns raw flags into a validated spec before anything runs.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -11,6 +10,7 @@ use clap_complete::Shell;
 use crate::check;
 use crate::error::{self, Error, HUTCH_FAILED};
 use crate::explain;
+use crate::output;
 use crate::profile::{Catalog, NetMode};
 use crate::sandbox;
 use crate::spec::{Host, MountFlag, RunRequest, SandboxSpec};
@@ -458,7 +458,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         };
         tracing_subscriber::fmt()
             .with_max_level(level)
-            .with_writer(std::io::stderr)
+            .with_writer(|| output::LogWriter)
             .without_time()
             .init();
     }
@@ -480,12 +480,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         | Command::Status(_)
         | Command::Logs(_)
         | Command::Rm(_) => environment_command(&cli),
-        Command::Check(args) => check::main(args.json, cli.quiet).map_err(Error::from),
-        Command::Completions(args) => print_completions(args.shell),
+        Command::Check(args) => check_command(args.json, cli.quiet),
+        Command::Completions(args) => print(completions(args.shell)).map(|()| 0),
         Command::Image(command) => image_command(command, cli.root.as_deref(), cli.quiet),
     };
     match result {
         Ok(status) => status,
+        // Whoever read the output has what they wanted (`| head -1`).
+        Err(err) if err.reader_gone() => 0,
         Err(err) => {
             error::report(&err);
             err.exit_status()
@@ -503,7 +505,10 @@ fn image_command(
         ImageCommand::Import { src, name } => {
             crate::image::import(&store, src, name.as_deref(), quiet)?
         }
-        ImageCommand::Ls { json } => crate::image::list(&store, *json, quiet)?,
+        ImageCommand::Ls { json } => {
+            print(crate::image::list(&store, *json, quiet)?)?;
+            0
+        }
         ImageCommand::Rm { name } => crate::image::remove(&store, name)?,
     })
 }
@@ -526,14 +531,22 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
             a.map_root,
             a.net.settings(),
         )?,
-        Command::Start(a) => commands::start(&dirs, &a.name, cli.quiet)?,
-        Command::Stop(a) => commands::stop(&dirs, &a.name, a.time, cli.quiet)?,
+        Command::Start(a) => {
+            if !commands::start(&dirs, &a.name)? && !cli.quiet {
+                output::note!("hutch: environment {:?} is already running", a.name);
+            }
+        }
+        Command::Stop(a) => {
+            if !commands::stop(&dirs, &a.name, a.time)? && !cli.quiet {
+                output::note!("hutch: environment {:?} is not running", a.name);
+            }
+        }
         Command::Restart(a) => commands::restart(&dirs, &a.name)?,
         Command::Exec(a) => return Ok(commands::exec(&dirs, &a.name, &a.command)?),
         Command::Enter(a) => return Ok(commands::enter(&dirs, &a.name, a.user.as_deref())?),
-        Command::Ls(a) => commands::ls(&dirs, a.json)?,
-        Command::Status(a) => commands::status(&dirs, &a.name, a.json)?,
-        Command::Logs(a) => commands::logs(&dirs, &a.name, a.follow)?,
+        Command::Ls(a) => print(commands::ls(&dirs, a.json)?)?,
+        Command::Status(a) => print(commands::status(&dirs, &a.name, a.json)?)?,
+        Command::Logs(a) => print_log(commands::logs(&dirs, &a.name, a.follow)?)?,
         Command::Rm(a) => commands::rm(&dirs, &a.name, a.force)?,
         _ => unreachable!("only environment commands are dispatched here"),
     }
@@ -541,11 +554,13 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
 }
 
 fn profile_command(command: &ProfileCommand) -> Result<u8, Error> {
+    use std::fmt::Write as _;
     let catalog = Catalog::from_env();
-    match command {
+    let text = match command {
         ProfileCommand::Ls { json: true } => {
-            let text = serde_json::to_string_pretty(&catalog.list()).expect("plain data");
-            println!("{text}");
+            let mut text = serde_json::to_string_pretty(&catalog.list()).expect("plain data");
+            text.push('\n');
+            text
         }
         ProfileCommand::Ls { json: false } => {
             let entries = catalog.list();
@@ -555,50 +570,77 @@ fn profile_command(command: &ProfileCommand) -> Result<u8, Error> {
                 .max()
                 .unwrap_or(4)
                 .max(4);
-            println!("{:width$}  {:10}  DESCRIPTION", "NAME", "SOURCE");
+            let mut text = String::new();
+            let _ = writeln!(text, "{:width$}  {:10}  DESCRIPTION", "NAME", "SOURCE");
             for entry in entries {
                 let source = if entry.source == "built-in" {
                     "built-in"
                 } else {
                     "user"
                 };
-                println!("{:width$}  {source:10}  {}", entry.name, entry.description);
+                let _ = writeln!(
+                    text,
+                    "{:width$}  {source:10}  {}",
+                    entry.name, entry.description
+                );
             }
+            text
         }
         ProfileCommand::Show {
             name,
             resolved: false,
-        } => {
-            print!("{}", catalog.source(name, None)?.text);
-        }
+        } => catalog.source(name, None)?.text.clone(),
         ProfileCommand::Show {
             name,
             resolved: true,
         } => {
             let host = Host::current()?;
-            print!("{}", catalog.load(name)?.expanded(&host.vars())?.to_toml());
+            catalog.load(name)?.expanded(&host.vars())?.to_toml()
         }
-    }
+    };
+    print(text)?;
     Ok(0)
 }
 
-/// Generated into memory first: clap_complete panics when a write fails (e.g. a closed pipe), and
-/// no panic may reach a user.
-fn print_completions(shell: Shell) -> Result<u8, Error> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(&completions(shell))
-        .and_then(|()| stdout.flush())
-        .map_err(Error::Output)?;
-    Ok(0)
+fn check_command(json: bool, quiet: bool) -> Result<u8, Error> {
+    let (report, status) = check::run(json, quiet)?;
+    print(report)?;
+    Ok(status)
+}
+
+/// Write hutch's own output to stdout; every command's output goes through here (see
+/// [`crate::output`]).
+fn print(text: impl AsRef<[u8]>) -> Result<(), Error> {
+    output::stdout(text).map_err(Error::Output)
+}
+
+/// Copy a console log to stdout as it is read; with `logs -f` until the reader goes away.
+fn print_log(mut log: crate::env::commands::ConsoleLog) -> Result<(), Error> {
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let read = log.read(&mut buf)?;
+        if read == 0 {
+            return Ok(());
+        }
+        print(&buf[..read])?;
+    }
 }
 
 fn usage_error(err: clap::Error) -> u8 {
     use clap::error::ErrorKind;
-    let _ = err.print();
-    match err.kind() {
+    let status = match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
         _ => HUTCH_FAILED,
+    };
+    // Help and version go to stdout, and may fail there like any output; a usage error goes
+    // to stderr, where a failure has nowhere to be reported.
+    match err.print() {
+        Err(e) if status == 0 && !output::reader_gone(&e) => {
+            let err = Error::Output(e);
+            error::report(&err);
+            err.exit_status()
+        }
+        _ => status,
     }
 }
 
@@ -649,19 +691,16 @@ fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error>
     if args.explain {
         let hardening = sandbox::Hardening::prepare(&spec)?;
         let plan = explain::Plan::new(&spec, &hardening);
-        print!(
-            "{}",
-            if args.json {
-                plan.to_json()
-            } else {
-                plan.to_text()
-            }
-        );
+        print(if args.json {
+            plan.to_json()
+        } else {
+            plan.to_text()
+        })?;
         return Ok(0);
     }
     if !quiet {
         for warning in &spec.warnings {
-            eprintln!("hutch: warning: {warning}");
+            output::note!("hutch: warning: {warning}");
         }
     }
     Ok(sandbox::run(&spec)?)

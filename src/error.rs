@@ -33,7 +33,7 @@ pub enum Error {
     Join(#[from] JoinError),
     #[error(transparent)]
     Image(#[from] ImageError),
-    #[error("cannot write to standard output")]
+    #[error("cannot write output")]
     Output(#[source] std::io::Error),
 }
 
@@ -45,6 +45,11 @@ impl Error {
             Error::Image(e) => e.exit_status(),
             _ => HUTCH_FAILED,
         }
+    }
+
+    /// Output that failed only because its reader went away (`| head -1`): not a failure.
+    pub fn reader_gone(&self) -> bool {
+        matches!(self, Error::Output(e) if crate::output::reader_gone(e))
     }
 
     pub fn hint(&self) -> Option<String> {
@@ -83,7 +88,7 @@ pub fn report(error: &Error) {
         | Error::Join(JoinError::Launch(LaunchError::Inside(report))) => report.message.clone(),
         _ => render(error, error.hint().as_deref()),
     };
-    eprintln!("hutch: {text}");
+    crate::output::note!("hutch: {text}");
 }
 
 #[cfg(test)]

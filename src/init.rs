@@ -48,14 +48,14 @@ pub fn run(spec: &SandboxSpec, report: ReportWriter, exit: ExitWriter, signals: 
             125,
             &format!("cannot close inherited file descriptors: {err}"),
         );
-        std::process::exit(125);
+        sys::exit_immediately(125);
     }
     let payload = match spawn_search(&spec.argv, &spec.env) {
         Ok(pid) => pid,
         Err(errno) => {
             let (status, message) = not_started(spec, errno);
             report.failed(status, &message);
-            std::process::exit(status as i32);
+            sys::exit_immediately(status as i32);
         }
     };
     // Our copy of the report pipe must close, or the launcher would wait for it forever.
@@ -63,14 +63,14 @@ pub fn run(spec: &SandboxSpec, report: ReportWriter, exit: ExitWriter, signals: 
     loop {
         let received = match sys::wait_for_signal(signals) {
             Ok(received) => received,
-            Err(_) => std::process::exit(125),
+            Err(_) => sys::exit_immediately(125),
         };
         if received.signal == Signal::SIGCHLD as i32 {
             if let Some(status) = reap_all(payload) {
                 // The launcher may answer its caller now; tearing down the namespaces, which
                 // happens as PID 1 exits, is no longer anybody's wait.
                 exit.send(status);
-                std::process::exit(status as i32);
+                sys::exit_immediately(status as i32);
             }
         } else if !received.from_terminal_or_kernel() {
             // The terminal already signals the payload's process group itself; forwarding too
@@ -91,7 +91,7 @@ fn idle(signals: &SigSet) -> ! {
     crate::env::supervisor::shed_start_up_memory();
     loop {
         let Ok(received) = sys::wait_for_signal(signals) else {
-            std::process::exit(125)
+            sys::exit_immediately(125)
         };
         match Signal::try_from(received.signal) {
             Ok(Signal::SIGCHLD) => {
@@ -101,9 +101,9 @@ fn idle(signals: &SigSet) -> ! {
                     }
                 }
             }
-            Ok(Signal::SIGTERM) => std::process::exit(0),
+            Ok(Signal::SIGTERM) => sys::exit_immediately(0),
             Ok(Signal::SIGHUP | Signal::SIGINT) if received.from_terminal_or_kernel() => {
-                std::process::exit(0)
+                sys::exit_immediately(0)
             }
             _ => {}
         }
@@ -128,8 +128,9 @@ fn reap_all(payload: Pid) -> Option<u8> {
 /// In PID 2: restore the signal mask, close what is not ours to pass, and exec the command.
 pub(crate) fn exec_payload(spec: &SandboxSpec, report: ReportWriter) -> ! {
     let _ = sys::unblock_all_signals();
-    // Rust's runtime ignores SIGPIPE, and an ignored signal survives execve: without this, `yes |
-    // head -1` inside would complain of a broken pipe instead of ending quietly.
+    // hutch ignores SIGPIPE (see `crate::output`), and an ignored signal survives execve:
+    // without this, `yes | head -1` inside would complain of a broken pipe instead of ending
+    // quietly.
     let _ = sys::default_disposition(Signal::SIGPIPE);
     // Descriptors the user's shell passed to hutch above stderr stay private to hutch.
     if let Err(err) = sys::cloexec_from(3) {
@@ -137,12 +138,12 @@ pub(crate) fn exec_payload(spec: &SandboxSpec, report: ReportWriter) -> ! {
             125,
             &format!("cannot close inherited file descriptors: {err}"),
         );
-        std::process::exit(125);
+        sys::exit_immediately(125);
     }
     let errno = exec_search(&spec.argv, &spec.env);
     let (status, message) = not_started(spec, errno);
     report.failed(status, &message);
-    std::process::exit(status as i32);
+    sys::exit_immediately(status as i32);
 }
 
 /// The status and message for a command that could not be started, shell style.

@@ -1,13 +1,15 @@
 //! hutch: a rootless, setuid-free sandbox launcher.
 //!
 //! The command line (`cli`) parses flags and a profile into one validated `spec`; `sandbox`
-//! launches it: `idmap`, `mounts` and `init` do the work inside the new namespaces, `sys` holds
-//! every raw system call. `check` is the doctor: it tells whether this host can run sandboxes.
+//! launches it: `child` holds what runs in a child between clone/fork and exec (the set-up
+//! inside the new namespaces, with `idmap`, `mounts` and `init`), `sys` every raw system call.
+//! `check` is the doctor: it tells whether this host can run sandboxes.
 
 pub mod account;
 pub mod caps;
 pub mod channel;
 pub mod check;
+pub mod child;
 pub mod cli;
 pub mod diagnose;
 pub mod env;
@@ -21,6 +23,7 @@ pub mod landlock;
 pub mod limits;
 pub mod mounts;
 pub mod net;
+pub mod output;
 pub mod profile;
 pub mod sandbox;
 pub mod seccomp;

@@ -34,9 +34,13 @@ impl SysError {
     }
 }
 
+/// The error of a failed `call`; the name becomes a `String` only on failure, so that a call
+/// that succeeds allocates nothing for it.
 fn failed(call: impl Into<String>) -> impl FnOnce(Errno) -> SysError {
-    let call = call.into();
-    move |errno| SysError { call, errno }
+    move |errno| SysError {
+        call: call.into(),
+        errno,
+    }
 }
 
 fn c_path(path: &Path) -> SysResult<CString> {
@@ -46,15 +50,24 @@ fn c_path(path: &Path) -> SysResult<CString> {
     })
 }
 
-/// `clone(2)` with fork semantics: the child runs on a copy-on-write copy of this stack.
+/// `clone(2)` with fork semantics: the child runs on a copy-on-write copy of this stack, in
+/// new namespaces (`flags`).
 ///
-/// Returns `None` in the child and the child's pid in the parent. The caller must be
-/// single-threaded, as with `fork(2)`; hutch's launcher is.
-pub fn clone_into_namespaces(flags: nix::sched::CloneFlags) -> SysResult<Option<Pid>> {
+/// Returns `None` in the child and the child's pid in the parent. The child's whole life is
+/// `crate::child::run`, which ends it with `_exit`; see `crate::child` for what it may do.
+///
+/// # Safety
+///
+/// The calling process must be single-threaded, as for [`fork`]: the child gets only the
+/// calling thread, and runs ordinary Rust code (it allocates), which would deadlock on a lock
+/// (malloc's, stdio's) that another thread of the parent held at the clone.
+pub unsafe fn clone_into_namespaces(flags: nix::sched::CloneFlags) -> SysResult<Option<Pid>> {
+    debug_assert_single_threaded("clone");
     let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
     // SAFETY: with a null stack pointer clone(2) behaves like fork(2): the child continues on a
-    // copy of the parent's address space. No pointers are passed; the process is single-threaded,
-    // so no lock can be held by a thread that does not exist in the child.
+    // copy of the parent's address space. No pointers are passed. The caller guarantees that
+    // the process is single-threaded, so no lock can be held by a thread that does not exist
+    // in the child.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -75,13 +88,34 @@ pub fn clone_into_namespaces(flags: nix::sched::CloneFlags) -> SysResult<Option<
     }
 }
 
-/// `fork(2)`: `None` in the child.
-pub fn fork() -> SysResult<Option<Pid>> {
-    // SAFETY: called only from hutch's init, which is single-threaded; the child only sets up
-    // its own state and then execs or exits.
+/// `fork(2)`: `None` in the child. The child's whole life is `crate::child::run`, which ends it
+/// with `_exit`.
+///
+/// # Safety
+///
+/// The calling process must be single-threaded: the child gets only the calling thread, and
+/// runs ordinary Rust code (it allocates), which would deadlock on a lock (malloc's, stdio's)
+/// that another thread of the parent held at the fork.
+pub unsafe fn fork() -> SysResult<Option<Pid>> {
+    debug_assert_single_threaded("fork");
+    // SAFETY: the caller guarantees that the process is single-threaded, so the child's copy of
+    // memory holds no lock of a thread that does not exist there.
     match unsafe { nix::unistd::fork() }.map_err(failed("fork()"))? {
         nix::unistd::ForkResult::Child => Ok(None),
         nix::unistd::ForkResult::Parent { child } => Ok(Some(child)),
+    }
+}
+
+/// Debug builds (so the test suite) check the callers of [`fork`] and
+/// [`clone_into_namespaces`]: a second thread at a fork is a bug, if a rare deadlock.
+fn debug_assert_single_threaded(call: &str) {
+    if cfg!(debug_assertions) {
+        if let Some(threads) = thread_count() {
+            assert_eq!(
+                threads, 1,
+                "{call} in a process with {threads} threads: see crate::child"
+            );
+        }
     }
 }
 
@@ -917,9 +951,45 @@ pub fn trim_heap() {
     }
 }
 
+/// How many threads this process has: field 20 of `/proc/self/stat` (proc(5)). `None` where it
+/// cannot be read.
+pub fn thread_count() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    threads_from_stat(&stat)
+}
+
+/// Field 20 (num_threads) of a `/proc/PID/stat` line. The command name (field 2) is in
+/// parentheses and may hold spaces and parentheses itself, so fields are counted after the
+/// last `)`.
+fn threads_from_stat(stat: &str) -> Option<u64> {
+    let (_, after_name) = stat.rsplit_once(')')?;
+    // Field 3 (state) is the first after the name.
+    after_name.split_whitespace().nth(20 - 3)?.parse().ok()
+}
+
+/// Ignore SIGPIPE, as Rust's own runtime would: a write to a closed pipe then fails with EPIPE,
+/// which `crate::output` turns into a quiet exit, instead of killing hutch. An ignored signal
+/// survives execve, so everything hutch execs gets the default back first (init's
+/// `exec_payload`, [`spawn`]; std's `Command` resets it itself).
+pub fn ignore_broken_pipe_signal() {
+    // SAFETY: installing SIG_IGN runs no handler code; the previous disposition is not needed.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_count_is_field_20_after_the_name() {
+        let stat = "5410 (a) b) c) R 5406 5406 11449 0 -1 4194304 98 0 0 0 0 0 0 0 20 0 7 0 236189";
+        assert_eq!(threads_from_stat(stat), Some(7));
+        assert_eq!(threads_from_stat("5410 (cat) R 1 2"), None);
+        // The test harness runs this test on a thread of its own.
+        assert!(thread_count().is_some_and(|n| n >= 2));
+    }
 
     const SMAPS: &str = "\
 5600a0000000-5600a0083000 r--p 00000000 fd:01 1234 /usr/bin/hutch

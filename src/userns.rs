@@ -112,16 +112,20 @@ where
     let (answer_read, answer_write) = pipe("answer")?;
 
     let flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS;
-    let clone = sys::clone_into_namespaces(flags).map_err(|e| {
+    // SAFETY: the caller is single-threaded, as this function's contract demands (image import
+    // and removal in the `hutch` command, which starts no thread; see `crate::child`).
+    let clone = unsafe { sys::clone_into_namespaces(flags) }.map_err(|e| {
         UsernsError::Clone(SysError {
             call: "clone(CLONE_NEWUSER | CLONE_NEWNS)".into(),
             errno: e.errno,
         })
     })?;
     let Some(child) = clone else {
-        drop(go_write);
-        drop(answer_read);
-        child_main(plan, interruptible, go_read, answer_write, work)
+        crate::child::run("the user namespace helper", || {
+            drop(go_write);
+            drop(answer_read);
+            child_main(plan, interruptible, go_read, answer_write, work)
+        })
     };
     drop(go_read);
     drop(answer_write);

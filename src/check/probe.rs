@@ -199,7 +199,10 @@ fn spawn() -> Result<Outcome, SysError> {
         map_root: false,
     };
     let flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID;
-    let child = match sys::clone_into_namespaces(flags) {
+    // SAFETY: called from `hutch check` alone, a process that starts no thread (see
+    // `crate::child`).
+    let clone = unsafe { sys::clone_into_namespaces(flags) };
+    let child = match clone {
         Err(error) => {
             tracing::debug!(%error, "probe: clone");
             return Ok(Outcome::from_records(
@@ -207,13 +210,13 @@ fn spawn() -> Result<Outcome, SysError> {
                 "ended",
             ));
         }
-        Ok(None) => {
+        Ok(None) => crate::child::run("the namespace probe", || {
             drop(read);
             let mut reporter = Reporter(File::from(write));
             let _ = walk(&mut reporter, &ids);
             drop(reporter);
-            std::process::exit(0)
-        }
+            0
+        }),
         Ok(Some(child)) => child,
     };
     drop(write);

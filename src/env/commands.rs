@@ -1,8 +1,9 @@
 //! The environment subcommands, behind the CLI: each resolves paths, reconciles, acts, and
-//! prints what a person (or, with --json, a tool) needs.
+//! returns what a person (or, with --json, a tool) needs to see; the CLI prints it.
 
 use std::ffi::{CString, OsString};
-use std::io::{Read, Write};
+use std::fmt::Write as _;
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 
 use serde::Serialize;
@@ -80,21 +81,16 @@ fn load(dirs: &StateDirs, name: &str) -> Result<(EnvPaths, crate::spec::SandboxS
     Ok((paths, spec))
 }
 
-pub fn start(dirs: &StateDirs, name: &str, quiet: bool) -> Result<(), EnvError> {
+/// `hutch start`: whether it started (`false`: it was running already).
+pub fn start(dirs: &StateDirs, name: &str) -> Result<bool, EnvError> {
     let (paths, spec) = load(dirs, name)?;
-    let started = supervisor::start(&paths, &spec)?;
-    if !started && !quiet {
-        eprintln!("hutch: environment {name:?} is already running");
-    }
-    Ok(())
+    supervisor::start(&paths, &spec)
 }
 
-pub fn stop(dirs: &StateDirs, name: &str, grace: u64, quiet: bool) -> Result<(), EnvError> {
+/// `hutch stop`: whether it was running.
+pub fn stop(dirs: &StateDirs, name: &str, grace: u64) -> Result<bool, EnvError> {
     let paths = EnvPaths::new(dirs, name)?;
-    if !supervisor::stop(&paths, grace)? && !quiet {
-        eprintln!("hutch: environment {name:?} is not running");
-    }
-    Ok(())
+    supervisor::stop(&paths, grace)
 }
 
 pub fn restart(dirs: &StateDirs, name: &str) -> Result<(), EnvError> {
@@ -159,7 +155,8 @@ fn summary(paths: &EnvPaths) -> Result<Summary, EnvError> {
     })
 }
 
-pub fn ls(dirs: &StateDirs, json: bool) -> Result<(), EnvError> {
+/// `hutch ls`: the listing to print.
+pub fn ls(dirs: &StateDirs, json: bool) -> Result<String, EnvError> {
     let mut names: Vec<String> = std::fs::read_dir(dirs.envs())
         .map(|rd| {
             rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -174,11 +171,9 @@ pub fn ls(dirs: &StateDirs, json: bool) -> Result<(), EnvError> {
         .map(|p| summary(&p))
         .collect::<Result<_, _>>()?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summaries).expect("plain data")
-        );
-        return Ok(());
+        let mut out = serde_json::to_string_pretty(&summaries).expect("plain data");
+        out.push('\n');
+        return Ok(out);
     }
     let width = summaries
         .iter()
@@ -186,7 +181,9 @@ pub fn ls(dirs: &StateDirs, json: bool) -> Result<(), EnvError> {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!(
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "{:width$}  {:8}  {:6}  {:8}  SINCE",
         "NAME", "STATUS", "SOURCE", "PROFILE"
     );
@@ -195,25 +192,30 @@ pub fn ls(dirs: &StateDirs, json: bool) -> Result<(), EnvError> {
             .since
             .map(|t| format!("{} s ago", super::now().saturating_sub(t)))
             .unwrap_or_default();
-        println!(
+        let _ = writeln!(
+            out,
             "{:width$}  {:8}  {:6}  {:8}  {since}",
             s.name, s.status, "host", s.profile
         );
     }
-    Ok(())
+    Ok(out)
 }
 
-pub fn status(dirs: &StateDirs, name: &str, json: bool) -> Result<(), EnvError> {
+/// `hutch status`: the report to print.
+pub fn status(dirs: &StateDirs, name: &str, json: bool) -> Result<String, EnvError> {
     let s = summary(&EnvPaths::new(dirs, name)?)?;
+    let mut out = String::new();
     if json {
-        println!("{}", serde_json::to_string_pretty(&s).expect("plain data"));
-        return Ok(());
+        out = serde_json::to_string_pretty(&s).expect("plain data");
+        out.push('\n');
+        return Ok(out);
     }
-    println!("name:      {}", s.name);
-    println!("status:    {}", s.status);
-    println!("source:    host");
-    println!("profile:   {}", s.profile);
-    println!(
+    let _ = writeln!(out, "name:      {}", s.name);
+    let _ = writeln!(out, "status:    {}", s.status);
+    let _ = writeln!(out, "source:    host");
+    let _ = writeln!(out, "profile:   {}", s.profile);
+    let _ = writeln!(
+        out,
         "root:      {}",
         if s.map_root {
             "uid 0 inside"
@@ -221,33 +223,64 @@ pub fn status(dirs: &StateDirs, name: &str, json: bool) -> Result<(), EnvError> 
             "your own uid inside"
         }
     );
-    println!("home:      {}", s.home);
+    let _ = writeln!(out, "home:      {}", s.home);
     if let (Some(pid), Some(since), Some(restarts)) = (s.init_pid, s.since, s.restarts) {
-        println!(
+        let _ = writeln!(
+            out,
             "PID 1:     {pid} (on the host), up {} s, {restarts} restarts",
             super::now().saturating_sub(since)
         );
     }
     if let Some(reason) = s.last_stop {
-        println!("last stop: {reason}");
+        let _ = writeln!(out, "last stop: {reason}");
     }
-    Ok(())
+    Ok(out)
 }
 
-pub fn logs(dirs: &StateDirs, name: &str, follow: bool) -> Result<(), EnvError> {
+/// An environment's console log, as `hutch logs` copies it out. Following, a read waits for
+/// more to be appended instead of reporting the end.
+pub struct ConsoleLog {
+    file: Option<std::fs::File>,
+    path: std::path::PathBuf,
+    follow: bool,
+}
+
+impl ConsoleLog {
+    /// The next bytes of the log into `buf`: how many, 0 at its end (never when following).
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, EnvError> {
+        let Some(file) = &mut self.file else {
+            return Ok(0);
+        };
+        loop {
+            let read = file.read(buf).map_err(|source| EnvError::Io {
+                what: "cannot read",
+                path: self.path.clone(),
+                source,
+            })?;
+            if read > 0 || !self.follow {
+                return Ok(read);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+}
+
+/// `hutch logs`: the console log to copy out; with `follow`, one that never ends (and, while
+/// the environment has never started, waits for the log to appear).
+pub fn logs(dirs: &StateDirs, name: &str, follow: bool) -> Result<ConsoleLog, EnvError> {
     let paths = EnvPaths::new(dirs, name)?;
     paths.load()?;
     let path = paths.console();
-    let mut file = match std::fs::File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => return Ok(()),
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => Some(file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => None,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             runtime::wait_for(u64::MAX / 2, || Ok(path.exists()))?;
-            std::fs::File::open(&path).map_err(|source| EnvError::Io {
+            Some(std::fs::File::open(&path).map_err(|source| EnvError::Io {
                 what: "cannot open",
                 path: path.clone(),
                 source,
-            })?
+            })?)
         }
         Err(source) => {
             return Err(EnvError::Io {
@@ -257,16 +290,7 @@ pub fn logs(dirs: &StateDirs, name: &str, follow: bool) -> Result<(), EnvError> 
             })
         }
     };
-    let mut out = std::io::stdout().lock();
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let _ = file.read_to_end(&mut buf);
-        if out.write_all(&buf).and_then(|()| out.flush()).is_err() || !follow {
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    Ok(ConsoleLog { file, path, follow })
 }
 
 pub fn rm(dirs: &StateDirs, name: &str, force: bool) -> Result<(), EnvError> {

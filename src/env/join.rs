@@ -80,11 +80,12 @@ pub fn exec(
     // This process joins every namespace but the pid one, which only its children can enter.
     sys::setns(pidfd.as_fd(), namespaces).map_err(JoinError::Setns)?;
     let (reader, writer) = channel::report_pipe().map_err(LaunchError::Prepare)?;
-    let child = match sys::fork().map_err(LaunchError::Prepare)? {
-        None => {
+    // SAFETY: `hutch exec` and `hutch enter` start no thread (see `crate::child`).
+    let child = match unsafe { sys::fork() }.map_err(LaunchError::Prepare)? {
+        None => crate::child::run("joining the environment", || {
             drop(reader);
             join_and_exec(&spec, &hardening, user, login, writer)
-        }
+        }),
         Some(child) => child,
     };
     drop(writer);
@@ -107,7 +108,7 @@ fn join_and_exec(
 ) -> ! {
     let fail = |report: ReportWriter, message: String| -> ! {
         report.failed(125, &message);
-        std::process::exit(125)
+        sys::exit_immediately(125)
     };
     // The user is looked up in the environment's own /etc/passwd: this process is in its mount
     // namespace now.

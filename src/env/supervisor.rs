@@ -41,20 +41,23 @@ pub fn start(paths: &EnvPaths, spec: &SandboxSpec) -> Result<bool, EnvError> {
                 errno,
             },
         })?;
-    match sys::fork().map_err(|source| EnvError::Sys {
+    // SAFETY: `hutch start` and `hutch restart` start no thread (see `crate::child`).
+    let fork = unsafe { sys::fork() };
+    match fork.map_err(|source| EnvError::Sys {
         what: "cannot start a supervisor",
         source,
     })? {
-        None => {
+        None => crate::child::run("starting the supervisor", || {
             drop(reader);
             // A new session without a terminal, then a second fork so the supervisor can never
             // acquire one; the middle process exits at once.
             let _ = sys::setsid();
-            match sys::fork() {
-                Ok(None) => supervise(paths, spec, writer),
-                _ => sys::exit_immediately(0),
+            // SAFETY: this child of a single-threaded process has the one thread that forked.
+            match unsafe { sys::fork() } {
+                Ok(None) => crate::child::run("the supervisor", || supervise(paths, spec, writer)),
+                _ => 0,
             }
-        }
+        }),
         Some(middle) => {
             drop(writer);
             let _ = waitpid(middle, None);
@@ -88,7 +91,7 @@ fn answer(starter: &mut std::fs::File, message: &str) -> std::io::Result<()> {
 
 /// Log a line on the environment's console.
 fn say(message: &str) {
-    eprintln!("hutch: {message}");
+    crate::output::note!("hutch: {message}");
 }
 
 fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -> ! {

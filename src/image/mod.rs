@@ -72,8 +72,6 @@ pub enum ImageError {
         message: String,
         hint: Option<String>,
     },
-    #[error("cannot write to standard output")]
-    Output(#[source] std::io::Error),
     #[error("cannot remove {}", path.display())]
     Remove {
         path: PathBuf,
@@ -164,7 +162,7 @@ pub fn import(store: &Store, src: &str, name: Option<&str>, quiet: bool) -> Resu
     let decision = subid::decide(&HostIds::current());
     if !quiet {
         for warning in &decision.warnings {
-            eprintln!("hutch: warning: {warning}");
+            crate::output::note!("hutch: warning: {warning}");
         }
     }
     store.create()?;
@@ -177,7 +175,7 @@ pub fn import(store: &Store, src: &str, name: Option<&str>, quiet: bool) -> Resu
     let result = import_into(store, &temp, &name, src, &source, &decision.plan, quiet);
     if result.is_err() {
         if let Err(e) = remove_tree(&decision.plan, &temp) {
-            eprintln!(
+            crate::output::note!(
                 "hutch: warning: {}",
                 crate::error::render(&e, e.hint().as_deref())
             );
@@ -186,9 +184,9 @@ pub fn import(store: &Store, src: &str, name: Option<&str>, quiet: bool) -> Resu
     let (meta, summary) = result?;
     if !quiet {
         for warning in summary_warnings(&summary, &decision.plan) {
-            eprintln!("hutch: warning: {warning}");
+            crate::output::note!("hutch: warning: {warning}");
         }
-        eprintln!(
+        crate::output::note!(
             "hutch: imported {}: {} entries, {} ({})",
             meta.name,
             meta.files,
@@ -218,7 +216,7 @@ fn import_into(
         .map(|m| (m.dev(), m.ino()));
     let mode = Mode::detect(quiet);
     if mode == Mode::Lines {
-        eprintln!("hutch: importing {name} from {src}");
+        crate::output::note!("hutch: importing {name} from {src}");
     }
     let rootfs = temp.join(ROOTFS);
     let (uids, gids) = (plan.mapped_uids(), plan.mapped_gids());
@@ -247,7 +245,7 @@ fn import_into(
         source => {
             if mode == Mode::Bar {
                 // The extracting process died mid-draw: clear its half-drawn bar.
-                eprint!("\r\x1b[2K");
+                crate::output::stderr_text("\r\x1b[2K");
             }
             ImageError::Namespace {
                 name: name.to_owned(),
@@ -400,7 +398,7 @@ fn sweep(store: &Store, plan: Option<&IdPlan>) {
     for path in leftovers {
         tracing::debug!(path = %path.display(), "removing a leftover of an interrupted import");
         if let Err(e) = remove_tree(plan, &path) {
-            eprintln!(
+            crate::output::note!(
                 "hutch: warning: cannot remove the leftover {}: {}",
                 path.display(),
                 crate::error::render(&e, e.hint().as_deref())
@@ -420,14 +418,14 @@ struct Listed<'a> {
     files: u64,
 }
 
-/// `hutch image ls`.
-pub fn list(store: &Store, json: bool, quiet: bool) -> Result<u8, ImageError> {
+/// `hutch image ls`: the listing to print.
+pub fn list(store: &Store, json: bool, quiet: bool) -> Result<String, ImageError> {
     sweep(store, None);
     let mut images = Vec::new();
     for (name, meta) in store.list()? {
         match meta {
             Ok(meta) => images.push(meta),
-            Err(why) if !quiet => eprintln!("hutch: warning: image {name}: {why}"),
+            Err(why) if !quiet => crate::output::note!("hutch: warning: image {name}: {why}"),
             Err(_) => {}
         }
     }
@@ -478,12 +476,7 @@ pub fn list(store: &Store, json: bool, quiet: bool) -> Result<u8, ImageError> {
             );
         }
     }
-    use std::io::Write as _;
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .map_err(ImageError::Output)?;
-    Ok(0)
+    Ok(out)
 }
 
 /// `hutch image rm`.

@@ -72,7 +72,7 @@ impl Progress {
                     bar.set_message(text.to_owned());
                 }
             }
-            Mode::Lines => eprintln!("hutch: {text}"),
+            Mode::Lines => crate::output::note!("hutch: {text}"),
             Mode::Quiet => {}
         }
     }

@@ -1,4 +1,5 @@
 mod check;
+mod children;
 mod completions;
 mod environments;
 mod escapes;
@@ -8,6 +9,7 @@ mod hosts;
 mod images;
 mod man_pages;
 mod network;
+mod output;
 mod profiles;
 mod readme;
 mod run_errors;

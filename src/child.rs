@@ -1,0 +1,332 @@
+//! Everything that runs in a child between clone(2)/fork(2) and execve(2), or in its place:
+//! the one way such a child lives ([`run`]), and the sandbox's set-up inside its new
+//! namespaces ([`inside`]: id maps, root file system, network, limits, capabilities,
+//! no_new_privs, Landlock, seccomp, in that order), until the child becomes init.
+//!
+//! The contract, for every child hutch makes (the sandbox's PID 1 here; the supervisor, the
+//! command `hutch exec` joins, the `hutch check` probe and the user-namespace helper of image
+//! import through the same [`run`]):
+//!
+//! - **Only a single-threaded process forks.** [`sys::fork`] and [`sys::clone_into_namespaces`]
+//!   are `unsafe fn`s whose callers say in a `SAFETY:` note why theirs is: the `hutch` command
+//!   starts no thread, and the supervisor is a fork of it. After a fork only the calling thread
+//!   exists in the child; a lock another thread held (malloc's arenas, stdio, std's environment)
+//!   would stay locked for good. Debug builds, which the test suite runs, check the thread count
+//!   at every fork (`/proc/self/stat`). The test harness itself is multi-threaded, so unit
+//!   tests never fork: what needs a process of its own runs in a thread (seccomp and Landlock
+//!   hold per thread) or in the `hutch` binary.
+//! - **So a child may allocate** and run ordinary Rust: nothing it inherited is locked. Where
+//!   it runs two threads itself ([`build_root_beside_network`]), the second has ended before
+//!   anything forks or execs; init starts the payload with posix_spawn, not fork.
+//! - **A child ends with `_exit` or `execve`, never `std::process::exit`**, which would run the
+//!   parent's atexit handlers and flush stdio buffers the parent filled (so their contents
+//!   would appear twice). [`run`] ends with [`sys::exit_immediately`] when the body returns.
+//! - **No panic unwinds into the parent's frames.** A child runs on a copy of the parent's
+//!   stack: unwinding out of its body would run the parent's code (drops, error handling,
+//!   output) in the child. [`run`] reports a panic on stderr and exits 125, in release builds
+//!   (panic = "abort") as in debug ones.
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+
+use nix::sched::CloneFlags;
+use nix::sys::signal::{SigSet, Signal};
+
+use crate::caps::{self, CapsError};
+use crate::channel::{self, GoWaiter, LifelineWatch, ReportWriter};
+use crate::error;
+use crate::idmap::{self, IdMapError};
+use crate::init;
+use crate::landlock::{self, LandlockError};
+use crate::limits::{self, LimitError};
+use crate::mounts::{self, MountError};
+use crate::output::note;
+use crate::sandbox::{network_in_parallel, Hardening, PROC_SYS};
+use crate::seccomp::{self, SeccompError};
+use crate::spec::SandboxSpec;
+use crate::sys::{self, Errno, SysError};
+
+/// The exit status of a child that panicked: hutch itself failed.
+const PANICKED: i32 = 125;
+
+/// The whole life of a child just forked or cloned (see the module's contract): `body` runs,
+/// and the child ends with `_exit` and the status `body` returns, unless `body` execs or exits
+/// itself. A panic in `body` is reported on stderr as hutch's own failure in `what` and ends
+/// the child with status 125, without unwinding into the frames it shares with the parent.
+pub(crate) fn run(what: &'static str, body: impl FnOnce() -> i32) -> ! {
+    // With panic = "abort" (release builds) a panic never unwinds, and only the hook sees it;
+    // the hook ends the child before the abort. This replaces the parent's hook in the child
+    // alone.
+    std::panic::set_hook(Box::new(move |panic| {
+        note!("hutch: internal error in {what}: {panic}");
+        sys::exit_immediately(PANICKED)
+    }));
+    debug_panic_on_request(what);
+    match std::panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(status) => sys::exit_immediately(status),
+        // The hook has reported it; reached only if the hook was replaced.
+        Err(_) => {
+            note!("hutch: internal error in {what}");
+            sys::exit_immediately(PANICKED)
+        }
+    }
+}
+
+/// A test-only way to make one kind of child panic: debug builds panic at the start of the
+/// child named by `HUTCH_DEBUG_PANIC_IN_CHILD` (one of the `what`s given to [`run`]), so that
+/// the test suite can see the panic end that child alone. Compiled out of release builds.
+fn debug_panic_on_request(what: &str) {
+    if cfg!(debug_assertions)
+        && std::env::var_os("HUTCH_DEBUG_PANIC_IN_CHILD").is_some_and(|w| w == what)
+    {
+        panic!("HUTCH_DEBUG_PANIC_IN_CHILD={what}");
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error("cannot ask for a parent-death signal")]
+    ParentDeathSignal(#[source] SysError),
+    #[error("hutch exited before the sandbox was set up")]
+    LauncherGone,
+    #[error("cannot map user and group ids")]
+    IdMap(#[source] IdMapError),
+    #[error("cannot build the sandbox's file system")]
+    Mount(#[source] MountError),
+    #[error("cannot set the hostname")]
+    Hostname(#[source] SysError),
+    #[error("cannot create the network namespace")]
+    Network(#[source] SysError),
+    #[error("cannot bring up the loopback interface")]
+    Loopback(#[source] SysError),
+    #[error("cannot start a thread to build the file system: {0}")]
+    Thread(String),
+    #[error("cannot enter the working directory {} inside the sandbox", dir.display())]
+    Workdir {
+        dir: std::path::PathBuf,
+        #[source]
+        source: SysError,
+    },
+    #[error("cannot set no_new_privs")]
+    NoNewPrivs(#[source] SysError),
+    #[error("cannot apply resource limits")]
+    Limits(#[source] LimitError),
+    #[error("cannot make init non-dumpable")]
+    NotDumpable(#[source] SysError),
+    #[error("cannot drop capabilities")]
+    Capabilities(#[source] CapsError),
+    #[error("cannot restrict file access")]
+    Landlock(#[source] LandlockError),
+    #[error("cannot restrict system calls")]
+    Seccomp(#[source] SeccompError),
+}
+
+impl SetupError {
+    fn hint(&self) -> Option<String> {
+        let proc_sys = Path::new(PROC_SYS);
+        match self {
+            SetupError::IdMap(e) => e.hint(proc_sys),
+            SetupError::Mount(e) => e.hint(proc_sys),
+            SetupError::Landlock(e) => e.hint(),
+            SetupError::Limits(e) => e.hint(),
+            SetupError::Seccomp(e) => e.hint(),
+            SetupError::Network(e) if matches!(e.errno, Errno::EPERM | Errno::ENOSPC) => Some(
+                "a limit (user.max_net_namespaces) or a container's policy forbids another \
+                 network namespace; `--net host` shares the host's network instead"
+                    .into(),
+            ),
+            SetupError::Thread(_) => Some(
+                "no more threads may start (ulimit -u, kernel.threads-max, memory); `--net host` \
+                 or `--net pasta` set up without the second thread"
+                    .into(),
+            ),
+            SetupError::Workdir { .. } => Some(
+                "the directory is not visible in the sandbox; pass --chdir DIR, or --bind it"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The child: set everything up, then become init. Never returns.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn inside(
+    spec: &SandboxSpec,
+    hardening: &Hardening,
+    report: ReportWriter,
+    exit: channel::ExitWriter,
+    watch: LifelineWatch,
+    ids: Option<GoWaiter>,
+    network: Option<GoWaiter>,
+    signals: &SigSet,
+) -> ! {
+    match set_up(spec, hardening, &watch, ids, network) {
+        Ok(()) => {
+            drop(watch);
+            init::run(spec, report, exit, signals)
+        }
+        Err(SetupError::LauncherGone) => sys::exit_immediately(125),
+        Err(err) => {
+            let hint = err.hint();
+            report.failed(125, &error::render(&err, hint.as_deref()));
+            sys::exit_immediately(125)
+        }
+    }
+}
+
+/// The set-up inside the new namespaces, in an order that matters.
+fn set_up(
+    spec: &SandboxSpec,
+    hardening: &Hardening,
+    watch: &LifelineWatch,
+    ids: Option<GoWaiter>,
+    network: Option<GoWaiter>,
+) -> Result<(), SetupError> {
+    // 1. Die with the launcher. The launcher may already have died between clone and prctl, so
+    //    check its lifeline pipe once the signal is armed (prctl(2), PR_SET_PDEATHSIG).
+    sys::set_parent_death_signal(Signal::SIGKILL).map_err(SetupError::ParentDeathSignal)?;
+    if watch.launcher_gone().unwrap_or(true) {
+        return Err(SetupError::LauncherGone);
+    }
+    // 2. Id maps before anything that creates files, so that files the sandbox makes are owned
+    //    by the user. We hold every capability in the new user namespace until the payload's
+    //    execve, and the kernel lets us map our own id without a helper (user_namespaces(7)).
+    //    With subordinate ranges only the setuid helpers may write the maps: the launcher runs
+    //    them on us and says when they are done.
+    match ids {
+        Some(mapped) => {
+            if !mapped.wait_for_go() {
+                return Err(SetupError::LauncherGone);
+            }
+        }
+        None => {
+            idmap::write_own_maps(&spec.ids, Path::new("/proc/self")).map_err(SetupError::IdMap)?
+        }
+    }
+    // 3. The file system: everything is built under a scratch root, then pivot_root.
+    // 4. The uts and net namespaces are ours: name the host, bring up loopback.
+    // (With the network made beside the mounts, the bounding set (step 6) and the Landlock
+    // ruleset (step 8) are made beside them too; they are enforced in their places.)
+    let (landlock, bounding_limited) = if network_in_parallel(spec) {
+        (build_root_beside_network(spec, hardening)?, true)
+    } else {
+        mounts::build_root(&hardening.mount_ops).map_err(SetupError::Mount)?;
+        sys::sethostname(&spec.hostname).map_err(SetupError::Hostname)?;
+        if spec.net.own_namespace() {
+            sys::loopback_up().map_err(SetupError::Loopback)?;
+        }
+        (prepare_landlock(spec, hardening)?, false)
+    };
+    // 4b. With pasta: wait until the launcher has seen pasta configure the interface. pasta
+    //     joins us through /proc/PID/ns, which the kernel allows only while we are dumpable
+    //     (step 5 ends that), and nothing of the user's may run before the network is there.
+    if let Some(network) = network {
+        if !network.wait_for_go() {
+            return Err(SetupError::LauncherGone);
+        }
+    }
+    // Limits before anything of the user's runs; only lowering needs no privilege.
+    limits::apply(&spec.limits).map_err(SetupError::Limits)?;
+    sys::chdir(&spec.workdir).map_err(|source| SetupError::Workdir {
+        dir: spec.workdir.clone(),
+        source,
+    })?;
+    // 5. With a payload, nothing inside may ptrace init or read its /proc entries: init is the
+    //    one process in the sandbox that never execs, so the kernel would leave it dumpable,
+    //    and payload and init share one Landlock domain. An environment's idle init stays
+    //    dumpable: `hutch exec` joins its namespaces through it, which a non-dumpable target
+    //    refuses; the commands it joins get Landlock domains of their own, which may not trace
+    //    init, and init holds nothing they lack (it closes every inherited descriptor).
+    if !spec.argv.is_empty() {
+        sys::set_dumpable(false).map_err(SetupError::NotDumpable)?;
+    }
+    // 6. Capabilities: every set cut to what the payload may keep (nothing for a user mapped
+    //    to itself). The bounding set goes first, while CAP_SETPCAP is still held.
+    if !bounding_limited {
+        caps::limit_bounding(spec.capabilities, hardening.last_capability)
+            .map_err(SetupError::Capabilities)?;
+    }
+    caps::restrict_sets(spec.capabilities).map_err(SetupError::Capabilities)?;
+    // 7. From here on no execve may grant privileges (setuid binaries, file capabilities);
+    //    seccomp(2) also requires it of an unprivileged caller.
+    sys::set_no_new_privs().map_err(SetupError::NoNewPrivs)?;
+    // 8. Landlock after the mounts it describes exist (rules hold open file descriptors of
+    //    them) and before seccomp, whose filter does not need to allow Landlock's own calls.
+    match landlock {
+        Some(prepared) => {
+            let status = landlock::enforce(prepared).map_err(SetupError::Landlock)?;
+            tracing::debug!(?status.ruleset, "Landlock");
+        }
+        None => tracing::debug!("Landlock off"),
+    }
+    // 9. seccomp last: from here on the filter applies to init and, inherited, to the payload.
+    seccomp::apply(&hardening.seccomp).map_err(SetupError::Seccomp)?;
+    Ok(())
+}
+
+/// The Landlock ruleset of step 8, made once the mounts it describes exist (rules hold open
+/// file descriptors of them).
+fn prepare_landlock(
+    spec: &SandboxSpec,
+    hardening: &Hardening,
+) -> Result<Option<landlock::Prepared>, SetupError> {
+    landlock::prepare(
+        &hardening.landlock_rules,
+        &spec.tcp_ports,
+        spec.landlock_scopes,
+        spec.landlock,
+    )
+    .map_err(SetupError::Landlock)
+}
+
+/// Steps 3 and 4 at once: a second thread builds the root, then the Landlock ruleset, while
+/// this one makes the network namespace and limits its bounding set (see
+/// [`network_in_parallel`]). Threads share the mount namespace, the root and the descriptors;
+/// credentials and namespaces are each thread's own, and only this thread changes its own.
+/// The process is single-threaded again before anything is enforced that holds for the
+/// calling thread alone (capabilities, no_new_privs, Landlock, seccomp).
+fn build_root_beside_network(
+    spec: &SandboxSpec,
+    hardening: &Hardening,
+) -> Result<Option<landlock::Prepared>, SetupError> {
+    // Mounting needs little stack; a small one is mapped and torn down faster.
+    const STACK: usize = 256 * 1024;
+    // The thread takes PID 2 of the new pid namespace; the payload should have it, as it does
+    // without the thread. The kernel gives out the number after ns_last_pid next, and lets the
+    // namespace's own admin (us, for now) set it; the file is opened while the host's /proc is
+    // still there. Best effort: where it cannot be written, the payload is PID 3.
+    let last_pid = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/sys/kernel/ns_last_pid")
+        .ok();
+    let built = std::thread::scope(|scope| {
+        let mounting = std::thread::Builder::new()
+            .name("hutch-mounts".into())
+            .stack_size(STACK)
+            .spawn_scoped(scope, || {
+                mounts::build_root(&hardening.mount_ops).map_err(SetupError::Mount)?;
+                prepare_landlock(spec, hardening)
+            })
+            .map_err(|e| SetupError::Thread(e.to_string()))?;
+        let network = sys::unshare(CloneFlags::CLONE_NEWNET)
+            .map_err(SetupError::Network)
+            .and_then(|()| sys::loopback_up().map_err(SetupError::Loopback))
+            .and_then(|()| sys::sethostname(&spec.hostname).map_err(SetupError::Hostname))
+            .and_then(|()| {
+                caps::limit_bounding(spec.capabilities, hardening.last_capability)
+                    .map_err(SetupError::Capabilities)
+            });
+        // Wait for the mounts even when the network failed: no thread may outlive this.
+        let root = match mounting.join() {
+            Ok(built) => built,
+            Err(_) => Err(SetupError::Thread("the mounting thread panicked".into())),
+        };
+        root.and_then(|landlock| network.map(|()| landlock))
+    });
+    if let Some(mut last_pid) = last_pid {
+        use std::io::Write;
+        let _ = last_pid.write_all(b"1");
+    }
+    built
+}

@@ -5,6 +5,12 @@
 //! host's root is moved to `/oldroot` with a first pivot_root(2), every source is taken from
 //! there and every destination lives under `/newroot`, and a second pivot_root plus a lazy
 //! unmount leaves nothing of the host reachable by path except what was bound in.
+//!
+//! Destinations are never looked up by path from the scratch root, where `/oldroot` is the
+//! host: [`target`] resolves each inside the new root from a descriptor, and each mount is made
+//! detached and attached onto the destination's descriptor. Content of the sandbox or an image
+//! (a symlink planted in a writable bind, a persistent home, an image's `/etc/resolv.conf`) can
+//! steer a mount only to another place inside the sandbox.
 
 mod target;
 
@@ -243,6 +249,21 @@ impl MountError {
                 through.link.display(),
                 through.target.display()
             )),
+            MountError::MountPoint { source, .. } if source.errno == Errno::ELOOP => Some(
+                "the destination goes through a symlink loop or through one of /proc's magic \
+                 links (/proc/PID/root, /proc/self/fd/N...), which are never followed for a mount"
+                    .into(),
+            ),
+            MountError::Op { source, .. }
+                if matches!(source.errno, Errno::ENOTDIR | Errno::EISDIR)
+                    && source.call.starts_with("move_mount") =>
+            {
+                Some(
+                    "a directory can only be mounted on a directory and a file on a file; \
+                     choose a destination of the same kind as the source"
+                        .into(),
+                )
+            }
             MountError::MountPoint { source, .. } if source.errno == Errno::EROFS => Some(
                 "the destination does not exist and its parent is read-only in the sandbox; \
                  put a --tmpfs on a parent directory first, or choose a destination that exists"
@@ -471,7 +492,17 @@ fn attach(root: &mut Root, mount: &OwnedFd, dst: &Path, kind: Kind) -> Result<()
     let target = root
         .mount_point(dst, kind)
         .map_err(|e| Failure::MountPoint(dst.to_owned(), e))?;
-    at::attach(mount.as_fd(), target.as_fd(), dst)?;
+    if let Err(mut e) = at::attach(mount.as_fd(), target.as_fd(), dst) {
+        // move_mount(2) says EINVAL for a directory onto a file and the reverse; say which.
+        if e.errno == Errno::EINVAL {
+            match (kind, at::is_dir(target.as_fd(), dst)) {
+                (Kind::Dir, Ok(false)) => e.errno = Errno::ENOTDIR,
+                (Kind::File, Ok(true)) => e.errno = Errno::EISDIR,
+                _ => {}
+            }
+        }
+        return Err(e.into());
+    }
     // The destination may have been the root itself (`/`, or a symlink leading there).
     root.reopen()?;
     Ok(())

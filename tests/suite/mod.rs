@@ -6,6 +6,7 @@ mod generated;
 mod harness;
 mod images;
 mod man_pages;
+mod mount_targets;
 mod network;
 mod profiles;
 mod readme;

@@ -1,0 +1,222 @@
+//! Mount destinations steered by what a sandbox or an image contains (issue 15, item 2): a
+//! symlink planted in a writable bind, in the `dev` profile's persistent home or in an image
+//! must never make hutch create files or mount anything on the host. While the root is built
+//! the host's tree hangs at /oldroot, so each attack points its symlink there. Each test runs the
+//! attack as the unprivileged test user and checks the host afterwards.
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use super::harness::{ok, sandbox, stderr, stdout, unique_marker, Sandbox};
+
+/// Entries of a host directory, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A directory owned by the test user in its work directory.
+fn dir(sb: &Sandbox, relative: &str) -> PathBuf {
+    let path = sb.write(&format!("{relative}/.keep"), "");
+    std::fs::remove_file(&path).unwrap();
+    path.parent().unwrap().to_owned()
+}
+
+/// How the host's `path` is seen from the scratch root while the sandbox's root is built.
+fn via_oldroot(path: &Path) -> String {
+    format!("/oldroot{}", path.display())
+}
+
+#[track_caller]
+fn assert_refused(out: &Output, dst: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot create the mount point {dst} inside the sandbox"
+        )),
+        "{err}"
+    );
+    // Resolved inside the sandbox, the symlink's target is below its read-only root.
+    assert!(err.contains("EROFS"), "{err}");
+    assert!(
+        err.contains("hint: ") && err.contains("is a symlink to"),
+        "{err}"
+    );
+    assert!(!err.contains("/newroot"), "{err}");
+}
+
+#[test]
+fn a_symlink_planted_in_a_writable_bind_does_not_steer_a_later_mount() {
+    let Some(sb) = sandbox() else { return };
+    let proj = dir(&sb, "proj");
+    let target = dir(&sb, "target");
+    sb.write("F", "planted\n");
+    // The sandbox plants the symlink in the project it may write.
+    let link = format!("ln -s {} /work/sub", via_oldroot(&target));
+    ok(&sb.run(&["--bind", "proj:/work", "--", "sh", "-c", &link]));
+    assert!(proj.join("sub").is_symlink());
+    // The next run binds a file below it.
+    let out = sb.run(&[
+        "--bind",
+        "proj:/work",
+        "--ro-bind",
+        "F:/work/sub/planted",
+        "--",
+        "cat",
+        "/work/sub/planted",
+    ]);
+    assert_refused(&out, "/work/sub/planted");
+    assert!(
+        stderr(&out).contains("/work/sub is a symlink to"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(entries(&target).is_empty(), "{:?}", entries(&target));
+}
+
+#[test]
+fn bind_destinations_through_symlinks_leading_out_stay_inside() {
+    let Some(sb) = sandbox() else { return };
+    let proj = dir(&sb, "proj");
+    let outside = dir(&sb, "outside");
+    dir(&sb, "data");
+    sb.write("data/file", "data\n");
+    // Absolute into the host's tree, and climbing out of the new root into it.
+    symlink(via_oldroot(&outside), proj.join("abs")).unwrap();
+    symlink(
+        format!("../..{}", via_oldroot(&outside)),
+        proj.join("climb"),
+    )
+    .unwrap();
+    for dst in ["/work/abs/d", "/work/climb/d"] {
+        let out = sb.run(&[
+            "--bind",
+            "proj:/work",
+            "--bind",
+            &format!("data:{dst}"),
+            "--",
+            "true",
+        ]);
+        assert_refused(&out, dst);
+    }
+    assert!(entries(&outside).is_empty(), "{:?}", entries(&outside));
+
+    // Climbing above the root ends at the sandbox's `/`, as in a chroot: the mount lands in the
+    // sandbox's own /tmp, and the host's /tmp does not get the directory.
+    symlink("../../../../../..", proj.join("up")).unwrap();
+    let name = format!("hutch-{}", unique_marker());
+    let dst = format!("/work/up/tmp/{name}");
+    let out = sb.run(&[
+        "--bind",
+        "proj:/work",
+        "--ro-bind",
+        &format!("data:{dst}"),
+        "--",
+        "cat",
+        &format!("/tmp/{name}/file"),
+    ]);
+    assert_eq!(ok(&out), "data\n");
+    assert!(!Path::new("/tmp").join(&name).exists());
+}
+
+#[test]
+fn the_dev_home_cannot_redirect_a_later_bind() {
+    let Some(sb) = sandbox() else { return };
+    let target = dir(&sb, "target");
+    sb.write("F", "planted\n");
+    let state = sb.path().join("state");
+    let run = |args: &[&str]| -> Output {
+        let mut cmd = sb.hutch(["--root".as_ref(), state.as_os_str(), "run".as_ref()]);
+        cmd.args(["--profile", "dev", "--net", "none"]).args(args);
+        cmd.output().expect("spawn hutch")
+    };
+    let home = sb.launcher.home.display().to_string();
+    let link = format!("{home}/proj");
+    ok(&run(&["--", "ln", "-s", &via_oldroot(&target), &link]));
+    let dst = format!("{home}/proj/planted");
+    let out = run(&["--ro-bind", &format!("F:{dst}"), "--", "true"]);
+    assert_refused(&out, &dst);
+    assert!(entries(&target).is_empty(), "{:?}", entries(&target));
+}
+
+/// `hutch --root <work>/state ARGS...`
+fn env_hutch(sb: &Sandbox, args: &[&str]) -> Output {
+    let root = sb.path().join("state");
+    let mut cmd = sb.hutch(["--root".as_ref(), root.as_os_str()]);
+    cmd.args(args);
+    cmd.output().expect("spawn hutch")
+}
+
+/// Stops and removes the environment even when the test fails.
+struct Remove<'a>(&'a Sandbox, &'a str);
+
+impl Drop for Remove<'_> {
+    fn drop(&mut self) {
+        let _ = env_hutch(self.0, &["rm", "-f", self.1]);
+    }
+}
+
+#[test]
+fn an_image_cannot_place_generated_files_outside_its_root() {
+    let Some(sb) = sandbox() else { return };
+    let busybox = Path::new("/bin/busybox");
+    let pasta = ["/usr/local/bin", "/usr/bin", "/bin"]
+        .iter()
+        .any(|d| Path::new(d).join("pasta").exists());
+    if !busybox.exists() || !pasta {
+        assert!(
+            !super::harness::strict(),
+            "install busybox-static and passt"
+        );
+        eprintln!("skipping: needs /bin/busybox and pasta");
+        return;
+    }
+    // An image whose /etc/hosts and /etc/resolv.conf lead, through /x, to hutch's own state of
+    // environments on the host, as seen from the scratch root.
+    let image = dir(&sb, "image");
+    for d in ["bin", "etc", "root", "tmp", "proc", "dev", "run"] {
+        std::fs::create_dir(image.join(d)).unwrap();
+    }
+    std::fs::copy(busybox, image.join("bin/busybox")).unwrap();
+    for applet in ["sh", "cat", "ls"] {
+        symlink("busybox", image.join("bin").join(applet)).unwrap();
+    }
+    std::fs::write(image.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    symlink("/x/hosts", image.join("etc/hosts")).unwrap();
+    symlink("../x/resolv.conf", image.join("etc/resolv.conf")).unwrap();
+    let envs = sb.path().join("state/data/envs");
+    symlink(via_oldroot(&envs), image.join("x")).unwrap();
+    let image_arg = image.to_str().unwrap();
+    ok(&env_hutch(
+        &sb,
+        &["image", "import", image_arg, "--name", "evil"],
+    ));
+    ok(&env_hutch(
+        &sb,
+        &["create", "e", "--image", "evil", "--net", "pasta"],
+    ));
+    let _remove = Remove(&sb, "e");
+    ok(&env_hutch(&sb, &["start", "e"]));
+    assert_eq!(
+        entries(&envs),
+        ["e"],
+        "nothing beside the environment's own state"
+    );
+    // Contained: the generated files are where the symlinks lead inside the environment.
+    let inside = ok(&env_hutch(
+        &sb,
+        &["exec", "e", "--", "cat", "/etc/hosts", "/etc/resolv.conf"],
+    ));
+    assert!(inside.contains("Generated by hutch"), "{inside}");
+    assert!(inside.contains("nameserver"), "{inside}");
+    let listed = env_hutch(&sb, &["ls"]);
+    assert!(stdout(&listed).contains("running"), "{}", stderr(&listed));
+    ok(&env_hutch(&sb, &["stop", "e"]));
+    assert_eq!(entries(&envs), ["e"]);
+}

@@ -71,13 +71,13 @@ fn a_symlink_planted_in_a_writable_bind_does_not_steer_a_later_mount() {
         "cat",
         "/work/sub/planted",
     ]);
+    assert!(entries(&target).is_empty(), "{:?}", entries(&target));
     assert_refused(&out, "/work/sub/planted");
     assert!(
         stderr(&out).contains("/work/sub is a symlink to"),
         "{}",
         stderr(&out)
     );
-    assert!(entries(&target).is_empty(), "{:?}", entries(&target));
 }
 
 #[test]
@@ -103,9 +103,13 @@ fn bind_destinations_through_symlinks_leading_out_stay_inside() {
             "--",
             "true",
         ]);
+        assert!(
+            entries(&outside).is_empty(),
+            "{dst}: {:?}",
+            entries(&outside)
+        );
         assert_refused(&out, dst);
     }
-    assert!(entries(&outside).is_empty(), "{:?}", entries(&outside));
 
     // Climbing above the root ends at the sandbox's `/`, as in a chroot: the mount lands in the
     // sandbox's own /tmp, and the host's /tmp does not get the directory.
@@ -130,10 +134,11 @@ fn the_dev_home_cannot_redirect_a_later_bind() {
     let Some(sb) = sandbox() else { return };
     let target = dir(&sb, "target");
     sb.write("F", "planted\n");
-    let state = sb.path().join("state");
+    // The dev home lives in the data directory: this test's own, not the test user's.
+    let data = dir(&sb, "data");
     let run = |args: &[&str]| -> Output {
-        let mut cmd = sb.hutch(["--root".as_ref(), state.as_os_str(), "run".as_ref()]);
-        cmd.args(["--profile", "dev", "--net", "none"]).args(args);
+        let mut cmd = sb.hutch(["run", "--profile", "dev", "--net", "none"]);
+        cmd.env("XDG_DATA_HOME", &data).args(args);
         cmd.output().expect("spawn hutch")
     };
     let home = sb.launcher.home.display().to_string();
@@ -141,8 +146,8 @@ fn the_dev_home_cannot_redirect_a_later_bind() {
     ok(&run(&["--", "ln", "-s", &via_oldroot(&target), &link]));
     let dst = format!("{home}/proj/planted");
     let out = run(&["--ro-bind", &format!("F:{dst}"), "--", "true"]);
-    assert_refused(&out, &dst);
     assert!(entries(&target).is_empty(), "{:?}", entries(&target));
+    assert_refused(&out, &dst);
 }
 
 /// `hutch --root <work>/state ARGS...`
@@ -219,4 +224,43 @@ fn an_image_cannot_place_generated_files_outside_its_root() {
     assert!(stdout(&listed).contains("running"), "{}", stderr(&listed));
     ok(&env_hutch(&sb, &["stop", "e"]));
     assert_eq!(entries(&envs), ["e"]);
+}
+
+#[test]
+fn mount_errors_name_paths_as_the_user_wrote_them() {
+    let Some(sb) = sandbox() else { return };
+    dir(&sb, "proj");
+    sb.write("F", "file\n");
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["--tmpfs", "/usr/hutch-no-such-dir"],
+            &["mount point /usr/hutch-no-such-dir", "EROFS", "hint: "],
+        ),
+        (
+            &["--ro-bind", "F:/usr"],
+            &["on /usr", "EISDIR", "a file on a file"],
+        ),
+        (
+            &["--ro-bind", "proj:/etc/passwd"],
+            &["on /etc/passwd", "ENOTDIR", "a file on a file"],
+        ),
+        // A magic link would lead anywhere: refused, not followed.
+        (
+            &["--bind", "proj:/proc/self/cwd/x"],
+            &["mount point /proc/self/cwd/x", "ELOOP", "magic links"],
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut argv = args.to_vec();
+        argv.extend(["--", "true"]);
+        let out = sb.run(&argv);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        for text in expected {
+            assert!(err.contains(text), "{args:?}: {text:?} in {err}");
+        }
+        for internal in ["/newroot", "/oldroot"] {
+            assert!(!err.contains(internal), "{args:?}: {internal} in {err}");
+        }
+    }
 }

@@ -249,6 +249,16 @@ impl MountError {
                 through.link.display(),
                 through.target.display()
             )),
+            MountError::MountPoint { source, .. } | MountError::Op { source, .. }
+                if source.errno == Errno::ENOSYS =>
+            {
+                Some(
+                    "hutch places every mount by descriptor, inside the sandbox's root, with \
+                     openat2(2) (Linux 5.6) and the new mount API (Linux 5.2), which this kernel \
+                     lacks; upgrade the kernel (`hutch check` shows its version)"
+                        .into(),
+                )
+            }
             MountError::MountPoint { source, .. } if source.errno == Errno::ELOOP => Some(
                 "the destination goes through a symlink loop or through one of /proc's magic \
                  links (/proc/PID/root, /proc/self/fd/N...), which are never followed for a mount"

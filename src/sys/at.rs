@@ -249,6 +249,12 @@ pub fn open_in_root_no_symlinks(
     shown: &Path,
 ) -> SysResult<OwnedFd> {
     let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    // The root itself: openat2 refuses an empty path.
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
     rustix::fs::openat2(
         root,
         path,

@@ -150,6 +150,13 @@ fn the_dev_home_cannot_redirect_a_later_bind() {
     assert_refused(&out, &dst);
 }
 
+/// Whether pasta is on the PATH the harness gives hutch.
+fn has_pasta() -> bool {
+    ["/usr/local/bin", "/usr/bin", "/bin"]
+        .iter()
+        .any(|d| Path::new(d).join("pasta").exists())
+}
+
 /// `hutch --root <work>/state ARGS...`
 fn env_hutch(sb: &Sandbox, args: &[&str]) -> Output {
     let root = sb.path().join("state");
@@ -171,10 +178,7 @@ impl Drop for Remove<'_> {
 fn an_image_cannot_place_generated_files_outside_its_root() {
     let Some(sb) = sandbox() else { return };
     let busybox = Path::new("/bin/busybox");
-    let pasta = ["/usr/local/bin", "/usr/bin", "/bin"]
-        .iter()
-        .any(|d| Path::new(d).join("pasta").exists());
-    if !busybox.exists() || !pasta {
+    if !busybox.exists() || !has_pasta() {
         assert!(
             !super::harness::strict(),
             "install busybox-static and passt"
@@ -263,4 +267,89 @@ fn mount_errors_name_paths_as_the_user_wrote_them() {
             assert!(!err.contains(internal), "{args:?}: {internal} in {err}");
         }
     }
+}
+
+/// Python that makes mount_setattr(2) fail with ENOSYS, as on kernels before 5.12, then execs
+/// its arguments: a classic BPF seccomp filter (x86_64 numbers).
+#[cfg(target_arch = "x86_64")]
+const WITHOUT_MOUNT_SETATTR: &str = r#"
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+class Insn(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+class Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Insn))]
+SYS_mount_setattr, ENOSYS = 442, 38
+insns = (Insn * 4)(
+    Insn(0x20, 0, 0, 0),                      # ld [nr]
+    Insn(0x15, 0, 1, SYS_mount_setattr),      # jeq mount_setattr
+    Insn(0x06, 0, 0, 0x00050000 | ENOSYS),    # ret ERRNO(ENOSYS)
+    Insn(0x06, 0, 0, 0x7fff0000),             # ret ALLOW
+)
+prog = Prog(4, insns)
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or \
+   libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+    sys.exit("seccomp: " + os.strerror(ctypes.get_errno()))
+os.execv(sys.argv[1], sys.argv[1:])
+"#;
+
+/// Mount points and the per-mount flags of the mount on top of each, as the sandbox sees them.
+/// (A mount the host stacked under another at the same point is out of reach by path, so the
+/// remounts cannot change it; it is also out of reach for the sandbox.)
+fn mount_flags(mountinfo: &str) -> Vec<(String, String)> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for line in mountinfo.lines() {
+        let mut fields = line.split(' ');
+        let (Some(mount_point), Some(flags)) = (fields.nth(4), fields.next()) else {
+            continue;
+        };
+        // A stacked mount is a child of the one it covers: listed after it.
+        seen.retain(|(point, _)| point != mount_point);
+        seen.push((mount_point.to_owned(), flags.to_owned()));
+    }
+    seen
+}
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn without_mount_setattr_remounts_give_the_same_flags() {
+    let Some(sb) = sandbox() else { return };
+    dir(&sb, "proj");
+    sb.write("proj/file", "x\n");
+    let mut args = vec!["run", "--ro-bind", "proj:/mnt/ro"];
+    // With pasta, the generated /etc/hosts and /etc/resolv.conf are bound read-only too.
+    if has_pasta() {
+        args.extend(["--net", "pasta"]);
+    }
+    args.extend([
+        "--",
+        "sh",
+        "-c",
+        "cat /proc/self/mountinfo; touch /mnt/ro/new /etc/hosts 2>&1 || true",
+    ]);
+    let with = ok(&sb.hutch(&args).output().unwrap());
+    let mut without = sb.launcher.program("python3", sb.path());
+    without
+        .args(["-c", WITHOUT_MOUNT_SETATTR])
+        .arg(&sb.launcher.binary)
+        .args(args);
+    let without = ok(&without.output().unwrap());
+    assert!(
+        without.contains("touch: cannot touch '/mnt/ro/new': Read-only file system"),
+        "{without}"
+    );
+    if has_pasta() {
+        assert!(
+            without.contains("touch: cannot touch '/etc/hosts': Read-only file system"),
+            "{without}"
+        );
+    }
+    assert_eq!(mount_flags(&without), mount_flags(&with));
+    // The host / is bound with its submounts: each was remounted read-only on its own.
+    let host_mounts = mount_flags(&without)
+        .into_iter()
+        .filter(|(_, flags)| flags.split(',').any(|f| f == "ro"))
+        .count();
+    assert!(host_mounts >= 2, "{without}");
 }

@@ -118,6 +118,14 @@ pub enum FsOption<'a> {
     String(&'a str, &'a str),
 }
 
+impl FsOption<'_> {
+    fn key(&self) -> &str {
+        match *self {
+            FsOption::Flag(key) | FsOption::String(key, _) => key,
+        }
+    }
+}
+
 /// A new, detached mount of file system `fstype` (fsopen(2), fsconfig(2), fsmount(2)) with the
 /// `MOUNT_ATTR_*` bits `attrs`. `shown` says what it is in errors (option values may hold paths
 /// that only exist while the root is built).
@@ -136,7 +144,8 @@ pub fn new_mount(
                 rustix::mount::fsconfig_set_string(&context, key, value)
             }
         }
-        .map_err(failed(format!("fsconfig({shown}, {option:?})")))?;
+        // The key only: values may be paths of the scratch root (`/oldroot/...`).
+        .map_err(failed(format!("fsconfig({shown}, {})", option.key())))?;
     }
     rustix::mount::fsconfig_create(&context)
         .map_err(failed(format!("fsconfig({shown}, FSCONFIG_CMD_CREATE)")))?;

@@ -193,7 +193,7 @@ fn an_image_cannot_place_generated_files_outside_its_root() {
         std::fs::create_dir(image.join(d)).unwrap();
     }
     std::fs::copy(busybox, image.join("bin/busybox")).unwrap();
-    for applet in ["sh", "cat", "ls"] {
+    for applet in ["sh", "cat", "ls", "ln"] {
         symlink("busybox", image.join("bin").join(applet)).unwrap();
     }
     std::fs::write(image.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
@@ -226,6 +226,18 @@ fn an_image_cannot_place_generated_files_outside_its_root() {
     assert!(inside.contains("nameserver"), "{inside}");
     let listed = env_hutch(&sb, &["ls"]);
     assert!(stdout(&listed).contains("running"), "{}", stderr(&listed));
+    // Root inside points /etc/resolv.conf elsewhere, for the next boot.
+    let relink = format!(
+        "ln -sfn {} /y && ln -sfn /y/planted /etc/resolv.conf",
+        via_oldroot(&envs)
+    );
+    ok(&env_hutch(&sb, &["exec", "e", "--", "sh", "-c", &relink]));
+    ok(&env_hutch(&sb, &["restart", "e"]));
+    let inside = ok(&env_hutch(
+        &sb,
+        &["exec", "e", "--", "cat", "/etc/resolv.conf"],
+    ));
+    assert!(inside.contains("nameserver"), "{inside}");
     ok(&env_hutch(&sb, &["stop", "e"]));
     assert_eq!(entries(&envs), ["e"]);
 }

@@ -14,6 +14,8 @@ use nix::mount::{MntFlags, MsFlags};
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 
+pub mod at;
+
 /// A failed system call: which call, on what, and the errno the kernel returned.
 #[derive(Debug, thiserror::Error)]
 #[error("{call}: {errno}")]
@@ -208,6 +210,7 @@ pub mod mount_attr {
     pub const RDONLY: u64 = 0x0000_0001;
     pub const NOSUID: u64 = 0x0000_0002;
     pub const NODEV: u64 = 0x0000_0004;
+    pub const NOEXEC: u64 = 0x0000_0008;
 }
 
 /// `mount_setattr(2)` with `AT_RECURSIVE`: set `attr_set` on `path` and every mount below it in

@@ -8,6 +8,7 @@ mod harness;
 mod hosts;
 mod images;
 mod man_pages;
+mod mount_targets;
 mod network;
 mod output;
 mod profiles;

@@ -1,0 +1,368 @@
+//! Mount destinations, resolved inside the sandbox's root and held as descriptors.
+//!
+//! While the root is built, the host's tree hangs at `/oldroot` of the scratch root. A
+//! destination joined onto the new root as a string and looked up from there would follow any
+//! symlink the sandbox (a writable bind, the `dev` profile's persistent home) or an image
+//! planted — `sub -> /oldroot/home/USER/...` — out onto the host. Instead every destination is
+//! looked up with openat2(2) `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS` relative to a descriptor
+//! of the new root: symlinks, absolute or climbing with `..`, are followed as in a chroot and
+//! can never leave it, and /proc's magic links are refused. A missing component is made with
+//! mkdirat(2) in the descriptor of its parent and then opened without following symlinks, so a
+//! symlink swapped in meanwhile is never followed either; a dangling symlink is followed by
+//! making its target, again inside the root. The mount then goes onto the descriptor. This is
+//! what crun's `safe_openat` and `open_mount_target` do.
+//!
+//! Errors name paths as seen inside the sandbox.
+
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::OFlags;
+
+use crate::sys::{self, at, Errno, SysError, SysResult};
+
+/// What a mount point must be: a directory, or (to bind a file) a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    File,
+}
+
+/// The first symlink followed on the way to a destination, as seen inside the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub link: PathBuf,
+    pub target: PathBuf,
+}
+
+/// Why a destination could not be resolved or made.
+#[derive(Debug)]
+pub struct TargetError {
+    pub source: SysError,
+    /// Set when the walk went through a symlink whose target had to be made: the likely cause.
+    pub through: Option<Link>,
+}
+
+/// How many symlinks one destination may go through, as path_resolution(7) allows (40).
+const MAX_LINKS: u32 = 40;
+
+/// The new root, held open while the mounts are placed in it.
+pub struct Root {
+    fd: OwnedFd,
+    /// Where hutch assembles it (a path of its own scratch root, never shown to users).
+    path: PathBuf,
+}
+
+impl Root {
+    pub fn open(path: &Path) -> SysResult<Root> {
+        Ok(Root {
+            fd: at::open_dir(path, Path::new("/"))?,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Open the root again. A descriptor keeps naming the directory it was opened on, and lookups
+    /// from it do not cross a mount made on that directory afterwards: after a mount onto `/`
+    /// (an image's overlay, `--bind DIR:/`), the lookups must start from the mount on top.
+    pub fn reopen(&mut self) -> SysResult<()> {
+        self.fd = at::open_dir(&self.path, Path::new("/"))?;
+        Ok(())
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// An `O_PATH` descriptor of `dst` (a sandbox path) inside the root, made as `kind` where
+    /// missing. What is there already serves: the mount itself says if it does not fit.
+    pub fn mount_point(&self, dst: &Path, kind: Kind) -> Result<OwnedFd, TargetError> {
+        let mut walk = Walk {
+            root: self.fd.as_fd(),
+            links: 0,
+            through: None,
+        };
+        let result = walk.ensure(&relative(dst), kind);
+        result.map_err(|source| TargetError {
+            source,
+            through: walk.through,
+        })
+    }
+
+    /// The directory `path` (a sandbox path) lives in, made where missing, and its last
+    /// component: where to make an entry without following a symlink at its name.
+    pub fn parent_of(&self, path: &Path) -> Result<(OwnedFd, OsString), TargetError> {
+        let no_name = || TargetError {
+            source: SysError {
+                call: format!("{}: no file name", path.display()),
+                errno: Errno::EINVAL,
+            },
+            through: None,
+        };
+        let rel = relative(path);
+        let (parent, name) = split_last(&rel).ok_or_else(no_name)?;
+        let mut walk = Walk {
+            root: self.fd.as_fd(),
+            links: 0,
+            through: None,
+        };
+        let result = walk.ensure(&parent, Kind::Dir);
+        match result {
+            Ok(dir) => Ok((dir, name.to_owned())),
+            Err(source) => Err(TargetError {
+                source,
+                through: walk.through,
+            }),
+        }
+    }
+}
+
+struct Walk<'a> {
+    root: BorrowedFd<'a>,
+    links: u32,
+    through: Option<Link>,
+}
+
+impl Walk<'_> {
+    /// `rel` (relative to the root) opened, after making what is missing of it.
+    fn ensure(&mut self, rel: &Path, kind: Kind) -> SysResult<OwnedFd> {
+        let shown = shown(rel);
+        // The common case, one call: the destination exists.
+        match sys::open_in_root(self.root, rel, OFlags::PATH) {
+            Err(e) if e.errno == Errno::ENOENT => {}
+            other => {
+                return other.map_err(|e| SysError {
+                    call: format!("openat2({}, RESOLVE_IN_ROOT)", shown.display()),
+                    errno: e.errno,
+                })
+            }
+        }
+        // `.` and `..` always exist where their directory does, so a missing path ends in a name.
+        let Some((parent, name)) = split_last(rel) else {
+            return Err(SysError {
+                call: format!("openat2({}, RESOLVE_IN_ROOT)", shown.display()),
+                errno: Errno::ENOENT,
+            });
+        };
+        let dir = self.ensure(&parent, Kind::Dir)?;
+        let made = match kind {
+            Kind::Dir => at::mkdir(dir.as_fd(), name, 0o755, &shown),
+            Kind::File => at::create_file(dir.as_fd(), name, 0o644, &shown),
+        };
+        match made {
+            // EEXIST: a dangling symlink (mkdirat and O_EXCL never follow one), or something
+            // made meanwhile.
+            Ok(()) => {}
+            Err(e) if e.errno == Errno::EEXIST => {}
+            Err(e) => return Err(e),
+        }
+        match at::open_entry_nofollow(dir.as_fd(), name, &shown) {
+            Err(e) if e.errno == Errno::ELOOP => {}
+            other => return other,
+        }
+        // A symlink whose target is missing: make the target, resolved inside the root.
+        self.links += 1;
+        if self.links > MAX_LINKS {
+            return Err(SysError {
+                call: format!("resolve({})", shown.display()),
+                errno: Errno::ELOOP,
+            });
+        }
+        let target = at::read_link(dir.as_fd(), name, &shown)?;
+        let next = substitute(&parent, &target);
+        self.through.get_or_insert(Link {
+            link: shown,
+            target,
+        });
+        self.ensure(&next, kind)
+    }
+}
+
+/// A sandbox path relative to the root (`/work/x` → `work/x`, `/` → empty).
+pub fn relative(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, Component::RootDir | Component::Prefix(_)))
+        .collect()
+}
+
+/// A path relative to the root as seen inside the sandbox.
+pub fn shown(rel: &Path) -> PathBuf {
+    Path::new("/").join(rel)
+}
+
+/// `rel` split into its parent and its last name; `None` for the root or a path ending in `..`.
+pub fn split_last(rel: &Path) -> Option<(PathBuf, &OsStr)> {
+    let name = rel.file_name()?;
+    Some((rel.parent().unwrap_or(Path::new("")).to_owned(), name))
+}
+
+/// Where a symlink in directory `parent` (relative to the root) pointing at `target` leads,
+/// relative to the root. Not normalized: `..` after a symlink must be resolved by the kernel,
+/// from where the symlink really led.
+pub fn substitute(parent: &Path, target: &Path) -> PathBuf {
+    if target.is_absolute() {
+        relative(target)
+    } else {
+        parent.join(target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn paths_split_and_substitute_without_leaving_the_root() {
+        assert_eq!(relative(Path::new("/work/x")), Path::new("work/x"));
+        assert_eq!(relative(Path::new("/")), Path::new(""));
+        assert_eq!(shown(Path::new("work/x")), Path::new("/work/x"));
+        assert_eq!(shown(Path::new("")), Path::new("/"));
+        let (parent, name) = split_last(Path::new("etc/hosts")).unwrap();
+        assert_eq!(
+            (parent.as_path(), name),
+            (Path::new("etc"), OsStr::new("hosts"))
+        );
+        let (parent, name) = split_last(Path::new("etc")).unwrap();
+        assert_eq!((parent.as_path(), name), (Path::new(""), OsStr::new("etc")));
+        assert!(split_last(Path::new("")).is_none());
+        assert!(split_last(Path::new("a/..")).is_none());
+        assert_eq!(
+            substitute(Path::new("work"), Path::new("/oldroot/tmp/x")),
+            Path::new("oldroot/tmp/x")
+        );
+        assert_eq!(
+            substitute(Path::new("etc"), Path::new("../run/resolv.conf")),
+            Path::new("etc/../run/resolv.conf")
+        );
+    }
+
+    /// A root in a temporary directory, with a host directory beside it that symlinks inside try
+    /// to reach: openat2 and mkdirat need no privilege.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        root_path: PathBuf,
+        outside: PathBuf,
+        root: Root,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root_path = dir.path().join("root");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(root_path.join("etc")).unwrap();
+        std::fs::create_dir_all(root_path.join("work")).unwrap();
+        std::fs::create_dir(&outside).unwrap();
+        let root = Root::open(&root_path).unwrap();
+        Fixture {
+            _dir: dir,
+            root_path,
+            outside,
+            root,
+        }
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn missing_destinations_are_made_inside_the_root() {
+        let f = fixture();
+        f.root.mount_point(Path::new("/a/b/c"), Kind::Dir).unwrap();
+        assert!(f.root_path.join("a/b/c").is_dir());
+        f.root
+            .mount_point(Path::new("/a/file"), Kind::File)
+            .unwrap();
+        assert!(f.root_path.join("a/file").is_file());
+        // What exists serves, whatever it is.
+        f.root.mount_point(Path::new("/a/file"), Kind::Dir).unwrap();
+        let (dir, name) = f.root.parent_of(Path::new("/d/e/link")).unwrap();
+        at::symlink(Path::new("x"), dir.as_fd(), &name, Path::new("/d/e/link")).unwrap();
+        assert_eq!(
+            std::fs::read_link(f.root_path.join("d/e/link")).unwrap(),
+            Path::new("x")
+        );
+    }
+
+    #[test]
+    fn symlinks_leading_out_are_followed_inside_the_root() {
+        let f = fixture();
+        let outside = f.outside.to_str().unwrap();
+        // Absolute, to the host's path of a directory outside the root.
+        symlink(outside, f.root_path.join("work/abs")).unwrap();
+        // Climbing above the root.
+        symlink("../../../../..", f.root_path.join("work/up")).unwrap();
+        symlink(
+            format!("../../../..{outside}"),
+            f.root_path.join("work/up2"),
+        )
+        .unwrap();
+        for dst in ["/work/abs/planted", "/work/up/planted", "/work/up2/planted"] {
+            f.root.mount_point(Path::new(dst), Kind::File).unwrap();
+        }
+        assert!(entries(&f.outside).is_empty(), "{:?}", entries(&f.outside));
+        assert!(f.root_path.join(&outside[1..]).join("planted").is_file());
+        assert!(f.root_path.join("planted").is_file());
+    }
+
+    #[test]
+    fn dangling_symlinks_are_made_inside_the_root_and_reported() {
+        let f = fixture();
+        // systemd-resolved's layout: the stub lives in /run, empty at boot.
+        symlink(
+            "../run/systemd/resolve/stub-resolv.conf",
+            f.root_path.join("etc/resolv.conf"),
+        )
+        .unwrap();
+        symlink("/x/hosts", f.root_path.join("etc/hosts")).unwrap();
+        symlink(f.outside.join("state"), f.root_path.join("x")).unwrap();
+        f.root
+            .mount_point(Path::new("/etc/resolv.conf"), Kind::File)
+            .unwrap();
+        assert!(f
+            .root_path
+            .join("run/systemd/resolve/stub-resolv.conf")
+            .is_file());
+        f.root
+            .mount_point(Path::new("/etc/hosts"), Kind::File)
+            .unwrap();
+        let inner = f.root_path.join(f.outside.strip_prefix("/").unwrap());
+        assert!(inner.join("state/hosts").is_file());
+        assert!(entries(&f.outside).is_empty());
+        // A symlink leading through a file: refused where it is, nothing made.
+        std::fs::write(f.root_path.join("blocker"), "").unwrap();
+        symlink("/blocker/dir", f.root_path.join("work/sub")).unwrap();
+        let err = f
+            .root
+            .mount_point(Path::new("/work/sub/planted"), Kind::Dir)
+            .unwrap_err();
+        assert_eq!(err.source.errno, Errno::ENOTDIR, "{}", err.source);
+        assert_eq!(
+            err.source.call,
+            "openat2(/work/sub/planted, RESOLVE_IN_ROOT)"
+        );
+    }
+
+    #[test]
+    fn symlink_loops_and_magic_links_are_refused() {
+        let f = fixture();
+        symlink("loop", f.root_path.join("loop")).unwrap();
+        let err = f
+            .root
+            .mount_point(Path::new("/loop/x"), Kind::Dir)
+            .unwrap_err();
+        assert_eq!(err.source.errno, Errno::ELOOP, "{}", err.source);
+        // /proc's magic links would lead anywhere.
+        let proc_root = Root::open(Path::new("/")).unwrap();
+        let err = proc_root
+            .mount_point(Path::new("/proc/self/cwd/x"), Kind::Dir)
+            .unwrap_err();
+        assert_eq!(err.source.errno, Errno::ELOOP, "{}", err.source);
+    }
+}

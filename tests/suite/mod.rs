@@ -1,5 +1,6 @@
 mod check;
 mod completions;
+mod env_state;
 mod environments;
 mod escapes;
 mod generated;

@@ -46,14 +46,22 @@ impl RuntimeState {
         Pid::from_raw(self.init)
     }
 
-    /// Whether this state was written during this boot.
+    /// Whether this state was written during this boot (where the kernel hides its boot id,
+    /// both are empty and start times alone decide).
     fn this_boot(&self) -> bool {
-        !self.boot_id.is_empty() && self.boot_id == boot_id()
+        self.boot_id == boot_id()
     }
 
     /// Whether `init` is still the process this state describes (pids are reused).
     pub fn init_alive(&self) -> bool {
         self.this_boot() && sys::process_start_time(self.init_pid()) == Some(self.init_start)
+    }
+
+    /// A pidfd for the supervisor, opened before its start time is checked, so a signal sent
+    /// through it cannot reach a process that took its pid afterwards. `None` when it is gone.
+    pub fn supervisor_pidfd(&self) -> Option<std::os::fd::OwnedFd> {
+        let pidfd = sys::pidfd_open(Pid::from_raw(self.supervisor)).ok()?;
+        self.supervisor_alive().then_some(pidfd)
     }
 
     pub fn supervisor_alive(&self) -> bool {
@@ -169,5 +177,45 @@ pub fn wait_for(
             return Ok(false);
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pids_are_believed_only_with_start_time_and_boot_id() {
+        let me = Pid::this();
+        let start = sys::process_start_time(me).unwrap();
+        let state = RuntimeState {
+            supervisor: me.as_raw(),
+            supervisor_start: start,
+            init: me.as_raw(),
+            init_start: start,
+            since: 0,
+            restarts: 0,
+            boot_id: boot_id(),
+        };
+        assert!(state.init_alive() && state.supervisor_alive());
+        assert!(state.supervisor_pidfd().is_some());
+        let reused = RuntimeState {
+            init_start: start + 1,
+            supervisor_start: start + 1,
+            ..state.clone()
+        };
+        assert!(!reused.init_alive() && !reused.supervisor_alive());
+        assert!(reused.supervisor_pidfd().is_none());
+        // Written before a reboot: the same pid and start time are another process now.
+        let other_boot = RuntimeState {
+            boot_id: "00000000-0000-0000-0000-000000000000".into(),
+            ..state.clone()
+        };
+        assert!(!other_boot.init_alive() && !other_boot.supervisor_alive());
+        let unknown_boot = RuntimeState {
+            boot_id: String::new(),
+            ..state
+        };
+        assert!(!unknown_boot.init_alive());
     }
 }

@@ -325,8 +325,8 @@ pub fn stop(paths: &EnvPaths, grace: u64) -> Result<bool, EnvError> {
         // The pid was reused between reading the state and opening it: nothing of ours to stop.
         return runtime::wait_for(5, stopped);
     }
-    if state.supervisor_alive() {
-        let _ = sys::kill(Pid::from_raw(state.supervisor), libc::SIGTERM);
+    if let Some(supervisor) = state.supervisor_pidfd() {
+        let _ = sys::pidfd_send_signal(supervisor.as_fd(), Signal::SIGTERM);
     } else {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGTERM);
     }
@@ -357,14 +357,16 @@ pub fn restart(paths: &EnvPaths, spec: &SandboxSpec) -> Result<(), EnvError> {
             })
         }
     };
-    if !state.supervisor_alive() {
+    let Some(supervisor) = state.supervisor_pidfd() else {
         return Err(EnvError::NotRunning {
             name: paths.name.clone(),
         });
-    }
-    sys::kill(Pid::from_raw(state.supervisor), libc::SIGUSR1).map_err(|source| EnvError::Sys {
-        what: "cannot reach the supervisor",
-        source,
+    };
+    sys::pidfd_send_signal(supervisor.as_fd(), Signal::SIGUSR1).map_err(|source| {
+        EnvError::Sys {
+            what: "cannot reach the supervisor",
+            source,
+        }
     })?;
     let restarted = runtime::wait_for(30, || {
         Ok(match runtime::status(paths)? {

@@ -116,8 +116,9 @@ fn environments_outlive_the_runtime_directory() {
             "{shell}"
         );
         let again = xdg_hutch(&sb, runtime, &["start", "dev"]);
+        ok(&again);
         assert!(
-            stderr(&ok_out(again.clone())).contains("already running"),
+            stderr(&again).contains("already running"),
             "{shell}: {}",
             stderr(&again)
         );
@@ -153,11 +154,6 @@ fn environments_outlive_the_runtime_directory() {
             dir.display()
         );
     }
-}
-
-fn ok_out(out: Output) -> Output {
-    ok(&out);
-    out
 }
 
 /// With --root, live state is under DIR/data too: DIR/runtime is not used at all.

@@ -42,8 +42,8 @@ pub struct Cli {
         help_heading = "Global options"
     )]
     pub quiet: bool,
-    /// Keep state (images, environments, runtime files) under DIR instead of
-    /// $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch
+    /// Keep state (images, environments and what runs of them) under DIR/data instead of
+    /// $XDG_DATA_HOME/hutch; DIR must be writable by you alone
     #[arg(
         long,
         global = true,

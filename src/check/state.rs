@@ -1,5 +1,5 @@
-//! hutch's state directories: `$XDG_DATA_HOME/hutch` (images, environments and their overlay
-//! uppers) and `$XDG_RUNTIME_DIR/hutch` (locks, sockets, runtime state).
+//! hutch's state: `$XDG_DATA_HOME/hutch` (images, environments, their overlay uppers and the
+//! live state of running ones), and what logging out does to running environments.
 //!
 //! `hutch check` changes nothing: a directory that does not exist yet is judged by its nearest
 //! existing ancestor, where hutch would create it. The data directory must also be on a file
@@ -150,24 +150,53 @@ pub fn data(user: &User) -> Check {
     judge(ID, &DirFacts::read(&target), true, fix_env)
 }
 
-/// `state.runtime`: `$XDG_RUNTIME_DIR/hutch`.
+/// Where logind keeps the users who linger (loginctl enable-linger), and the directory that
+/// exists when systemd is the init.
+const LINGER_DIR: &str = "/var/lib/systemd/linger";
+const SYSTEMD_RUNNING: &str = "/run/systemd/system";
+
+/// `state.runtime`: what logging out does to running environments. Their state is under the
+/// data directory, so logind removing `$XDG_RUNTIME_DIR` at the last logout orphans nothing;
+/// but without lingering logind stops the user's manager then, and with `KillUserProcesses=yes`
+/// (logind.conf(5)) every process of the user, environments included.
 pub fn runtime(user: &User) -> Check {
+    lingering(user, Path::new(LINGER_DIR), Path::new(SYSTEMD_RUNNING))
+}
+
+fn lingering(user: &User, linger_dir: &Path, systemd_running: &Path) -> Check {
     const ID: &str = "state.runtime";
-    let needed = "persistent environments (hutch start) need it";
-    let fix_env = format!(
-        "log in through a session that sets XDG_RUNTIME_DIR (systemd-logind), or `export \
-         XDG_RUNTIME_DIR=/run/user/{}` if it exists; {needed}",
-        user.uid
-    );
-    match &user.xdg_runtime_dir {
-        None => Check::warn(ID, "XDG_RUNTIME_DIR is not set", fix_env),
-        Some(dir) if !dir.is_absolute() => Check::warn(
+    if !systemd_running.is_dir() {
+        return Check::ok(
             ID,
-            format!("XDG_RUNTIME_DIR is not an absolute path: {}", dir.display()),
-            fix_env,
-        ),
-        Some(dir) => judge(ID, &DirFacts::read(&dir.join("hutch")), false, &fix_env),
+            "no systemd-logind: logging out leaves running environments alone",
+        );
     }
+    let Some(name) = &user.name else {
+        return Check::warn(
+            ID,
+            format!(
+                "cannot tell whether uid {} lingers (no user name); without lingering, logging \
+                 out may stop running environments",
+                user.uid
+            ),
+            "`loginctl enable-linger` keeps your environments running after you log out",
+        );
+    };
+    if linger_dir.join(name).exists() {
+        return Check::ok(
+            ID,
+            format!("lingering is on for {name}: environments keep running after you log out"),
+        );
+    }
+    Check::warn(
+        ID,
+        format!(
+            "lingering is off for {name}: at your last logout logind removes XDG_RUNTIME_DIR \
+             (hutch keeps nothing there) and, where logind.conf sets KillUserProcesses=yes, \
+             stops your running environments"
+        ),
+        format!("`loginctl enable-linger {name}` keeps them running after you log out"),
+    )
 }
 
 #[cfg(test)]
@@ -256,16 +285,28 @@ mod tests {
     }
 
     #[test]
-    fn runtime_dir_must_be_set() {
+    fn lingering_is_reported_with_the_fix() {
         let host = FakeHost::new();
         let mut user = host.user();
-        let unset = runtime(&user);
-        assert_eq!(unset.status, Status::Warn);
-        assert!(unset.fix.unwrap().contains("/run/user/1000"));
-        user.xdg_runtime_dir = Some(host.path().to_owned());
-        assert_eq!(runtime(&user).status, Status::Ok);
-        user.xdg_runtime_dir = Some("relative".into());
-        assert_eq!(runtime(&user).status, Status::Warn);
+        user.name = Some("alice".into());
+        let linger = host.path().join("linger");
+        let systemd = host.path().join("systemd");
+        let no_systemd = lingering(&user, &linger, &systemd);
+        assert_eq!(no_systemd.status, Status::Ok, "{no_systemd:?}");
+        std::fs::create_dir_all(&systemd).unwrap();
+        let off = lingering(&user, &linger, &systemd);
+        assert_eq!(off.status, Status::Warn);
+        assert!(off.found.contains("lingering is off for alice"), "{off:?}");
+        assert_eq!(
+            off.fix.as_deref(),
+            Some("`loginctl enable-linger alice` keeps them running after you log out")
+        );
+        host.write("linger/alice", "");
+        let on = lingering(&user, &linger, &systemd);
+        assert_eq!(on.status, Status::Ok);
+        assert!(on.found.contains("lingering is on"), "{on:?}");
+        user.name = None;
+        assert_eq!(lingering(&user, &linger, &systemd).status, Status::Warn);
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //!
 //! An environment is a definition (`envs/NAME/env.toml`), a persistent home (`envs/NAME/home`)
 //! and a console log under the data directory. While it runs, one supervisor process owns it:
-//! it holds an exclusive flock(2) on the environment's directory for as long as it lives (the
+//! it holds an open-file-description lock on `envs/NAME/lock` for as long as it lives (the
 //! kernel drops the lock when it dies, however it dies), keeps PID 1 of the sandbox as its
-//! child, and writes `runtime/NAME/state.json` (write and rename). Every command reconciles:
-//! a state file whose lock is free belongs to a dead supervisor and is removed.
+//! child, and writes `envs/NAME/run/state.json` (write and rename). All of it is under the data
+//! directory, which logout does not touch (see [`crate::state`]). Every command reconciles: a
+//! state file whose lock is free belongs to a dead supervisor and is removed.
 
 pub mod commands;
 pub mod image;
@@ -126,6 +127,8 @@ pub enum EnvError {
         source: toml::de::Error,
     },
     #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error(transparent)]
     Profile(#[from] ProfileError),
     #[error(transparent)]
     Spec(#[from] SpecError),
@@ -163,6 +166,7 @@ impl EnvError {
                 "e.g. `hutch create dev --host`, or `hutch create deb --image debian` (`hutch image ls` lists images)".into(),
             ),
             EnvError::Image { .. } => Some("`hutch image ls` lists the images; `hutch image import` adds one".into()),
+            EnvError::State(e) => e.hint(),
             EnvError::Profile(e) => e.hint(),
             EnvError::Spec(e) => e.hint(),
             EnvError::Net(e) => e.hint(),
@@ -194,9 +198,10 @@ pub fn validate_name(name: &str) -> Result<(), EnvError> {
 #[derive(Debug, Clone)]
 pub struct EnvPaths {
     pub name: String,
-    /// `envs/NAME`: locked by the supervisor while it runs.
+    /// `envs/NAME`.
     pub dir: PathBuf,
-    pub runtime: PathBuf,
+    /// `envs/NAME/run`: the live state of a running environment, removed when it stops.
+    pub run: PathBuf,
 }
 
 impl EnvPaths {
@@ -205,7 +210,7 @@ impl EnvPaths {
         Ok(EnvPaths {
             name: name.to_owned(),
             dir: dirs.envs().join(name),
-            runtime: dirs.runtime.join(name),
+            run: dirs.envs().join(name).join("run"),
         })
     }
 
@@ -235,8 +240,14 @@ impl EnvPaths {
         self.dir.join("last-stop")
     }
 
+    /// The supervisor's lock, held for as long as it runs.
+    pub fn lock(&self) -> PathBuf {
+        self.dir.join("lock")
+    }
+
+    /// Supervisor and PID 1: pids, start times, boot id.
     pub fn state(&self) -> PathBuf {
-        self.runtime.join("state.json")
+        self.run.join("state.json")
     }
 
     pub fn exists(&self) -> bool {
@@ -245,19 +256,18 @@ impl EnvPaths {
 
     pub fn load(&self) -> Result<Definition, EnvError> {
         let path = self.definition();
-        let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => EnvError::NotFound {
+        let bytes = crate::state::read_private_file(&path, DEFINITION_LIMIT)?.ok_or_else(|| {
+            EnvError::NotFound {
                 name: self.name.clone(),
-            },
-            _ => EnvError::Io {
-                what: "cannot read",
-                path: path.clone(),
-                source,
-            },
+            }
         })?;
+        let text = String::from_utf8_lossy(&bytes);
         toml::from_str(&text).map_err(|source| EnvError::BadDefinition { path, source })
     }
 }
+
+/// More than any definition hutch writes.
+const DEFINITION_LIMIT: u64 = 1 << 20;
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> EnvError + 'a {
     move |source| EnvError::Io {
@@ -267,16 +277,31 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     }
 }
 
-/// Write `contents` to `path` atomically: a reader sees the old file or the new, never half.
+/// Write `contents` to `path` atomically (mode 0600): a reader sees the old file or the new,
+/// never half.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), EnvError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, contents).map_err(io("cannot write", &tmp))?;
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(contents))
+        .map_err(io("cannot write", &tmp))?;
     std::fs::rename(&tmp, path).map_err(io("cannot rename into place", path))
 }
 
 /// Create the environment's definition and home. Fails if it exists.
 pub fn create(paths: &EnvPaths, definition: &Definition) -> Result<(), EnvError> {
-    std::fs::create_dir_all(paths.dir.parent().expect("envs/NAME has a parent"))
+    // `envs/` itself was made the user's alone with the data directory.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(paths.dir.parent().expect("envs/NAME has a parent"))
         .map_err(io("cannot create", &paths.dir))?;
     match std::fs::DirBuilder::new().mode(0o700).create(&paths.dir) {
         Ok(()) => {}
@@ -393,7 +418,6 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dirs = StateDirs {
             data: root.path().join("data"),
-            runtime: root.path().join("run"),
         };
         let paths = EnvPaths::new(&dirs, "dev").unwrap();
         let def = Definition {

@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, Write};
 use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -98,6 +99,8 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
     let console = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(paths.console());
     if let Ok(console) = console {
         use std::os::fd::AsRawFd;
@@ -129,13 +132,8 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
         }
     };
     runtime::clear(paths);
-    if let Err(source) = std::fs::create_dir_all(&paths.runtime) {
-        let e = EnvError::Io {
-            what: "cannot create",
-            path: paths.runtime.clone(),
-            source,
-        };
-        let _ = answer(&mut starter, &crate::error::render(&e, None));
+    if let Err(e) = runtime::make_run_dir(paths) {
+        let _ = answer(&mut starter, &crate::error::render(&e, e.hint().as_deref()));
         sys::exit_immediately(125);
     }
     let signals = sandbox::launcher_signals();
@@ -151,6 +149,7 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
         init_start: 0,
         since: 0,
         restarts: 0,
+        boot_id: runtime::boot_id(),
     };
     let mut starter = Some(starter);
     let mut recent: VecDeque<Instant> = VecDeque::new();
@@ -329,8 +328,8 @@ pub fn stop(paths: &EnvPaths, grace: u64) -> Result<bool, EnvError> {
         // The pid was reused between reading the state and opening it: nothing of ours to stop.
         return runtime::wait_for(5, stopped);
     }
-    if state.supervisor_alive() {
-        let _ = sys::kill(Pid::from_raw(state.supervisor), libc::SIGTERM);
+    if let Some(supervisor) = state.supervisor_pidfd() {
+        let _ = sys::pidfd_send_signal(supervisor.as_fd(), Signal::SIGTERM);
     } else {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGTERM);
     }
@@ -352,16 +351,25 @@ pub fn restart(paths: &EnvPaths, spec: &SandboxSpec) -> Result<(), EnvError> {
     runtime::wait_for(5, || Ok(runtime::status(paths)? != Status::Starting))?;
     let state = match runtime::status(paths)? {
         Status::Running(state) => state,
-        _ => return start(paths, spec).map(drop),
+        Status::Stopped => return start(paths, spec).map(drop),
+        Status::Starting => {
+            return Err(EnvError::Timeout {
+                name: paths.name.clone(),
+                what: "finish starting",
+                seconds: 5,
+            })
+        }
     };
-    if !state.supervisor_alive() {
+    let Some(supervisor) = state.supervisor_pidfd() else {
         return Err(EnvError::NotRunning {
             name: paths.name.clone(),
         });
-    }
-    sys::kill(Pid::from_raw(state.supervisor), libc::SIGUSR1).map_err(|source| EnvError::Sys {
-        what: "cannot reach the supervisor",
-        source,
+    };
+    sys::pidfd_send_signal(supervisor.as_fd(), Signal::SIGUSR1).map_err(|source| {
+        EnvError::Sys {
+            what: "cannot reach the supervisor",
+            source,
+        }
     })?;
     let restarted = runtime::wait_for(30, || {
         Ok(match runtime::status(paths)? {

@@ -118,9 +118,10 @@ impl ImageError {
 
 /// The image store for `--root` (or the XDG data directory).
 pub fn store(root: Option<&Path>) -> Result<Store, ImageError> {
-    // Images live in the data directory only: no XDG_RUNTIME_DIR needed.
+    // Made (or found) the user's alone before anything in it is trusted.
     let data =
         StateDirs::data_dir(root, |name| std::env::var(name).ok()).map_err(ImageError::State)?;
+    crate::state::secure_data_dir(&data).map_err(ImageError::State)?;
     Ok(Store::new(&data))
 }
 

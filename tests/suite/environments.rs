@@ -24,8 +24,9 @@ fn state(sb: &Sandbox, name: &str) -> serde_json::Value {
     serde_json::from_str(&ok(&hutch(sb, &["status", name, "--json"]))).unwrap()
 }
 
-fn runtime_dir(sb: &Sandbox) -> PathBuf {
-    sb.path().join("state/runtime")
+/// The live state of environment `name` (removed when it stops).
+fn run_dir(sb: &Sandbox, name: &str) -> PathBuf {
+    sb.path().join("state/data/envs").join(name).join("run")
 }
 
 /// Processes whose command line is a hutch with this test's state root (supervisors included).
@@ -62,11 +63,16 @@ fn assert_restarted(sb: &Sandbox, name: &str, before: &serde_json::Value, second
     assert!(restarted, "{name} did not restart: {}", state(sb, name));
 }
 
+/// hutch processes, and environments with live state, under this test's state root.
 fn leftovers(sb: &Sandbox) -> (Vec<u32>, usize) {
-    let runtime_files = std::fs::read_dir(runtime_dir(sb))
-        .map(|d| d.count())
+    let live = std::fs::read_dir(sb.path().join("state/data/envs"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| run_dir(sb, &e.file_name().to_string_lossy()).exists())
+                .count()
+        })
         .unwrap_or(0);
-    (hutch_processes(sb), runtime_files)
+    (hutch_processes(sb), live)
 }
 
 #[test]
@@ -209,7 +215,7 @@ fn crash_of_either_process_is_recovered() {
         let pid = match victim {
             "init" => running["init_pid"].as_i64().unwrap() as i32,
             _ => {
-                let path = sb.path().join("state/runtime/c/state.json");
+                let path = run_dir(&sb, "c").join("state.json");
                 let raw: serde_json::Value =
                     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
                 raw["supervisor"].as_i64().unwrap() as i32
@@ -248,7 +254,7 @@ fn concurrent_starts_give_one_environment() {
     assert_eq!(state(&sb, "once")["status"], "running");
     // One supervisor and its PID 1 (a clone of it, hence the same command line).
     let running = state(&sb, "once");
-    let path = sb.path().join("state/runtime/once/state.json");
+    let path = run_dir(&sb, "once").join("state.json");
     let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let supervisor = raw["supervisor"].as_u64().unwrap() as u32;
     let mut expected = vec![supervisor, running["init_pid"].as_u64().unwrap() as u32];

@@ -1,6 +1,7 @@
 mod check;
 mod children;
 mod completions;
+mod env_state;
 mod environments;
 mod escapes;
 mod generated;

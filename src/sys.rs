@@ -205,53 +205,12 @@ pub fn mount(
     })
 }
 
-/// Mount attributes for [`mount_setattr_recursive`] (`MOUNT_ATTR_*` in linux/mount.h).
+/// Mount attributes for mount_setattr(2) (`MOUNT_ATTR_*` in linux/mount.h).
 pub mod mount_attr {
     pub const RDONLY: u64 = 0x0000_0001;
     pub const NOSUID: u64 = 0x0000_0002;
     pub const NODEV: u64 = 0x0000_0004;
     pub const NOEXEC: u64 = 0x0000_0008;
-}
-
-/// `mount_setattr(2)` with `AT_RECURSIVE`: set `attr_set` on `path` and every mount below it in
-/// one call. Fails with ENOSYS on kernels before 5.12.
-pub fn mount_setattr_recursive(path: &Path, attr_set: u64) -> SysResult<()> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
-    let c = c_path(path)?;
-    let attr = MountAttr {
-        attr_set,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    // SAFETY: `c` is a valid NUL-terminated string and `attr` a properly laid out `struct
-    // mount_attr` whose size we pass; both outlive the call.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            (libc::AT_RECURSIVE | libc::AT_SYMLINK_NOFOLLOW) as libc::c_uint,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if ret == -1 {
-        return Err(SysError {
-            call: format!(
-                "mount_setattr({}, AT_RECURSIVE, {attr_set:#x})",
-                path.display()
-            ),
-            errno: Errno::last(),
-        });
-    }
-    Ok(())
 }
 
 pub fn pivot_root(new_root: &Path, put_old: &Path) -> SysResult<()> {

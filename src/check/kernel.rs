@@ -12,8 +12,9 @@ use crate::diagnose::{
 };
 use crate::sys::Errno;
 
-/// The oldest kernel hutch can run on: cgroup namespaces (`CLONE_NEWCGROUP`) came in 4.6.
-const OLDEST: (u32, u32) = (4, 6);
+/// The oldest kernel hutch can run on: every mount destination is resolved inside the new root
+/// with openat2(2) and attached with the new mount API (`open_tree`, `move_mount`), both 5.6.
+const OLDEST: (u32, u32) = (5, 6);
 /// Unprivileged overlayfs mounts in a user namespace.
 const OVERLAY_IN_USERNS: (u32, u32) = (5, 11);
 /// Landlock.
@@ -52,7 +53,7 @@ pub fn version(proc_sys: &Path) -> Check {
     if version < OLDEST {
         Check::fail(
             ID,
-            format!("Linux {release}: too old, hutch needs 4.6 or later (cgroup namespaces)"),
+            format!("Linux {release}: too old, hutch needs 5.6 or later (openat2 and the new mount API)"),
             format!("{upgrade} (overlayfs in user namespaces and Landlock come with it)"),
         )
     } else if version < OVERLAY_IN_USERNS {
@@ -269,6 +270,10 @@ mod tests {
         assert_eq!(old.status, Status::Warn);
         assert!(old.found.contains("overlayfs"), "{old:?}");
         assert_eq!(check("3.10.0-1160.el7").status, Status::Fail);
+        // No openat2 for resolving mount destinations inside the root.
+        let too_old = check("5.4.0-150-generic");
+        assert_eq!(too_old.status, Status::Fail);
+        assert!(too_old.found.contains("5.6"), "{too_old:?}");
     }
 
     #[test]

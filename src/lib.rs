@@ -24,6 +24,7 @@ pub mod net;
 pub mod profile;
 pub mod sandbox;
 pub mod seccomp;
+pub mod secrets;
 pub mod spec;
 pub mod state;
 pub mod subid;

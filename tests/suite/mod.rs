@@ -1,4 +1,5 @@
 mod check;
+mod ci_secrets;
 mod completions;
 mod environments;
 mod escapes;

@@ -141,7 +141,7 @@ pub fn strip_url_passwords(text: &str) -> Option<String> {
 
 /// The hide list of a profile turned into mounts: for each path that exists, a tmpfs over a
 /// directory or /dev/null over a file. Symlinks are followed, so the file itself is covered.
-pub fn hide_mounts(paths: &[String], hidden: &mut Hidden) -> Vec<Mount> {
+pub fn hide_mounts(paths: &[String], listed_by: &str, hidden: &mut Hidden) -> Vec<Mount> {
     let mut mounts = Vec::new();
     for path in paths {
         let Ok(real) = std::fs::canonicalize(path) else {
@@ -172,7 +172,7 @@ pub fn hide_mounts(paths: &[String], hidden: &mut Hidden) -> Vec<Mount> {
         mounts.push(mount);
         hidden.paths.push(HiddenItem {
             name: real.display().to_string(),
-            why: format!("{what}; listed in the profile's secrets.hide"),
+            why: format!("{what}; {listed_by}"),
         });
     }
     mounts
@@ -374,12 +374,54 @@ fn continues(line: &str) -> bool {
     false
 }
 
+/// The files a git config includes (`include.path`, `includeIf.*.path`), resolved as git does:
+/// `~/` from `home`, relative paths from the config's directory. actions/checkout ≥ v6 keeps
+/// the job's token in such a file, so they are hidden along with the include.
+pub fn included_files(text: &str, config_dir: &Path, home: &Path) -> Vec<PathBuf> {
+    let mut section = Section::default();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut entry = line.trim_start();
+        if entry.starts_with('[') {
+            let Some((parsed, after)) = parse_header(entry) else {
+                continue;
+            };
+            section = parsed;
+            entry = after.trim_start();
+        }
+        let Some((key, value)) = entry.split_once('=') else {
+            continue;
+        };
+        if !matches!(section.name.as_str(), "include" | "includeif")
+            || !key.trim().eq_ignore_ascii_case("path")
+        {
+            continue;
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        out.push(match value.strip_prefix("~/") {
+            Some(rest) => home.join(rest),
+            None => config_dir.join(value),
+        });
+    }
+    out
+}
+
 /// The sanitised `.git/config` of the repository `workdir` is in, as a file to bind over it,
-/// with what was removed noted in `hidden`. Nothing when there is no repository or nothing to
-/// remove; a warning when the config cannot be read.
-pub fn git_config_file(workdir: &Path, hidden: &mut Hidden, warnings: &mut Vec<String>) {
+/// with what was removed noted in `hidden`; returns the files it included, to be hidden too.
+/// Nothing when there is no repository or nothing to remove; a warning when the config cannot
+/// be read.
+pub fn git_config_file(
+    workdir: &Path,
+    home: &Path,
+    hidden: &mut Hidden,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
     let Some(config) = git_config_of(workdir) else {
-        return;
+        return Vec::new();
     };
     let config = std::fs::canonicalize(&config).unwrap_or(config);
     let text = match std::fs::read(&config) {
@@ -389,12 +431,13 @@ pub fn git_config_file(workdir: &Path, hidden: &mut Hidden, warnings: &mut Vec<S
                 "cannot read {} to remove credentials from it: {err}; it is visible as it is",
                 config.display()
             ));
-            return;
+            return Vec::new();
         }
     };
     let Some((clean, removed)) = sanitize_git_config(&text) else {
-        return;
+        return Vec::new();
     };
+    let included = included_files(&text, config.parent().unwrap_or(Path::new("/")), home);
     hidden.paths.push(HiddenItem {
         name: config.display().to_string(),
         why: format!(
@@ -403,6 +446,7 @@ pub fn git_config_file(workdir: &Path, hidden: &mut Hidden, warnings: &mut Vec<S
         ),
     });
     hidden.files.push((config, clean));
+    included.iter().map(|p| p.display().to_string()).collect()
 }
 
 #[cfg(test)]
@@ -514,6 +558,21 @@ mod tests {
     }
 
     #[test]
+    fn included_config_files_are_found() {
+        let text = "[include]\n\tpath = ~/extra.config\n\
+            [includeIf \"gitdir:/w/\"]\n\tPath = \"/runner/_temp/git-credentials.config\"\n\
+            [core] path = not-an-include\n[include] path=rel.config\n";
+        assert_eq!(
+            included_files(text, Path::new("/w/.git"), Path::new("/home/u")),
+            [
+                PathBuf::from("/home/u/extra.config"),
+                "/runner/_temp/git-credentials.config".into(),
+                "/w/.git/rel.config".into(),
+            ]
+        );
+    }
+
+    #[test]
     fn git_config_is_found_through_dot_git_files() {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("repo");
@@ -549,7 +608,7 @@ mod tests {
             .map(|p| home.join(p).display().to_string())
             .collect();
         let mut hidden = Hidden::default();
-        let mounts = hide_mounts(&list, &mut hidden);
+        let mounts = hide_mounts(&list, "listed", &mut hidden);
         assert_eq!(
             mounts,
             [

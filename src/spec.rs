@@ -328,7 +328,11 @@ impl SandboxSpec {
         // After the profile's mounts, which they cover; before the flags', which may mean to show
         // one of them again.
         let mut hidden = Hidden::default();
-        mounts.extend(secrets::hide_mounts(&hide_list(profile), &mut hidden));
+        mounts.extend(secrets::hide_mounts(
+            &hide_list(profile),
+            "listed in the profile's secrets.hide",
+            &mut hidden,
+        ));
 
         for flag in &request.mounts {
             mounts.push(match flag {
@@ -385,7 +389,10 @@ impl SandboxSpec {
         } = environ::build(&host.env, &rules);
         hidden.variables = hidden_variables;
         if profile.scrub_git_config == Some(true) {
-            secrets::git_config_file(&workdir, &mut hidden, &mut warnings);
+            let included =
+                secrets::git_config_file(&workdir, &host.home, &mut hidden, &mut warnings);
+            let why = "included by the checkout's git config";
+            mounts.extend(secrets::hide_mounts(&included, why, &mut hidden));
         }
 
         let argv = request

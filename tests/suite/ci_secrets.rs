@@ -241,6 +241,15 @@ fn ci_shows_the_checkout_without_its_token_and_git_still_commits() {
         "origin",
         "https://x-access-token:PLANTED-REMOTE@github.com/o/r",
     ]);
+    // actions/checkout ≥ v6 keeps the token in a file the config includes.
+    let included = home.path().join("git-credentials.config");
+    std::fs::write(
+        &included,
+        "[http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic SU5DTFVERUQ=\n",
+    )
+    .unwrap();
+    give(&sb, &included);
+    git(&["config", "include.path", included.to_str().unwrap()]);
     sb.write("README", "hello\n");
     git(&["add", "README"]);
     git(&["commit", "-qm", "first"]);
@@ -250,7 +259,8 @@ fn ci_shows_the_checkout_without_its_token_and_git_still_commits() {
     let script = "git config --list --show-origin; echo ---; \
                   git status --short && git commit -q --allow-empty -m inside && \
                   git log --format=%s; echo ---; \
-                  git config user.name changed 2>&1; echo \"status $?\"";
+                  git config user.name changed 2>&1; echo \"status $?\"; echo ---; \
+                  cat ~/git-credentials.config 2>&1; true";
     let out = sb
         .hutch(["run", "--profile", "ci", "--", "sh", "-c", script])
         .env("HOME", home.path())
@@ -264,6 +274,8 @@ fn ci_shows_the_checkout_without_its_token_and_git_still_commits() {
         "WFhYLXRva2Vu",
         "credential",
         "PLANTED-REMOTE",
+        "SU5DTFVERUQ",
+        "include",
     ] {
         assert!(
             !listed.to_lowercase().contains(&gone.to_lowercase()),
@@ -282,6 +294,11 @@ fn ci_shows_the_checkout_without_its_token_and_git_still_commits() {
         "the copy cannot be changed: {write}"
     );
     assert!(!write.contains("status 0"), "{write}");
+    let included_read = parts.next().unwrap();
+    assert!(
+        included_read.contains("Permission denied") && !included_read.contains("SU5DTFVERUQ"),
+        "{included_read}"
+    );
 
     assert_eq!(
         std::fs::read(&config).unwrap(),

@@ -56,7 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('--tmpfs', '--tmpfs', [CompletionResultType]::ParameterName, 'Mount a fresh, empty tmpfs at DST')
             [CompletionResult]::new('--chdir', '--chdir', [CompletionResultType]::ParameterName, 'Run the command in DIR inside the sandbox (default: the current directory)')
             [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'Hostname inside the sandbox (default: the profile''s, "sandbox")')
-            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Set an environment variable inside')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Set an environment variable inside; a bare NAME passes the host''s value as it is')
             [CompletionResult]::new('--unsetenv', '--unsetenv', [CompletionResultType]::ParameterName, 'Remove an environment variable inside')
             [CompletionResult]::new('--net', '--net', [CompletionResultType]::ParameterName, 'Network: none (a namespace of its own with only loopback), host (the host''s network) or pasta (a namespace of its own, connected through pasta) (default: the profile''s; none for the default profile)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable')

@@ -52,7 +52,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --tmpfs 'Mount a fresh, empty tmpfs at DST'
             cand --chdir 'Run the command in DIR inside the sandbox (default: the current directory)'
             cand --hostname 'Hostname inside the sandbox (default: the profile''s, "sandbox")'
-            cand --env 'Set an environment variable inside'
+            cand --env 'Set an environment variable inside; a bare NAME passes the host''s value as it is'
             cand --unsetenv 'Remove an environment variable inside'
             cand --net 'Network: none (a namespace of its own with only loopback), host (the host''s network) or pasta (a namespace of its own, connected through pasta) (default: the profile''s; none for the default profile)'
             cand -p 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'

@@ -52,7 +52,7 @@ complete -c hutch -n "__fish_hutch_using_subcommand run" -l ro-bind -d 'Bind SRC
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l tmpfs -d 'Mount a fresh, empty tmpfs at DST' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l chdir -d 'Run the command in DIR inside the sandbox (default: the current directory)' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l hostname -d 'Hostname inside the sandbox (default: the profile\'s, "sandbox")' -r
-complete -c hutch -n "__fish_hutch_using_subcommand run" -l env -d 'Set an environment variable inside' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l env -d 'Set an environment variable inside; a bare NAME passes the host\'s value as it is' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l unsetenv -d 'Remove an environment variable inside' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l net -d 'Network: none (a namespace of its own with only loopback), host (the host\'s network) or pasta (a namespace of its own, connected through pasta) (default: the profile\'s; none for the default profile)' -r -f -a "none\t''
 host\t''

@@ -389,8 +389,8 @@ pub struct RunArgs {
     /// Hostname inside the sandbox (default: the profile's, "sandbox")
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
-    /// Set an environment variable inside
-    #[arg(long, value_name = "NAME=VALUE")]
+    /// Set an environment variable inside; a bare NAME passes the host's value as it is
+    #[arg(long, value_name = "NAME[=VALUE]")]
     pub env: Vec<String>,
     /// Remove an environment variable inside
     #[arg(long, value_name = "NAME")]

@@ -29,6 +29,8 @@ pub struct Plan {
     pub capabilities: Vec<&'static str>,
     pub no_new_privs: bool,
     pub environment: Vec<String>,
+    /// Host variables and paths kept from the sandbox, and why: names, never values.
+    pub hidden: crate::secrets::Hidden,
     pub limits: Vec<String>,
     pub network: NetworkPlan,
 }
@@ -227,6 +229,7 @@ impl Plan {
                 .iter()
                 .map(|e| e.to_string_lossy().into_owned())
                 .collect(),
+            hidden: spec.hidden.clone(),
             limits: spec.limits.iter().map(ToString::to_string).collect(),
             network: network_plan(spec, hardening),
         }
@@ -378,6 +381,18 @@ impl Plan {
         let _ = writeln!(w, "environment:");
         for entry in &self.environment {
             let _ = writeln!(w, "  {entry}");
+        }
+        if !self.hidden.variables.is_empty() {
+            let _ = writeln!(w, "hidden variables (names only):");
+            for item in &self.hidden.variables {
+                let _ = writeln!(w, "  {}: {}", item.name, item.why);
+            }
+        }
+        if !self.hidden.paths.is_empty() {
+            let _ = writeln!(w, "hidden paths:");
+            for item in &self.hidden.paths {
+                let _ = writeln!(w, "  {}: {}", item.name, item.why);
+            }
         }
         out
     }

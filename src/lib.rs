@@ -27,6 +27,7 @@ pub mod output;
 pub mod profile;
 pub mod sandbox;
 pub mod seccomp;
+pub mod secrets;
 pub mod spec;
 pub mod state;
 pub mod subid;

@@ -352,6 +352,16 @@ pub struct Hardening {
 impl Hardening {
     pub fn prepare(spec: &SandboxSpec) -> Result<Hardening, LaunchError> {
         let mut mount_ops = mounts::plan(&spec.mounts);
+        // Sanitised copies (the checkout's .git/config) over the host files they stand for.
+        mount_ops.extend(
+            spec.hidden
+                .files
+                .iter()
+                .map(|(dst, contents)| MountOp::File {
+                    dst: dst.clone(),
+                    contents: contents.clone(),
+                }),
+        );
         let network = (spec.net == NetMode::Pasta)
             .then(|| UserNet::new(&spec.publish, spec.host_loopback, &HostNet::current()));
         if let Some(network) = &network {

@@ -17,6 +17,7 @@ use crate::net::{Publish, PublishError};
 use crate::profile::Catalog;
 use crate::profile::{Located, MountKind, NetMode, Profile, ProfileError, Vars};
 use crate::seccomp::{self, SeccompError, SeccompPolicy};
+use crate::secrets::{self, Hidden};
 use crate::subid::{self, IdPlan};
 
 /// What the user asked for on the command line, before validation.
@@ -151,6 +152,8 @@ pub struct SandboxSpec {
     /// Capabilities the sandbox keeps: none for a user mapped to itself, the profile's list for
     /// root inside.
     pub capabilities: CapSet,
+    /// Variables and paths kept from the sandbox, and generated files bound over host ones.
+    pub hidden: Hidden,
     /// Things the user should know that did not stop the sandbox.
     pub warnings: Vec<String>,
 }
@@ -173,7 +176,7 @@ pub enum SpecError {
     },
     #[error("{origin}: destination {path:?} must be an absolute path without `..`")]
     BadDestination { origin: String, path: String },
-    #[error("{origin}: expected NAME=VALUE, got {value:?}")]
+    #[error("{origin}: expected NAME=VALUE or NAME, got {value:?}")]
     BadEnv { origin: String, value: String },
     #[error(
         "--hostname {name:?}: a hostname is 1 to 64 characters of letters, digits, `-` and `.`"
@@ -322,6 +325,15 @@ impl SandboxSpec {
             mounts.push(mount);
         }
 
+        // After the profile's mounts, which they cover; before the flags', which may mean to show
+        // one of them again.
+        let mut hidden = Hidden::default();
+        mounts.extend(secrets::hide_mounts(
+            &hide_list(profile),
+            "listed in the profile's secrets.hide",
+            &mut hidden,
+        ));
+
         for flag in &request.mounts {
             mounts.push(match flag {
                 MountFlag::Bind(arg) => bind_flag("--bind", arg, false, host)?,
@@ -353,20 +365,11 @@ impl SandboxSpec {
             .iter()
             .map(|(k, v)| (k.clone(), v.value.clone()))
             .collect();
-        let mut cli_set = Vec::new();
-        for arg in &request.env {
-            let (name, value) = arg
-                .split_once('=')
-                .filter(|(name, _)| !name.is_empty())
-                .ok_or_else(|| SpecError::BadEnv {
-                    origin: "--env".into(),
-                    value: arg.clone(),
-                })?;
-            cli_set.push((name.to_owned(), value.to_owned()));
-        }
+        let (cli_set, cli_pass) = env_flags(&request.env)?;
         let rules = if request.clearenv {
             EnvRules {
                 cli_set,
+                cli_pass,
                 cli_unset: request.unsetenv.clone(),
                 ..Default::default()
             }
@@ -376,10 +379,21 @@ impl SandboxSpec {
                 set,
                 unset: profile.env.unset.clone(),
                 cli_set,
+                cli_pass,
                 cli_unset: request.unsetenv.clone(),
             }
         };
-        let env = environ::build(&host.env, &rules);
+        let environ::Environment {
+            block: env,
+            hidden: hidden_variables,
+        } = environ::build(&host.env, &rules);
+        hidden.variables = hidden_variables;
+        if profile.scrub_git_config == Some(true) {
+            let included =
+                secrets::git_config_file(&workdir, &host.home, &mut hidden, &mut warnings);
+            let why = "included by the checkout's git config";
+            mounts.extend(secrets::hide_mounts(&included, why, &mut hidden));
+        }
 
         let argv = request
             .command
@@ -481,9 +495,35 @@ impl SandboxSpec {
             init_program: None,
             create_sources,
             capabilities,
+            hidden,
             warnings,
         })
     }
+}
+
+/// `--env NAME=VALUE` sets a value; `--env NAME` passes the host's variable by name.
+#[allow(clippy::type_complexity)]
+fn env_flags(flags: &[String]) -> Result<(Vec<(String, String)>, Vec<String>), SpecError> {
+    let mut set = Vec::new();
+    let mut pass = Vec::new();
+    for arg in flags {
+        let bad = || SpecError::BadEnv {
+            origin: "--env".into(),
+            value: arg.clone(),
+        };
+        match arg.split_once('=') {
+            Some(("", _)) => return Err(bad()),
+            Some((name, value)) => set.push((name.to_owned(), value.to_owned())),
+            None if arg.is_empty() || arg.contains('\0') => return Err(bad()),
+            None => pass.push(arg.clone()),
+        }
+    }
+    Ok((set, pass))
+}
+
+/// The profile's `[secrets] hide` paths, expanded.
+fn hide_list(profile: &Profile) -> Vec<String> {
+    profile.hide.iter().map(|p| p.value.clone()).collect()
 }
 
 /// The profile's published ports, then the flags'; only pasta can publish.
@@ -779,7 +819,7 @@ mod tests {
         ));
 
         let mut req = request(&["true"]);
-        req.env = vec!["NOEQUALS".into()];
+        req.env = vec!["=value".into()];
         assert!(matches!(
             resolve(&req, "default", &h),
             Err(SpecError::BadEnv { .. })

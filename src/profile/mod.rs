@@ -110,6 +110,16 @@ struct RawProfile {
     landlock: RawLandlock,
     #[serde(default)]
     seccomp: RawSeccomp,
+    #[serde(default)]
+    secrets: RawSecrets,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSecrets {
+    #[serde(default)]
+    hide: Vec<Spanned<String>>,
+    scrub_git_config: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,6 +216,11 @@ pub struct Profile {
     pub tcp_connect: Option<Vec<u16>>,
     pub seccomp_deny: Vec<Located<String>>,
     pub seccomp_allow: Vec<Located<String>>,
+    /// Credential files and directories hidden where they exist (`[secrets] hide`).
+    pub hide: Vec<Located<String>>,
+    /// Show the checkout's `.git/config` without tokens and credential helpers
+    /// (`[secrets] scrub_git_config`).
+    pub scrub_git_config: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,6 +382,8 @@ fn parse(source: &Arc<Source>) -> Result<(Profile, Option<Located<String>>), Pro
         tcp_connect: raw.landlock.tcp_connect,
         seccomp_deny: raw.seccomp.deny.into_iter().map(located).collect(),
         seccomp_allow: raw.seccomp.allow.into_iter().map(located).collect(),
+        hide: raw.secrets.hide.into_iter().map(located).collect(),
+        scrub_git_config: raw.secrets.scrub_git_config,
     };
     Ok((profile, extends))
 }
@@ -423,6 +440,8 @@ impl Profile {
         self.landlock = child.landlock.or(self.landlock);
         self.seccomp_deny.extend(child.seccomp_deny);
         self.seccomp_allow.extend(child.seccomp_allow);
+        self.hide.extend(child.hide);
+        self.scrub_git_config = child.scrub_git_config.or(self.scrub_git_config);
         self
     }
 
@@ -442,6 +461,9 @@ impl Profile {
         }
         for value in out.env.set.values_mut() {
             *value = expand(value)?;
+        }
+        for path in &mut out.hide {
+            *path = expand(path)?;
         }
         Ok(out)
     }
@@ -537,6 +559,16 @@ impl Profile {
         seccomp.insert("deny".into(), located(&self.seccomp_deny));
         seccomp.insert("allow".into(), located(&self.seccomp_allow));
         top.insert("seccomp".into(), Value::Table(seccomp));
+        let mut secrets = Table::new();
+        if !self.hide.is_empty() {
+            secrets.insert("hide".into(), located(&self.hide));
+        }
+        if let Some(scrub) = self.scrub_git_config {
+            secrets.insert("scrub_git_config".into(), Value::Boolean(scrub));
+        }
+        if !secrets.is_empty() {
+            top.insert("secrets".into(), Value::Table(secrets));
+        }
         let mut text = format!("# profile {} = {}\n", self.name, self.chain.join(" + "));
         let body = toml::to_string(&top).expect("a table of plain values serializes");
         // Permission bits read best in octal, as the built-in files write them.

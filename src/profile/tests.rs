@@ -387,6 +387,7 @@ fn the_format_man_page_documents_every_key() {
         "[net]\nzzz = 1\n",
         "[landlock]\nzzz = 1\n",
         "[seccomp]\nzzz = 1\n",
+        "[secrets]\nzzz = 1\n",
     ] {
         let source = Arc::new(Source {
             name: "probe".into(),

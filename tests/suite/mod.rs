@@ -1,5 +1,6 @@
 mod check;
 mod children;
+mod ci_secrets;
 mod completions;
 mod env_state;
 mod environments;

@@ -49,10 +49,11 @@ fn bad_flags_are_125() {
     assert!(stderr(&out).contains("--no-such-flag"), "{}", stderr(&out));
     // A missing command is a usage error too.
     assert_eq!(status(&sb.run(&[])), 125);
-    let out = sb.run(&["--env", "NOVALUE", "--", "true"]);
+    // A bare NAME passes the host's variable; a value without a name is an error.
+    let out = sb.run(&["--env", "=NONAME", "--", "true"]);
     assert_eq!(status(&out), 125);
     assert!(
-        stderr(&out).contains("--env: expected NAME=VALUE"),
+        stderr(&out).contains("--env: expected NAME=VALUE or NAME"),
         "{}",
         stderr(&out)
     );

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod mounts;
 pub mod net;
 pub mod profile;
+pub(crate) mod protected;
 pub mod sandbox;
 pub mod seccomp;
 pub mod spec;

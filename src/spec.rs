@@ -294,7 +294,7 @@ impl SandboxSpec {
                             }
                         }
                     };
-                    let read_only = entry.kind == MountKind::RoBind;
+                    let mut read_only = entry.kind == MountKind::RoBind;
                     if !read_only && exposes_home(&src, &host.home) {
                         warnings.push(format!(
                             "not making {} writable: it is or holds your home directory; \
@@ -303,6 +303,12 @@ impl SandboxSpec {
                             src.display()
                         ));
                         continue;
+                    }
+                    if !read_only && src == host.cwd {
+                        if let Some(warning) = protected_cwd(&src, host) {
+                            warnings.push(warning);
+                            read_only = true;
+                        }
                     }
                     Mount::Bind {
                         src,
@@ -596,8 +602,35 @@ fn bind_flag(flag: &str, arg: &str, read_only: bool, host: &Host) -> Result<Moun
     })
 }
 
+/// Whether a writable bind of `src` would expose the home directory: `src` is it or holds it,
+/// however either path is spelled (`$HOME` through a symlink, a bind mount elsewhere).
 fn exposes_home(src: &Path, home: &Path) -> bool {
-    home.starts_with(src)
+    use crate::protected::{relation, Relation};
+    matches!(
+        relation(src, home, &crate::protected::file_id),
+        Some(Relation::Is | Relation::Holds)
+    )
+}
+
+/// The warning when the current directory `cwd` must not be made writable: it is, holds or lies
+/// inside hutch's own directories, the runtime directory or a credential store.
+fn protected_cwd(cwd: &Path, host: &Host) -> Option<String> {
+    let var = |name: &str| {
+        host.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| PathBuf::from(v))
+    };
+    let protected = crate::protected::protected_dirs(&host.home, var);
+    let (relation, dir) = crate::protected::conflict(cwd, &protected, &crate::protected::file_id)?;
+    Some(format!(
+        "not making {} writable: it {} {} ({}); it is bound read-only; use --bind {} to mean it",
+        cwd.display(),
+        relation.verb(),
+        dir.what,
+        dir.path.display(),
+        cwd.display()
+    ))
 }
 
 fn valid_hostname(name: &str) -> Result<String, String> {
@@ -721,6 +754,75 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    #[test]
+    fn home_through_a_symlink_is_still_recognised() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().canonicalize().unwrap().join("data/ada");
+        std::fs::create_dir_all(&real).unwrap();
+        std::os::unix::fs::symlink(real.parent().unwrap(), tmp.path().join("home")).unwrap();
+        let home = tmp.path().join("home/ada");
+        let spec = resolve(&request(&["true"]), "default", &host(&real, &home)).unwrap();
+        assert!(!spec.mounts.iter().any(|m| matches!(
+            m,
+            Mount::Bind {
+                read_only: false,
+                ..
+            }
+        )));
+        assert!(
+            spec.warnings[0].contains("holds your home"),
+            "{:?}",
+            spec.warnings
+        );
+    }
+
+    #[test]
+    fn cwd_in_a_protected_directory_is_bound_read_only() {
+        let home = tempfile::tempdir().unwrap();
+        let home = home.path().canonicalize().unwrap();
+        for (dir, what) in [
+            (".config", "holds hutch's configuration"),
+            (
+                ".config/hutch/profiles",
+                "lies inside hutch's configuration",
+            ),
+            (".ssh", "is a credential directory"),
+            (".local/share", "holds hutch's state"),
+        ] {
+            let cwd = home.join(dir);
+            std::fs::create_dir_all(&cwd).unwrap();
+            let spec = resolve(&request(&["true"]), "default", &host(&cwd, &home)).unwrap();
+            assert!(
+                spec.mounts.contains(&Mount::Bind {
+                    src: cwd.clone(),
+                    dst: cwd.clone(),
+                    read_only: true
+                }),
+                "{dir}: {:?}",
+                spec.mounts
+            );
+            assert_eq!(spec.warnings.len(), 1, "{dir}: {:?}", spec.warnings);
+            assert!(
+                spec.warnings[0].contains(what),
+                "{dir}: {:?}",
+                spec.warnings
+            );
+        }
+        // An explicit --bind means it.
+        let cwd = home.join(".ssh");
+        let mut req = request(&["true"]);
+        req.mounts = vec![MountFlag::Bind(".".into())];
+        let spec = resolve(&req, "default", &host(&cwd, &home)).unwrap();
+        assert_eq!(
+            spec.mounts.last(),
+            Some(&Mount::Bind {
+                src: cwd.clone(),
+                dst: cwd.clone(),
+                read_only: false
+            })
+        );
     }
 
     #[test]

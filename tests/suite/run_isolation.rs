@@ -233,6 +233,105 @@ fn running_from_home_does_not_expose_it() {
 }
 
 #[test]
+fn running_from_home_reached_through_a_symlink_does_not_expose_it() {
+    let Some(sb) = sandbox() else { return };
+    // As with `/home -> /data/home`: HOME names the home through a symlink, the current
+    // directory is the same home by its real path.
+    let real_home = sb.path().join("data/home");
+    sb.write("data/home/.profile", "");
+    std::os::unix::fs::symlink(sb.path().join("data"), sb.path().join("link")).unwrap();
+    let out = sb
+        .launcher
+        .command(&real_home)
+        .args(["run", "--", "sh", "-c", "touch exposed; ls -A"])
+        .env("HOME", sb.path().join("link/home"))
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("it is or holds your home directory"),
+        "{}",
+        stderr(&out)
+    );
+    // Inside, the home is a tmpfs at the path HOME names; the real path may not exist there at
+    // all (then the run stops at chdir), but nothing reaches the host's home.
+    assert!(
+        !real_home.join("exposed").exists(),
+        "the host's home was written"
+    );
+}
+
+#[test]
+fn running_from_hutchs_configuration_cannot_plant_a_profile() {
+    let Some(sb) = sandbox() else { return };
+    let home = sb.path().join("home");
+    sb.write(
+        "home/.config/hutch/profiles/mine.toml",
+        "extends = \"default\"\n",
+    );
+    let config = home.join(".config");
+    let plant = "printf 'extends = \"default\"\\n' > hutch/profiles/default.toml";
+    let out = sb
+        .launcher
+        .command(&config)
+        .args(["run", "--", "sh", "-c", plant])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("holds hutch's configuration") && stderr(&out).contains("read-only"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "the write fails on the read-only bind: {}",
+        stderr(&out)
+    );
+    assert!(!config.join("hutch/profiles/default.toml").exists());
+    // The directory is still there to read.
+    let out = sb
+        .launcher
+        .command(&config)
+        .args(["run", "--", "cat", "hutch/profiles/mine.toml"])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "extends = \"default\"\n");
+}
+
+#[test]
+fn running_from_the_runtime_directory_keeps_it_read_only_unless_bound() {
+    let Some(sb) = sandbox() else { return };
+    let runtime = sb.path().join("runtime");
+    sb.write("runtime/hutch/.keep", "");
+    let run = |args: &[&str]| {
+        sb.launcher
+            .command(&runtime)
+            .arg("run")
+            .args(args)
+            .args(["--", "sh", "-c", "touch hutch/planted"])
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(
+        stderr(&out).contains("is your runtime directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!runtime.join("hutch/planted").exists());
+    // `--bind .` says the user means it.
+    ok(&run(&["--bind", "."]));
+    assert!(runtime.join("hutch/planted").exists());
+}
+
+#[test]
 fn map_root_uses_subordinate_ranges_so_chown_works() {
     let Some(sb) = sandbox() else { return };
     let start = std::fs::read_to_string("/etc/subuid").ok().and_then(|t| {

@@ -401,6 +401,7 @@ impl SandboxSpec {
         let seccomp = seccomp::policy(
             &names(&profile.seccomp_deny),
             &names(&profile.seccomp_allow),
+            &names(&profile.seccomp_socket_families),
         )
         .map_err(|source| locate_seccomp_error(source, profile))?;
         let map_root = request.map_root || profile.map_root == Some(true);
@@ -523,6 +524,16 @@ fn publish(
 
 /// A seccomp error about a name, pointed at where the profile says it.
 fn locate_seccomp_error(error: SeccompError, profile: &Profile) -> SpecError {
+    if let SeccompError::UnknownSocketFamily { name } = &error {
+        if let Some(entry) = profile
+            .seccomp_socket_families
+            .iter()
+            .find(|e| e.value == *name)
+        {
+            let message = format!("seccomp.allow_socket_families: unknown address family {name:?}");
+            return ProfileError::at(&entry.at, &message, error.hint()).into();
+        }
+    }
     if let SeccompError::UnknownSyscall { list, name } = &error {
         let entries = if *list == "deny" {
             &profile.seccomp_deny

@@ -177,6 +177,8 @@ struct RawSeccomp {
     deny: Vec<Spanned<String>>,
     #[serde(default)]
     allow: Vec<Spanned<String>>,
+    #[serde(default)]
+    allow_socket_families: Vec<Spanned<String>>,
 }
 
 /// A profile with its `extends` chain merged.
@@ -206,6 +208,8 @@ pub struct Profile {
     pub tcp_connect: Option<Vec<u16>>,
     pub seccomp_deny: Vec<Located<String>>,
     pub seccomp_allow: Vec<Located<String>>,
+    /// Socket address families allowed on top of the default ones (`vsock`, `alg`, ...).
+    pub seccomp_socket_families: Vec<Located<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,6 +371,12 @@ fn parse(source: &Arc<Source>) -> Result<(Profile, Option<Located<String>>), Pro
         tcp_connect: raw.landlock.tcp_connect,
         seccomp_deny: raw.seccomp.deny.into_iter().map(located).collect(),
         seccomp_allow: raw.seccomp.allow.into_iter().map(located).collect(),
+        seccomp_socket_families: raw
+            .seccomp
+            .allow_socket_families
+            .into_iter()
+            .map(located)
+            .collect(),
     };
     Ok((profile, extends))
 }
@@ -423,6 +433,8 @@ impl Profile {
         self.landlock = child.landlock.or(self.landlock);
         self.seccomp_deny.extend(child.seccomp_deny);
         self.seccomp_allow.extend(child.seccomp_allow);
+        self.seccomp_socket_families
+            .extend(child.seccomp_socket_families);
         self
     }
 
@@ -536,6 +548,10 @@ impl Profile {
         let mut seccomp = Table::new();
         seccomp.insert("deny".into(), located(&self.seccomp_deny));
         seccomp.insert("allow".into(), located(&self.seccomp_allow));
+        seccomp.insert(
+            "allow_socket_families".into(),
+            located(&self.seccomp_socket_families),
+        );
         top.insert("seccomp".into(), Value::Table(seccomp));
         let mut text = format!("# profile {} = {}\n", self.name, self.chain.join(" + "));
         let body = toml::to_string(&top).expect("a table of plain values serializes");

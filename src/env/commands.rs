@@ -258,11 +258,21 @@ pub fn logs(dirs: &StateDirs, name: &str, follow: bool) -> Result<(), EnvError> 
         }
     };
     let mut out = std::io::stdout().lock();
+    // On a terminal, the log's escape sequences are shown, not obeyed (see logs.rs).
+    let terminal = std::io::IsTerminal::is_terminal(&out);
     let mut buf = Vec::new();
     loop {
-        buf.clear();
         let _ = file.read_to_end(&mut buf);
-        if out.write_all(&buf).and_then(|()| out.flush()).is_err() || !follow {
+        let written = if terminal {
+            let (safe, consumed) = super::logs::terminal_safe(&buf, !follow);
+            buf.drain(..consumed);
+            out.write_all(&safe)
+        } else {
+            let written = out.write_all(&buf);
+            buf.clear();
+            written
+        };
+        if written.and_then(|()| out.flush()).is_err() || !follow {
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_millis(200));

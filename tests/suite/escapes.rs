@@ -7,7 +7,7 @@ use std::os::unix::net::UnixListener;
 
 use syscalls::Sysno;
 
-use super::harness::{ok, sandbox, stderr, stdout, strict, Sandbox};
+use super::harness::{ok, sandbox, stderr, stdout, strict, Sandbox, WorkDir};
 
 /// A test this host cannot run: say why, or fail under `HUTCH_TEST_STRICT=1`.
 fn unavailable(why: &str) {
@@ -463,8 +463,9 @@ fn landlock_require_works_on_this_kernel() {
 #[test]
 fn landlock_limits_tcp_ports_on_a_shared_network() {
     let Some(sb) = sandbox() else { return };
-    if !ok(&sb.run(&["--explain", "--", "true"])).contains("ABI") {
-        return unavailable("this kernel has no Landlock (`--explain` names no ABI)");
+    let Some(abi) = landlock_abi(&sb) else { return };
+    if abi < 4 {
+        return unavailable("this kernel's Landlock has no TCP port rules (ABI 4)");
     }
     let allowed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let denied = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -508,4 +509,96 @@ fn an_interactive_sandbox_knows_its_terminal() {
     assert!(!ok(&sb.run(&["--", "ls", "/dev"]))
         .lines()
         .any(|l| l == "console"));
+}
+
+/// The Landlock ABI this kernel offers, per `--explain`, or `None` after saying why not (a
+/// failure under `HUTCH_TEST_STRICT=1`).
+fn landlock_abi(sb: &Sandbox) -> Option<u32> {
+    let explain = ok(&sb.run(&["--explain", "--", "true"]));
+    let abi = explain
+        .split("ABI ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok());
+    if abi.is_none() {
+        unavailable("this kernel has no Landlock (`--explain` names no ABI)");
+    }
+    abi
+}
+
+#[test]
+fn landlock_alone_keeps_a_host_file_passed_as_stdin_read_only() {
+    let Some(sb) = sandbox() else { return };
+    if landlock_abi(&sb).is_none() {
+        return;
+    }
+    // A file of the user's outside every mount the sandbox has, handed in read-only as stdin.
+    // Reopening /proc/self/fd/0 reaches it through the host's own writable mount, which no
+    // read-only bind covers: only Landlock (no rule grants write beneath it) stands in the way.
+    let elsewhere = WorkDir::new(sb.launcher);
+    let file = elsewhere.path().join("host-file");
+    std::fs::write(&file, "original\n").unwrap();
+    nix::unistd::chown(
+        &file,
+        Some(nix::unistd::Uid::from_raw(sb.launcher.uid)),
+        Some(nix::unistd::Gid::from_raw(sb.launcher.gid)),
+    )
+    .unwrap();
+    let code = "print(attempt(lambda: open('/proc/self/fd/0', 'r+').write('pwned\\n')))";
+    let attempt = |landlock: &str| {
+        let out = sb
+            .hutch(["run", "--landlock", landlock, "--", "python3", "-c"])
+            .arg(format!("{PRELUDE}\n{code}"))
+            .stdin(std::fs::File::open(&file).unwrap())
+            .output()
+            .unwrap();
+        ok(&out).trim().to_owned()
+    };
+    assert_eq!(attempt("best-effort"), "EACCES");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "original\n");
+    // The control: without Landlock nothing else stops it (the file is the user's own).
+    assert_eq!(attempt("off"), "OK");
+    // r+ writes over the start without truncating.
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "pwned\nal\n");
+}
+
+#[test]
+fn landlock_scopes_keep_host_abstract_sockets_out_of_reach_on_the_host_network() {
+    let Some(sb) = sandbox() else { return };
+    let Some(abi) = landlock_abi(&sb) else { return };
+    if abi < 6 {
+        return unavailable("this kernel's Landlock has no scopes (ABI 6)");
+    }
+    // With --net host the host's abstract socket namespace is the sandbox's too: no mount and
+    // no namespace hides a host listener, only the Landlock scope.
+    let name = format!("hutch-test-scope-{}", std::process::id());
+    let address =
+        <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
+            name.as_bytes(),
+        )
+        .unwrap();
+    let listener = UnixListener::bind_addr(&address).unwrap();
+    let code = format!(
+        "u = socket.socket(socket.AF_UNIX)\nprint(attempt(lambda: u.connect('\\0{name}')))"
+    );
+    let attempt = |landlock: &str| {
+        let out = sb.run(&[
+            "--net",
+            "host",
+            "--landlock",
+            landlock,
+            "--",
+            "python3",
+            "-c",
+            &format!("{PRELUDE}\n{code}"),
+        ]);
+        ok(&out).trim().to_owned()
+    };
+    assert_eq!(attempt("best-effort"), "EPERM");
+    assert_eq!(
+        attempt("off"),
+        "OK",
+        "the control: reachable without Landlock"
+    );
+    drop(listener);
 }

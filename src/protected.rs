@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// A directory to protect, and what it is, for the warning.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,15 +98,50 @@ pub(crate) fn file_id(path: &Path) -> Option<FileId> {
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
-/// `path` with symlinks resolved as far as it exists; the missing rest appended as written (a
-/// directory that does not exist yet can still be created through a writable parent).
-fn canonical(path: &Path) -> PathBuf {
-    if let Ok(real) = std::fs::canonicalize(path) {
-        return real;
+/// Resolves symlinks one path component at a time (readlink(2) on each), remembering every
+/// prefix: the protected directories share most of theirs (the home directory and above), so
+/// each is looked at once. What does not exist is kept as written: a directory that does not
+/// exist yet can still be created through a writable parent.
+#[derive(Default)]
+struct Resolver {
+    known: RefCell<HashMap<PathBuf, PathBuf>>,
+}
+
+/// Symlinks followed in one resolution before giving up (as the kernel's MAXSYMLINKS).
+const MAX_SYMLINKS: u32 = 40;
+
+impl Resolver {
+    fn canonical(&self, path: &Path) -> PathBuf {
+        self.resolve(path, &mut 0)
     }
-    match (path.parent(), path.file_name()) {
-        (Some(parent), Some(name)) => canonical(parent).join(name),
-        _ => crate::mounts::normalize(path),
+
+    fn resolve(&self, path: &Path, followed: &mut u32) -> PathBuf {
+        if let Some(known) = self.known.borrow().get(path) {
+            return known.clone();
+        }
+        let parent = path.parent().map(|p| self.resolve(p, followed));
+        let resolved = match (path.components().next_back(), parent) {
+            (Some(Component::Normal(name)), Some(parent)) => {
+                let candidate = parent.join(name);
+                match std::fs::read_link(&candidate) {
+                    Ok(target) if *followed < MAX_SYMLINKS => {
+                        *followed += 1;
+                        self.resolve(&parent.join(target), followed)
+                    }
+                    _ => candidate,
+                }
+            }
+            (Some(Component::ParentDir), Some(parent)) => {
+                parent.parent().map_or(parent.clone(), Path::to_owned)
+            }
+            (Some(Component::CurDir), Some(parent)) => parent,
+            // The root, or a relative path's first component.
+            _ => path.to_owned(),
+        };
+        self.known
+            .borrow_mut()
+            .insert(path.to_owned(), resolved.clone());
+        resolved
     }
 }
 
@@ -122,35 +157,35 @@ pub(crate) fn relation(
     protected: &Path,
     id: &impl Fn(&Path) -> Option<FileId>,
 ) -> Option<Relation> {
-    related(&canonical(dir), protected, id)
+    let resolver = Resolver::default();
+    related(&resolver.canonical(dir), &resolver.canonical(protected), id)
 }
 
-/// [`relation`] for a `dir` already canonical.
+/// [`relation`] for canonical paths.
 fn related(
     dir: &Path,
     protected: &Path,
     id: &impl Fn(&Path) -> Option<FileId>,
 ) -> Option<Relation> {
-    let protected = canonical(protected);
     if dir == protected {
         return Some(Relation::Is);
     }
     if protected.starts_with(dir) {
         return Some(Relation::Holds);
     }
-    if dir.starts_with(&protected) {
+    if dir.starts_with(protected) {
         return Some(Relation::LiesInside);
     }
     // Another path to the same directories: compare what the paths name.
     let dir_id = id(dir)?;
-    match id(&protected) {
+    match id(protected) {
         Some(protected_id) if protected_id == dir_id => return Some(Relation::Is),
         Some(protected_id) if ancestry(dir, id).contains(&protected_id) => {
             return Some(Relation::LiesInside)
         }
         _ => {}
     }
-    ancestry(&protected, id)
+    ancestry(protected, id)
         .contains(&dir_id)
         .then_some(Relation::Holds)
 }
@@ -169,10 +204,11 @@ pub(crate) fn conflict<'a>(
             .entry(path.to_owned())
             .or_insert_with(|| id(path))
     };
-    let dir = canonical(dir);
+    let resolver = Resolver::default();
+    let dir = resolver.canonical(dir);
     protected
         .iter()
-        .find_map(|p| related(&dir, &p.path, &cached).map(|r| (r, p)))
+        .find_map(|p| related(&dir, &resolver.canonical(&p.path), &cached).map(|r| (r, p)))
 }
 
 #[cfg(test)]
@@ -244,6 +280,36 @@ mod tests {
             relation(&real, &through_link, &file_id),
             Some(Relation::Holds)
         );
+    }
+
+    #[test]
+    fn the_resolver_agrees_with_the_kernel() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("data/home/ada/dotfiles/config")).unwrap();
+        std::os::unix::fs::symlink("data/home", root.join("home")).unwrap();
+        std::os::unix::fs::symlink("dotfiles/config", root.join("data/home/ada/.config")).unwrap();
+        std::os::unix::fs::symlink(root.join("home/ada/./dotfiles/.."), root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+        let resolver = Resolver::default();
+        for path in [
+            "home/ada/.config",
+            "abs/.config/hutch",
+            "home/../home/ada",
+            "abs",
+        ] {
+            let path = root.join(path);
+            let expected = match std::fs::canonicalize(&path) {
+                Ok(real) => real,
+                // Missing: the existing part resolved, the rest as written.
+                Err(_) => std::fs::canonicalize(path.parent().unwrap())
+                    .unwrap()
+                    .join(path.file_name().unwrap()),
+            };
+            assert_eq!(resolver.canonical(&path), expected, "{}", path.display());
+        }
+        // A loop ends.
+        let _ = resolver.canonical(&root.join("loop/x"));
     }
 
     #[test]

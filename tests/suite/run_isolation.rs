@@ -235,29 +235,32 @@ fn running_from_home_does_not_expose_it() {
 #[test]
 fn running_from_home_reached_through_a_symlink_does_not_expose_it() {
     let Some(sb) = sandbox() else { return };
-    // As with `/home -> /data/home`: HOME names the home through a symlink, the current
-    // directory is the same home by its real path.
+    // HOME names the home through a symlink, the current directory is the same home by its
+    // real path: a symlinked parent, as with `/home -> /data/home`, or HOME itself a symlink.
     let real_home = sb.path().join("data/home");
     sb.write("data/home/.profile", "");
     std::os::unix::fs::symlink(sb.path().join("data"), sb.path().join("link")).unwrap();
-    let out = sb
-        .launcher
-        .command(&real_home)
-        .args(["run", "--", "sh", "-c", "touch exposed; ls -A"])
-        .env("HOME", sb.path().join("link/home"))
-        .output()
-        .unwrap();
-    assert!(
-        stderr(&out).contains("it is or holds your home directory"),
-        "{}",
-        stderr(&out)
-    );
-    // Inside, the home is a tmpfs at the path HOME names; the real path may not exist there at
-    // all (then the run stops at chdir), but nothing reaches the host's home.
-    assert!(
-        !real_home.join("exposed").exists(),
-        "the host's home was written"
-    );
+    std::os::unix::fs::symlink(&real_home, sb.path().join("home-link")).unwrap();
+    for home in ["link/home", "home-link"] {
+        let out = sb
+            .launcher
+            .command(&real_home)
+            .args(["run", "--", "sh", "-c", "touch exposed; ls -A"])
+            .env("HOME", sb.path().join(home))
+            .output()
+            .unwrap();
+        assert!(
+            stderr(&out).contains("it is or holds your home directory"),
+            "HOME={home}: {}",
+            stderr(&out)
+        );
+        // Inside, the home is a tmpfs at the path HOME names; the real path may not exist there
+        // at all (then the run stops at chdir), but nothing reaches the host's home.
+        assert!(
+            !real_home.join("exposed").exists(),
+            "HOME={home}: the host's home was written"
+        );
+    }
 }
 
 #[test]

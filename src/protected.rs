@@ -3,9 +3,13 @@
 //! The default profile makes the current directory writable. Run from the wrong place, that
 //! would give the sandbox hutch's own configuration (a planted profile is trusted by every later
 //! run), its state and runtime sockets, or the user's credentials. Before a profile makes the
-//! current directory writable, [`conflict`] checks it against [`ProtectedDir`]s: a directory that
-//! is, holds or lies inside one of them is bound read-only instead (and one that holds the home
-//! directory is not bound at all; see `spec`). An explicit `--bind DIR` is never second-guessed.
+//! current directory writable, [`conflict`] checks it against [`ProtectedDir`]s. A directory
+//! that is, holds or lies inside hutch's state is bound read-only instead. One that is, holds or
+//! lies inside the runtime directory, `~/.config` or a credential store is not bound at all, as
+//! one that holds the home directory (see `spec`): read-only is not enough there, since the
+//! sandbox could still read the keys and connect to the agent sockets (connecting to a unix
+//! socket needs no write access to its file system). An explicit `--bind DIR` or
+//! `--ro-bind DIR` is never second-guessed.
 //!
 //! Paths are compared canonically (symlinks resolved, so `/home -> /data/home` does not hide
 //! anything) and by device and inode along both ancestries, so that a second path to the same
@@ -16,11 +20,13 @@ use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-/// A directory to protect, and what it is, for the warning.
+/// A directory to protect, what it is (for the warning), and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ProtectedDir {
     pub path: PathBuf,
     pub what: &'static str,
+    /// Not bound at all, rather than read-only: it holds secrets or sockets.
+    pub hide: bool,
 }
 
 /// Credential and secret stores under the home directory. `~/.config` itself is on the list:
@@ -50,25 +56,30 @@ pub(crate) fn protected_dirs(
         ProtectedDir {
             path: config.join("hutch"),
             what: "hutch's configuration",
+            hide: false,
         },
         ProtectedDir {
             path: data.join("hutch"),
             what: "hutch's state",
+            hide: false,
         },
     ];
     if let Some(runtime) = absolute("XDG_RUNTIME_DIR") {
         dirs.push(ProtectedDir {
             path: runtime,
             what: "your runtime directory (hutch's live state, agent sockets)",
+            hide: true,
         });
     }
     dirs.push(ProtectedDir {
         path: config,
-        what: "your configuration directory",
+        what: "your configuration directory (tokens of many tools)",
+        hide: true,
     });
     dirs.extend(CREDENTIAL_DIRS.iter().map(|dir| ProtectedDir {
         path: home.join(dir),
         what: "a credential directory",
+        hide: true,
     }));
     dirs
 }
@@ -190,7 +201,8 @@ fn related(
         .then_some(Relation::Holds)
 }
 
-/// The first protected directory `dir` is, holds or lies inside.
+/// The protected directory `dir` is, holds or lies inside that asks for the most protection:
+/// the first to be hidden, else the first.
 pub(crate) fn conflict<'a>(
     dir: &Path,
     protected: &'a [ProtectedDir],
@@ -206,9 +218,16 @@ pub(crate) fn conflict<'a>(
     };
     let resolver = Resolver::default();
     let dir = resolver.canonical(dir);
-    protected
-        .iter()
-        .find_map(|p| related(&dir, &resolver.canonical(&p.path), &cached).map(|r| (r, p)))
+    let mut found = None;
+    for p in protected {
+        if let Some(relation) = related(&dir, &resolver.canonical(&p.path), &cached) {
+            if p.hide {
+                return Some((relation, p));
+            }
+            found = found.or(Some((relation, p)));
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -347,10 +366,27 @@ mod tests {
     fn the_first_conflict_names_the_protected_directory() {
         let list = dirs(Path::new("/nonexistent/ada"));
         let no_ids = |_: &Path| None;
+        // ~/.config holds hutch's configuration, and is itself hidden: the stronger wins.
         let (relation, dir) =
             conflict(Path::new("/nonexistent/ada/.config"), &list, &no_ids).unwrap();
+        assert_eq!((relation, dir.hide), (Relation::Is, true));
+        let (relation, dir) =
+            conflict(Path::new("/nonexistent/ada/.local/share"), &list, &no_ids).unwrap();
         assert_eq!(relation, Relation::Holds);
-        assert_eq!(dir.what, "hutch's configuration");
+        assert_eq!(
+            dir.path,
+            Path::new("/nonexistent/ada/.local/share/keyrings")
+        );
+        let (relation, dir) = conflict(
+            Path::new("/nonexistent/ada/.local/share/hutch/images"),
+            &list,
+            &no_ids,
+        )
+        .unwrap();
+        assert_eq!(
+            (relation, dir.what, dir.hide),
+            (Relation::LiesInside, "hutch's state", false)
+        );
         assert!(conflict(Path::new("/nonexistent/ada/src"), &list, &no_ids).is_none());
         let (relation, dir) = conflict(Path::new("/run/user"), &list, &no_ids).unwrap();
         assert_eq!(

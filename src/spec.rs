@@ -305,9 +305,16 @@ impl SandboxSpec {
                         continue;
                     }
                     if !read_only && src == host.cwd {
-                        if let Some(warning) = protected_cwd(&src, host) {
-                            warnings.push(warning);
-                            read_only = true;
+                        match protected_cwd(&src, host) {
+                            Some(Protection::Hide(warning)) => {
+                                warnings.push(warning);
+                                continue;
+                            }
+                            Some(Protection::ReadOnly(warning)) => {
+                                warnings.push(warning);
+                                read_only = true;
+                            }
+                            None => {}
                         }
                     }
                     Mount::Bind {
@@ -623,9 +630,16 @@ fn exposes_home(src: &Path, home: &Path) -> bool {
     )
 }
 
-/// The warning when the current directory `cwd` must not be made writable: it is, holds or lies
-/// inside hutch's own directories, the runtime directory or a credential store.
-fn protected_cwd(cwd: &Path, host: &Host) -> Option<String> {
+/// What becomes of a current directory that must not be made writable, with the warning.
+enum Protection {
+    ReadOnly(String),
+    Hide(String),
+}
+
+/// Whether the current directory `cwd` must not be made writable: it is, holds or lies inside
+/// hutch's own directories (bound read-only), the runtime directory, `~/.config` or a
+/// credential store (not bound: read-only would still expose keys and agent sockets).
+fn protected_cwd(cwd: &Path, host: &Host) -> Option<Protection> {
     let var = |name: &str| {
         host.env
             .iter()
@@ -634,14 +648,23 @@ fn protected_cwd(cwd: &Path, host: &Host) -> Option<String> {
     };
     let protected = crate::protected::protected_dirs(&host.home, var);
     let (relation, dir) = crate::protected::conflict(cwd, &protected, &crate::protected::file_id)?;
-    Some(format!(
-        "not making {} writable: it {} {} ({}); it is bound read-only; use --bind {} to mean it",
-        cwd.display(),
+    let why = format!(
+        "it {} {} ({})",
         relation.verb(),
         dir.what,
-        dir.path.display(),
-        cwd.display()
-    ))
+        dir.path.display()
+    );
+    let cwd = cwd.display();
+    Some(if dir.hide {
+        Protection::Hide(format!(
+            "not binding {cwd}: {why}, whose keys and sockets even a read-only bind would expose; \
+             use --bind {cwd} or --ro-bind {cwd} to mean it"
+        ))
+    } else {
+        Protection::ReadOnly(format!(
+            "not making {cwd} writable: {why}; it is bound read-only; use --bind {cwd} to mean it"
+        ))
+    })
 }
 
 fn valid_hostname(name: &str) -> Result<String, String> {
@@ -790,30 +813,48 @@ mod tests {
     }
 
     #[test]
-    fn cwd_in_a_protected_directory_is_bound_read_only() {
+    fn cwd_in_a_protected_directory_is_read_only_or_not_bound() {
         let home = tempfile::tempdir().unwrap();
         let home = home.path().canonicalize().unwrap();
+        let binds_of = |spec: &SandboxSpec, cwd: &Path| -> Vec<bool> {
+            spec.mounts
+                .iter()
+                .filter_map(|m| match m {
+                    Mount::Bind { src, read_only, .. } if src == cwd => Some(*read_only),
+                    _ => None,
+                })
+                .collect()
+        };
+        // hutch's state: read-only.
         for (dir, what) in [
-            (".config", "holds hutch's configuration"),
-            (
-                ".config/hutch/profiles",
-                "lies inside hutch's configuration",
-            ),
-            (".ssh", "is a credential directory"),
-            (".local/share", "holds hutch's state"),
+            (".local/share/hutch", "is hutch's state"),
+            (".local/share/hutch/images/x", "lies inside hutch's state"),
         ] {
             let cwd = home.join(dir);
             std::fs::create_dir_all(&cwd).unwrap();
             let spec = resolve(&request(&["true"]), "default", &host(&cwd, &home)).unwrap();
+            assert_eq!(binds_of(&spec, &cwd), [true], "{dir}: {:?}", spec.mounts);
+            assert_eq!(spec.warnings.len(), 1, "{dir}: {:?}", spec.warnings);
             assert!(
-                spec.mounts.contains(&Mount::Bind {
-                    src: cwd.clone(),
-                    dst: cwd.clone(),
-                    read_only: true
-                }),
+                spec.warnings[0].contains(what),
                 "{dir}: {:?}",
-                spec.mounts
+                spec.warnings
             );
+        }
+        // Secrets and sockets: not bound at all.
+        for (dir, what) in [
+            (".config", "is your configuration directory"),
+            (
+                ".config/hutch/profiles",
+                "lies inside your configuration directory",
+            ),
+            (".ssh", "is a credential directory"),
+            (".local/share", "holds a credential directory"),
+        ] {
+            let cwd = home.join(dir);
+            std::fs::create_dir_all(&cwd).unwrap();
+            let spec = resolve(&request(&["true"]), "default", &host(&cwd, &home)).unwrap();
+            assert!(binds_of(&spec, &cwd).is_empty(), "{dir}: {:?}", spec.mounts);
             assert_eq!(spec.warnings.len(), 1, "{dir}: {:?}", spec.warnings);
             assert!(
                 spec.warnings[0].contains(what),

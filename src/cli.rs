@@ -614,15 +614,30 @@ fn print(text: impl AsRef<[u8]>) -> Result<(), Error> {
     output::stdout(text).map_err(Error::Output)
 }
 
-/// Copy a console log to stdout as it is read; with `logs -f` until the reader goes away.
+/// Copy a console log to stdout as it is read; with `logs -f` until the reader goes away. On a
+/// terminal, the log's control characters are shown, not obeyed (see [`crate::env::logs`]).
 fn print_log(mut log: crate::env::commands::ConsoleLog) -> Result<(), Error> {
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let mut buf = vec![0; 64 * 1024];
+    // On a terminal: the tail of a UTF-8 character split between two reads.
+    let mut pending = Vec::new();
     loop {
         let read = log.read(&mut buf)?;
-        if read == 0 {
+        let at_end = read == 0;
+        if !terminal {
+            if at_end {
+                return Ok(());
+            }
+            print(&buf[..read])?;
+            continue;
+        }
+        pending.extend_from_slice(&buf[..read]);
+        let (safe, consumed) = crate::env::logs::terminal_safe(&pending, at_end);
+        pending.drain(..consumed);
+        print(&safe)?;
+        if at_end {
             return Ok(());
         }
-        print(&buf[..read])?;
     }
 }
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::landlock::{self, KernelSupport, LandlockMode};
 use crate::profile::NetMode;
 use crate::sandbox::Hardening;
-use crate::seccomp::Condition;
+use crate::seccomp::{self, Condition};
 use crate::spec::SandboxSpec;
 
 #[derive(Debug, Serialize)]
@@ -73,7 +73,7 @@ pub struct LandlockRule {
 pub struct SeccompPlan {
     /// Calls that fail with EPERM, with the condition when there is one.
     pub eperm: Vec<SeccompRule>,
-    pub enosys: Vec<&'static str>,
+    pub enosys: Vec<String>,
     pub kill: Vec<&'static str>,
     /// Built-in rules the profile removed.
     pub allowed_by_profile: Vec<String>,
@@ -168,11 +168,27 @@ impl Plan {
                             "flags include CLONE_NEWUSER".into()
                         }
                         Condition::FlagsInFirstArg(bits) => format!("flags include {bits:#x}"),
+                        Condition::PersonalityFlag(seccomp::READ_IMPLIES_EXEC) => {
+                            "sets READ_IMPLIES_EXEC".into()
+                        }
+                        Condition::PersonalityFlag(seccomp::MMAP_PAGE_ZERO) => {
+                            "sets MMAP_PAGE_ZERO".into()
+                        }
+                        Condition::PersonalityFlag(flag) => format!("sets {flag:#x}"),
+                        Condition::SocketFamilyNotIn(families) => format!(
+                            "family other than {}; seccomp.allow_socket_families adds one",
+                            seccomp::family_names(families).join(", ")
+                        ),
                     },
                     why: r.why,
                 })
                 .collect(),
-            enosys: vec!["clone3"],
+            enosys: spec
+                .seccomp
+                .enosys
+                .iter()
+                .map(|(name, _)| name.clone())
+                .collect(),
             kill: vec!["x32 ABI calls", "calls of foreign architectures"],
             allowed_by_profile: spec.seccomp.allowed.clone(),
         };

@@ -25,6 +25,7 @@ pub mod mounts;
 pub mod net;
 pub mod output;
 pub mod profile;
+pub(crate) mod protected;
 pub mod sandbox;
 pub mod seccomp;
 pub mod secrets;

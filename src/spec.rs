@@ -294,7 +294,7 @@ impl SandboxSpec {
                             }
                         }
                     };
-                    let read_only = entry.kind == MountKind::RoBind;
+                    let mut read_only = entry.kind == MountKind::RoBind;
                     if !read_only && exposes_home(&src, &host.home) {
                         warnings.push(format!(
                             "not making {} writable: it is or holds your home directory; \
@@ -303,6 +303,19 @@ impl SandboxSpec {
                             src.display()
                         ));
                         continue;
+                    }
+                    if !read_only && src == host.cwd {
+                        match protected_cwd(&src, host) {
+                            Some(Protection::Hide(warning)) => {
+                                warnings.push(warning);
+                                continue;
+                            }
+                            Some(Protection::ReadOnly(warning)) => {
+                                warnings.push(warning);
+                                read_only = true;
+                            }
+                            None => {}
+                        }
                     }
                     Mount::Bind {
                         src,
@@ -406,6 +419,7 @@ impl SandboxSpec {
         let seccomp = seccomp::policy(
             &names(&profile.seccomp_deny),
             &names(&profile.seccomp_allow),
+            &names(&profile.seccomp_socket_families),
         )
         .map_err(|source| locate_seccomp_error(source, profile))?;
         let map_root = request.map_root || profile.map_root == Some(true);
@@ -554,6 +568,16 @@ fn publish(
 
 /// A seccomp error about a name, pointed at where the profile says it.
 fn locate_seccomp_error(error: SeccompError, profile: &Profile) -> SpecError {
+    if let SeccompError::UnknownSocketFamily { name } = &error {
+        if let Some(entry) = profile
+            .seccomp_socket_families
+            .iter()
+            .find(|e| e.value == *name)
+        {
+            let message = format!("seccomp.allow_socket_families: unknown address family {name:?}");
+            return ProfileError::at(&entry.at, &message, error.hint()).into();
+        }
+    }
     if let SeccompError::UnknownSyscall { list, name } = &error {
         let entries = if *list == "deny" {
             &profile.seccomp_deny
@@ -633,8 +657,51 @@ fn bind_flag(flag: &str, arg: &str, read_only: bool, host: &Host) -> Result<Moun
     })
 }
 
+/// Whether a writable bind of `src` would expose the home directory: `src` is it or holds it,
+/// however either path is spelled (`$HOME` through a symlink, a bind mount elsewhere).
 fn exposes_home(src: &Path, home: &Path) -> bool {
-    home.starts_with(src)
+    use crate::protected::{relation, Relation};
+    matches!(
+        relation(src, home, &crate::protected::file_id),
+        Some(Relation::Is | Relation::Holds)
+    )
+}
+
+/// What becomes of a current directory that must not be made writable, with the warning.
+enum Protection {
+    ReadOnly(String),
+    Hide(String),
+}
+
+/// Whether the current directory `cwd` must not be made writable: it is, holds or lies inside
+/// hutch's own directories (bound read-only), the runtime directory, `~/.config` or a
+/// credential store (not bound: read-only would still expose keys and agent sockets).
+fn protected_cwd(cwd: &Path, host: &Host) -> Option<Protection> {
+    let var = |name: &str| {
+        host.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| PathBuf::from(v))
+    };
+    let protected = crate::protected::protected_dirs(&host.home, var);
+    let (relation, dir) = crate::protected::conflict(cwd, &protected, &crate::protected::file_id)?;
+    let why = format!(
+        "it {} {} ({})",
+        relation.verb(),
+        dir.what,
+        dir.path.display()
+    );
+    let cwd = cwd.display();
+    Some(if dir.hide {
+        Protection::Hide(format!(
+            "not binding {cwd}: {why}, whose keys and sockets even a read-only bind would expose; \
+             use --bind {cwd} or --ro-bind {cwd} to mean it"
+        ))
+    } else {
+        Protection::ReadOnly(format!(
+            "not making {cwd} writable: {why}; it is bound read-only; use --bind {cwd} to mean it"
+        ))
+    })
 }
 
 fn valid_hostname(name: &str) -> Result<String, String> {
@@ -758,6 +825,93 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    #[test]
+    fn home_through_a_symlink_is_still_recognised() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().canonicalize().unwrap().join("data/ada");
+        std::fs::create_dir_all(&real).unwrap();
+        std::os::unix::fs::symlink(real.parent().unwrap(), tmp.path().join("home")).unwrap();
+        let home = tmp.path().join("home/ada");
+        let spec = resolve(&request(&["true"]), "default", &host(&real, &home)).unwrap();
+        assert!(!spec.mounts.iter().any(|m| matches!(
+            m,
+            Mount::Bind {
+                read_only: false,
+                ..
+            }
+        )));
+        assert!(
+            spec.warnings[0].contains("holds your home"),
+            "{:?}",
+            spec.warnings
+        );
+    }
+
+    #[test]
+    fn cwd_in_a_protected_directory_is_read_only_or_not_bound() {
+        let home = tempfile::tempdir().unwrap();
+        let home = home.path().canonicalize().unwrap();
+        let binds_of = |spec: &SandboxSpec, cwd: &Path| -> Vec<bool> {
+            spec.mounts
+                .iter()
+                .filter_map(|m| match m {
+                    Mount::Bind { src, read_only, .. } if src == cwd => Some(*read_only),
+                    _ => None,
+                })
+                .collect()
+        };
+        // hutch's state: read-only.
+        for (dir, what) in [
+            (".local/share/hutch", "is hutch's state"),
+            (".local/share/hutch/images/x", "lies inside hutch's state"),
+        ] {
+            let cwd = home.join(dir);
+            std::fs::create_dir_all(&cwd).unwrap();
+            let spec = resolve(&request(&["true"]), "default", &host(&cwd, &home)).unwrap();
+            assert_eq!(binds_of(&spec, &cwd), [true], "{dir}: {:?}", spec.mounts);
+            assert_eq!(spec.warnings.len(), 1, "{dir}: {:?}", spec.warnings);
+            assert!(
+                spec.warnings[0].contains(what),
+                "{dir}: {:?}",
+                spec.warnings
+            );
+        }
+        // Secrets and sockets: not bound at all.
+        for (dir, what) in [
+            (".config", "is your configuration directory"),
+            (
+                ".config/hutch/profiles",
+                "lies inside your configuration directory",
+            ),
+            (".ssh", "is a credential directory"),
+            (".local/share", "holds a credential directory"),
+        ] {
+            let cwd = home.join(dir);
+            std::fs::create_dir_all(&cwd).unwrap();
+            let spec = resolve(&request(&["true"]), "default", &host(&cwd, &home)).unwrap();
+            assert!(binds_of(&spec, &cwd).is_empty(), "{dir}: {:?}", spec.mounts);
+            assert_eq!(spec.warnings.len(), 1, "{dir}: {:?}", spec.warnings);
+            assert!(
+                spec.warnings[0].contains(what),
+                "{dir}: {:?}",
+                spec.warnings
+            );
+        }
+        // An explicit --bind means it.
+        let cwd = home.join(".ssh");
+        let mut req = request(&["true"]);
+        req.mounts = vec![MountFlag::Bind(".".into())];
+        let spec = resolve(&req, "default", &host(&cwd, &home)).unwrap();
+        assert_eq!(
+            spec.mounts.last(),
+            Some(&Mount::Bind {
+                src: cwd.clone(),
+                dst: cwd.clone(),
+                read_only: false
+            })
+        );
     }
 
     #[test]

@@ -940,6 +940,42 @@ pub fn ignore_broken_pipe_signal() {
     }
 }
 
+/// openat2(2) with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`: open `path` (relative) inside `dir`
+/// through real directories only. A `..` that climbs out, an absolute path or a symlink in any
+/// component (the last included, as O_NOFOLLOW) fails with EXDEV or ELOOP. For files named by
+/// untrusted content, such as an OCI layout's blobs. Linux 5.6+.
+pub fn open_beneath(
+    dir: BorrowedFd<'_>,
+    path: &Path,
+    flags: rustix::fs::OFlags,
+) -> SysResult<std::os::fd::OwnedFd> {
+    use rustix::fs::{Mode, ResolveFlags};
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    let mut tries = 0;
+    loop {
+        match rustix::fs::openat2(
+            dir,
+            path,
+            flags | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NOFOLLOW,
+            Mode::empty(),
+            resolve,
+        ) {
+            Ok(fd) => return Ok(fd),
+            // EAGAIN: a concurrent rename raced the walk; the kernel asks for a retry.
+            Err(e) if e == rustix::io::Errno::AGAIN && tries < 8 => tries += 1,
+            Err(e) => {
+                return Err(SysError {
+                    call: format!(
+                        "openat2({}, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS)",
+                        path.display()
+                    ),
+                    errno: Errno::from_raw(e.raw_os_error()),
+                })
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,8 +43,18 @@ pub fn has_system_init(rootfs: &std::path::Path) -> bool {
     std::fs::symlink_metadata(rootfs.join("sbin/init")).is_ok()
 }
 
-/// The image's tree, checked to exist.
+/// The image's tree, checked to exist. The name is checked as every image command checks it:
+/// a path (`./x`, `../images/x`) would reach outside the store, and `hutch image rm` could not
+/// see that the image is in use.
 pub fn rootfs(store: &Store, image: &str) -> Result<(PathBuf, ImageMeta), EnvError> {
+    if !crate::image::store::valid_name(image) {
+        return Err(EnvError::Image {
+            image: image.to_owned(),
+            message: "not an image name: names are 1 to 63 letters, digits, `_`, `.` and `-`, \
+                      starting with a letter or digit"
+                .into(),
+        });
+    }
     let dir = store.image(image);
     let meta = ImageMeta::read(&dir.join("image.toml")).map_err(|message| EnvError::Image {
         image: image.to_owned(),

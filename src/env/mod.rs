@@ -12,6 +12,7 @@
 pub mod commands;
 pub mod image;
 pub mod join;
+pub mod logs;
 pub mod runtime;
 pub mod supervisor;
 

@@ -1,6 +1,6 @@
 //! The raw input of an import, read ahead and hashed in a thread of its own.
 //!
-//! Hashing the input (sha256) costs about as much CPU time as writing its files, so it runs next
+//! Hashing the input (sha256, or the algorithm a layer's digest names) costs about as much CPU time as writing its files, so it runs next
 //! to the extraction instead of before each piece of it: a reader thread reads the input in large
 //! chunks, hashes each, and hands it over through a short queue; the extracting thread decodes
 //! and writes from those chunks. The queue is bounded (a few MiB are in flight at most), the
@@ -15,8 +15,7 @@
 use std::io::{ErrorKind, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 
-use sha2::{Digest, Sha256};
-
+use super::digest::{Algorithm, Hasher};
 use super::progress::Progress;
 
 /// Bytes per chunk: large enough to make read(2) and channel hand-overs rare, small enough to
@@ -27,12 +26,12 @@ const AHEAD: usize = 4;
 
 enum Message {
     Data(Vec<u8>),
-    /// End of input: `sha256:HEX` of everything read.
+    /// End of input: `ALGORITHM:HEX` of everything read.
     End(String),
     Error(std::io::Error),
 }
 
-/// Reads, hashes and counts the input; [`Feed::digest`] says its sha256 once it is read to the end.
+/// Reads, hashes and counts the input; [`Feed::digest`] says its digest once it is read to the end.
 pub struct Feed {
     source: FeedSource,
     current: Vec<u8>,
@@ -53,7 +52,8 @@ enum FeedSource {
 /// What the reader thread owns: the input and the hash of what was read so far.
 struct Reader {
     raw: Box<dyn Read + Send>,
-    hasher: Sha256,
+    /// `None` once finished. Boxed: a sha512 state is large, and moves between threads.
+    hasher: Option<Box<Hasher>>,
 }
 
 impl Reader {
@@ -63,12 +63,16 @@ impl Reader {
         loop {
             match self.raw.read(&mut buf) {
                 Ok(0) => {
-                    let digest = std::mem::take(&mut self.hasher).finalize();
-                    return Message::End(format!("sha256:{digest:x}"));
+                    return match self.hasher.take() {
+                        Some(hasher) => Message::End((*hasher).finish()),
+                        None => Message::Error(std::io::Error::other("read past the end")),
+                    };
                 }
                 Ok(n) => {
                     buf.truncate(n);
-                    self.hasher.update(&buf);
+                    if let Some(hasher) = &mut self.hasher {
+                        hasher.update(&buf);
+                    }
                     return Message::Data(buf);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -95,15 +99,25 @@ impl Reader {
 }
 
 impl Feed {
-    /// Start reading `raw`; `progress` advances by the bytes handed over.
-    pub fn start(raw: impl Read + Send + 'static, progress: &Progress) -> Feed {
-        Feed::with(raw, progress, true)
+    /// Start reading `raw`, hashing it with `algorithm`; `progress` advances by the bytes
+    /// handed over.
+    pub fn start(
+        raw: impl Read + Send + 'static,
+        progress: &Progress,
+        algorithm: Algorithm,
+    ) -> Feed {
+        Feed::with(raw, progress, algorithm, true)
     }
 
-    fn with(raw: impl Read + Send + 'static, progress: &Progress, threaded: bool) -> Feed {
+    fn with(
+        raw: impl Read + Send + 'static,
+        progress: &Progress,
+        algorithm: Algorithm,
+        threaded: bool,
+    ) -> Feed {
         let reader = Reader {
             raw: Box::new(raw),
-            hasher: Sha256::new(),
+            hasher: Some(Box::new(algorithm.hasher())),
         };
         let source = if threaded {
             Feed::spawn(reader)
@@ -147,7 +161,7 @@ impl Feed {
         FeedSource::Inline(reader)
     }
 
-    /// `sha256:HEX` of the whole input, once it has been read to its end.
+    /// `ALGORITHM:HEX` of the whole input, once it has been read to its end.
     pub fn digest(&self) -> Option<String> {
         self.digest.clone()
     }
@@ -218,7 +232,8 @@ mod tests {
     }
 
     fn sha(data: &[u8]) -> String {
-        format!("sha256:{:x}", Sha256::digest(data))
+        use sha2::Digest;
+        format!("sha256:{:x}", sha2::Sha256::digest(data))
     }
 
     /// Reads in odd sizes, as the tar reader and the decoders do.
@@ -241,7 +256,12 @@ mod tests {
         for threaded in [true, false] {
             for len in [0, 1, CHUNK - 1, CHUNK, 3 * CHUNK + 17, (AHEAD + 3) * CHUNK] {
                 let data = bytes(len);
-                let mut feed = Feed::with(std::io::Cursor::new(data.clone()), &progress, threaded);
+                let mut feed = Feed::with(
+                    std::io::Cursor::new(data.clone()),
+                    &progress,
+                    Algorithm::Sha256,
+                    threaded,
+                );
                 assert_eq!(feed.digest(), None);
                 assert!(drain(&mut feed).unwrap() == data, "{len} {threaded}");
                 assert_eq!(feed.digest(), Some(sha(&data)), "{len} {threaded}");
@@ -276,7 +296,12 @@ mod tests {
     fn read_errors_reach_the_reader_and_stay() {
         let progress = Progress::new(Mode::Quiet, None, "t");
         for threaded in [true, false] {
-            let mut feed = Feed::with(Broken { good: CHUNK + 5 }, &progress, threaded);
+            let mut feed = Feed::with(
+                Broken { good: CHUNK + 5 },
+                &progress,
+                Algorithm::Sha256,
+                threaded,
+            );
             let err = drain(&mut feed).unwrap_err();
             assert_eq!(err.to_string(), "bad sector");
             assert!(feed.read(&mut [0u8; 10]).is_err(), "{threaded}");

@@ -9,6 +9,7 @@
 //! or SIGKILL never leaves a half image (`store`). Files owned by subordinate ids cannot be
 //! removed by the user from outside, so removal, too, runs in the user namespace.
 
+pub mod digest;
 pub mod extract;
 pub mod feed;
 pub mod progress;

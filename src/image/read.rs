@@ -15,6 +15,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use super::digest::{self, Algorithm};
 use super::extract::{ExtractError, Extractor, Item, Kind};
 use super::feed::Feed;
 use super::progress::Progress;
@@ -95,7 +96,14 @@ pub fn read(
     match source {
         Source::Stdin => {
             let stdin = std::io::stdin();
-            let (compression, digest) = stream(stdin, "standard input", Whole::Stdin, x, progress)?;
+            let (compression, digest) = stream(
+                stdin,
+                "standard input",
+                Whole::Stdin,
+                Algorithm::Sha256,
+                x,
+                progress,
+            )?;
             Ok(Input {
                 format: compression.to_owned(),
                 digest: Some(digest),
@@ -107,7 +115,8 @@ pub fn read(
                 source,
             })?;
             let what = path.display().to_string();
-            let (compression, digest) = stream(file, &what, Whole::File, x, progress)?;
+            let (compression, digest) =
+                stream(file, &what, Whole::File, Algorithm::Sha256, x, progress)?;
             Ok(Input {
                 format: compression.to_owned(),
                 digest: Some(digest),
@@ -156,11 +165,25 @@ fn read_layer(layer: &Layer, x: &mut Extractor, progress: &Progress) -> Result<(
         path: layer.file.clone(),
         source,
     };
-    let mut file = File::open(&layer.file).map_err(open_error)?;
+    let mut file = layer.open().map_err(open_error)?;
     file.seek(SeekFrom::Start(layer.offset))
         .map_err(open_error)?;
     let what = format!("layer {}", layer.name);
-    let (_, digest) = stream(file.take(layer.size), &what, Whole::Layer, x, progress)?;
+    // source.rs refuses digests it cannot verify; one that slipped through would never match
+    // the sha256 computed for it, and is refused below.
+    let algorithm = layer
+        .digest
+        .as_deref()
+        .and_then(|d| digest::parse(d).ok())
+        .map_or(Algorithm::Sha256, |(algorithm, _)| algorithm);
+    let (_, digest) = stream(
+        file.take(layer.size),
+        &what,
+        Whole::Layer,
+        algorithm,
+        x,
+        progress,
+    )?;
     match &layer.digest {
         Some(want) if *want != digest => Err(ReadError::Digest {
             what,
@@ -262,10 +285,11 @@ fn stream(
     raw: impl Read + Send + 'static,
     what: &str,
     whole: Whole,
+    algorithm: Algorithm,
     x: &mut Extractor,
     progress: &Progress,
 ) -> Result<(&'static str, String), ReadError> {
-    let mut feed = Feed::start(raw, progress);
+    let mut feed = Feed::start(raw, progress, algorithm);
     let (decoded, compression) = decompress(Box::new(&mut feed), what)?;
     let consumed = Rc::new(RefCell::new(0u64));
     let counted = Count {

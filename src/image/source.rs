@@ -5,18 +5,22 @@
 //! (`skopeo copy ... oci-archive:F`).
 //!
 //! Layers come out as byte ranges of files, in order; OCI's JSON is read with oci-spec. Blob
-//! names are built from digests only after checking that they are plain hex, and archive members
-//! are looked up by exact name, so a hostile layout cannot point outside itself.
+//! names are built from digests only after checking them (a registered algorithm, plain hex;
+//! see `digest`), every blob read by digest is verified against it, files of a layout directory
+//! are opened beneath it with no symlink anywhere on the way (openat2 RESOLVE_BENEATH |
+//! RESOLVE_NO_SYMLINKS), and archive members are looked up by exact name, so a hostile layout
+//! can neither point outside itself nor smuggle unverified bytes in.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::{Arch, Descriptor, ImageIndex, ImageManifest, MediaType, Os};
 use sha2::{Digest, Sha256};
 
-use super::ImageError;
+use super::{digest, ImageError};
 
 /// JSON documents (index, manifests) larger than this are not plausible.
 const MAX_JSON: u64 = 16 << 20;
@@ -41,8 +45,35 @@ pub struct Layer {
     pub size: u64,
     /// For messages: the digest or the member name.
     pub name: String,
-    /// `sha256:HEX` the bytes must hash to (OCI descriptors), checked while reading.
+    /// `ALGORITHM:HEX` the bytes must hash to (OCI descriptors), checked while reading.
     pub digest: Option<String>,
+    /// The OCI layout directory `file` lies in, when it is one of its blobs: then `file` is
+    /// opened beneath it, never through a symlink.
+    pub layout: Option<PathBuf>,
+}
+
+impl Layer {
+    /// The file that holds the layer.
+    pub fn open(&self) -> std::io::Result<File> {
+        match &self.layout {
+            None => File::open(&self.file),
+            Some(dir) => {
+                let relative = self
+                    .file
+                    .strip_prefix(dir)
+                    .map_err(|_| std::io::Error::from_raw_os_error(libc::EXDEV))?;
+                open_beneath(dir, relative)
+            }
+        }
+    }
+}
+
+/// `name` inside the directory `dir`, opened read-only through real directories only.
+fn open_beneath(dir: &Path, name: &Path) -> std::io::Result<File> {
+    let dir = File::open(dir)?;
+    crate::sys::open_beneath(dir.as_fd(), name, rustix::fs::OFlags::RDONLY)
+        .map(File::from)
+        .map_err(|e| std::io::Error::from_raw_os_error(e.errno as i32))
 }
 
 fn layout_error(path: &Path, why: impl Into<String>) -> ImageError {
@@ -174,31 +205,40 @@ enum Blobs {
 
 impl Blobs {
     fn has(&self, name: &str) -> bool {
-        match self {
-            Blobs::Dir(dir) => dir.join(name).is_file(),
-            Blobs::Tar { members, .. } => members.contains_key(name),
-        }
+        self.locate(name).is_ok()
     }
 
-    /// (file, offset, size) of `name`, a relative name built by this module.
-    fn locate(&self, name: &str) -> Option<(PathBuf, u64, u64)> {
+    /// (file, offset, size) of `name`, a relative name built by this module, or why it cannot
+    /// be used. In a directory, only a regular file reached without symlinks counts.
+    fn locate(&self, name: &str) -> Result<(PathBuf, u64, u64), String> {
         match self {
             Blobs::Dir(dir) => {
-                let path = dir.join(name);
-                let meta = std::fs::metadata(&path).ok().filter(|m| m.is_file())?;
-                Some((path, 0, meta.len()))
+                let meta = open_beneath(dir, Path::new(name))
+                    .and_then(|f| f.metadata())
+                    .map_err(|e| match e.raw_os_error() {
+                        Some(libc::ENOENT) => format!("{name} is missing"),
+                        Some(libc::ELOOP | libc::EXDEV) => format!(
+                            "{name} is a symlink or lies behind one: blobs must be regular files \
+                             inside the layout"
+                        ),
+                        _ => format!("cannot open {name}: {e}"),
+                    })?;
+                if !meta.is_file() {
+                    return Err(format!("{name} is not a regular file"));
+                }
+                Ok((dir.join(name), 0, meta.len()))
             }
             Blobs::Tar { file, members } => {
-                let &(offset, size) = members.get(name)?;
-                Some((file.clone(), offset, size))
+                let &(offset, size) = members
+                    .get(name)
+                    .ok_or_else(|| format!("{name} is missing"))?;
+                Ok((file.clone(), offset, size))
             }
         }
     }
 
     fn read(&self, name: &str, what: &Path) -> Result<Vec<u8>, ImageError> {
-        let (file, offset, size) = self
-            .locate(name)
-            .ok_or_else(|| layout_error(what, format!("{name} is missing")))?;
+        let (file, offset, size) = self.locate(name).map_err(|why| layout_error(what, why))?;
         if size > MAX_JSON {
             return Err(layout_error(
                 what,
@@ -206,7 +246,11 @@ impl Blobs {
             ));
         }
         let mut bytes = Vec::with_capacity(size as usize);
-        File::open(&file)
+        let opened = match self {
+            Blobs::Dir(dir) => open_beneath(dir, Path::new(name)),
+            Blobs::Tar { .. } => File::open(&file),
+        };
+        opened
             .and_then(|mut f| {
                 f.seek(SeekFrom::Start(offset))?;
                 f.take(size).read_to_end(&mut bytes)
@@ -216,20 +260,30 @@ impl Blobs {
     }
 }
 
-/// `blobs/ALG/HEX` for a digest, refusing anything but plain names.
+/// `blobs/ALG/HEX` for a digest of a registered algorithm, in plain hex; anything else is
+/// refused (a digest hutch cannot verify is never imported unverified).
 fn blob_name(descriptor: &Descriptor, what: &Path) -> Result<String, ImageError> {
-    let digest = descriptor.digest();
-    let alg = digest.algorithm().to_string();
-    let hex = digest.digest();
-    let plain = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+._-=".contains(&b))
-    };
-    if !plain(&alg) || !plain(hex) || hex.starts_with('.') {
-        return Err(layout_error(what, format!("unusable digest {digest}")));
+    let digest = descriptor.digest().to_string();
+    let (algorithm, hex) = digest::parse(&digest).map_err(|why| layout_error(what, why))?;
+    Ok(format!("blobs/{}/{hex}", algorithm.name()))
+}
+
+/// The JSON blob a descriptor names, checked against its digest.
+fn read_verified(
+    blobs: &Blobs,
+    descriptor: &Descriptor,
+    what: &Path,
+) -> Result<(String, Vec<u8>), ImageError> {
+    let name = blob_name(descriptor, what)?;
+    let bytes = blobs.read(&name, what)?;
+    let digest = descriptor.digest().to_string();
+    if !digest::matches(&bytes, &digest).map_err(|why| layout_error(what, why))? {
+        return Err(layout_error(
+            what,
+            format!("{name} does not match its digest {digest}"),
+        ));
     }
-    Ok(format!("blobs/{alg}/{hex}"))
+    Ok((name, bytes))
 }
 
 /// The layers of the one image in an OCI layout (index.json → manifest → layers), and the
@@ -243,30 +297,34 @@ fn oci_layers(blobs: &Blobs, what: &Path) -> Result<(Vec<Layer>, String), ImageE
         let chosen = choose(&manifests, what)?;
         match chosen.media_type() {
             MediaType::ImageIndex => {
-                let name = blob_name(&chosen, what)?;
-                let nested = ImageIndex::from_reader(&blobs.read(&name, what)?[..])
+                let (name, bytes) = read_verified(blobs, &chosen, what)?;
+                let nested = ImageIndex::from_reader(&bytes[..])
                     .map_err(|e| layout_error(what, format!("{name}: {e}")))?;
                 manifests = nested.manifests().clone();
             }
             _ => {
-                let name = blob_name(&chosen, what)?;
-                let manifest = ImageManifest::from_reader(&blobs.read(&name, what)?[..])
+                let (name, bytes) = read_verified(blobs, &chosen, what)?;
+                let manifest = ImageManifest::from_reader(&bytes[..])
                     .map_err(|e| layout_error(what, format!("{name}: {e}")))?;
                 let layers = manifest
                     .layers()
                     .iter()
                     .map(|layer| {
                         let name = blob_name(layer, what)?;
-                        let (file, offset, size) = blobs.locate(&name).ok_or_else(|| {
-                            layout_error(what, format!("layer {} is missing", layer.digest()))
-                        })?;
+                        let (file, offset, size) = blobs
+                            .locate(&name)
+                            .map_err(|why| layout_error(what, format!("layer {why}")))?;
                         let digest = layer.digest().to_string();
                         Ok(Layer {
                             file,
                             offset,
                             size,
                             name: digest.clone(),
-                            digest: digest.starts_with("sha256:").then_some(digest),
+                            digest: Some(digest),
+                            layout: match blobs {
+                                Blobs::Dir(dir) => Some(dir.clone()),
+                                Blobs::Tar { .. } => None,
+                            },
                         })
                     })
                     .collect::<Result<Vec<_>, ImageError>>()?;
@@ -364,6 +422,7 @@ fn docker_layers(blobs: &Blobs, what: &Path) -> Result<Vec<Layer>, ImageError> {
             let clean = name.trim_start_matches("./");
             let (file, offset, size) = blobs
                 .locate(clean)
+                .ok()
                 .filter(|_| !clean.starts_with('/') && !clean.split('/').any(|c| c == ".."))
                 .ok_or_else(|| layout_error(what, format!("layer {name} is missing")))?;
             Ok(Layer {
@@ -372,6 +431,7 @@ fn docker_layers(blobs: &Blobs, what: &Path) -> Result<Vec<Layer>, ImageError> {
                 size,
                 name: clean.to_owned(),
                 digest: None,
+                layout: None,
             })
         })
         .collect()

@@ -187,6 +187,8 @@ struct RawSeccomp {
     deny: Vec<Spanned<String>>,
     #[serde(default)]
     allow: Vec<Spanned<String>>,
+    #[serde(default)]
+    allow_socket_families: Vec<Spanned<String>>,
 }
 
 /// A profile with its `extends` chain merged.
@@ -221,6 +223,8 @@ pub struct Profile {
     /// Show the checkout's `.git/config` without tokens and credential helpers
     /// (`[secrets] scrub_git_config`).
     pub scrub_git_config: Option<bool>,
+    /// Socket address families allowed on top of the default ones (`vsock`, `alg`, ...).
+    pub seccomp_socket_families: Vec<Located<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -384,6 +388,12 @@ fn parse(source: &Arc<Source>) -> Result<(Profile, Option<Located<String>>), Pro
         seccomp_allow: raw.seccomp.allow.into_iter().map(located).collect(),
         hide: raw.secrets.hide.into_iter().map(located).collect(),
         scrub_git_config: raw.secrets.scrub_git_config,
+        seccomp_socket_families: raw
+            .seccomp
+            .allow_socket_families
+            .into_iter()
+            .map(located)
+            .collect(),
     };
     Ok((profile, extends))
 }
@@ -442,6 +452,8 @@ impl Profile {
         self.seccomp_allow.extend(child.seccomp_allow);
         self.hide.extend(child.hide);
         self.scrub_git_config = child.scrub_git_config.or(self.scrub_git_config);
+        self.seccomp_socket_families
+            .extend(child.seccomp_socket_families);
         self
     }
 
@@ -558,6 +570,10 @@ impl Profile {
         let mut seccomp = Table::new();
         seccomp.insert("deny".into(), located(&self.seccomp_deny));
         seccomp.insert("allow".into(), located(&self.seccomp_allow));
+        seccomp.insert(
+            "allow_socket_families".into(),
+            located(&self.seccomp_socket_families),
+        );
         top.insert("seccomp".into(), Value::Table(seccomp));
         let mut secrets = Table::new();
         if !self.hide.is_empty() {

@@ -1,7 +1,7 @@
 //! The classic BPF (linux/filter.h, linux/seccomp.h) that runs before seccompiler's deny list.
 //!
 //! It refuses what is refused whatever the deny list says (a foreign architecture, the x32 ABI,
-//! clone3), then answers "allow" at once for every call that is not on the list, through a
+//! the calls that fail with ENOSYS such as clone3), then answers "allow" at once for every call that is not on the list, through a
 //! binary search over the listed call numbers. seccompiler's list is a linear chain of
 //! comparisons; without the search the kernel walks all of it for every allowed call, and it
 //! does so for each of the ~450 call numbers when it builds the filter's cache at install time
@@ -49,8 +49,10 @@ enum Insn {
 }
 
 /// The prefix for a deny list of `listed` call numbers (sorted, without duplicates), to be
-/// followed directly by the list's own program.
-pub fn prefix(listed: &[u32], clone3: u32) -> BpfProgram {
+/// followed directly by the list's own program; the calls in `enosys` fail with ENOSYS.
+/// Those few are compared one by one ahead of the search: the kernel's per-call cache answers
+/// allowed calls without running the filter, so their length costs allowed calls nothing.
+pub fn prefix(listed: &[u32], enosys: &[u32]) -> BpfProgram {
     let op = |code, jt, jf, k| Insn::Op(sock_filter { code, jt, jf, k });
     let mut code = vec![
         op(LD_W_ABS, 0, 0, OFFSET_ARCH),
@@ -64,9 +66,12 @@ pub fn prefix(listed: &[u32], clone3: u32) -> BpfProgram {
         code.push(op(JGE_K, 0, 1, X32_SYSCALL_BIT));
         code.push(op(RET_K, 0, 0, RET_KILL_PROCESS));
     }
-    // ENOSYS, so that libc falls back to clone, whose flags a classic BPF filter can read.
-    code.push(op(JEQ_K, 0, 1, clone3));
-    code.push(op(RET_K, 0, 0, RET_ERRNO | libc::ENOSYS as u32));
+    // ENOSYS, so that libc falls back to clone, whose flags a classic BPF filter can read (and
+    // programs to /proc/self/mountinfo for listmount and statmount).
+    for &nr in enosys {
+        code.push(op(JEQ_K, 0, 1, nr));
+        code.push(op(RET_K, 0, 0, RET_ERRNO | libc::ENOSYS as u32));
+    }
     search(listed, &mut code);
     // Conditional jumps above only ever skip one instruction; everything farther is a JA,
     // whose offset has 32 bits, so no list is too long to lay out.
@@ -151,7 +156,7 @@ pub mod tests {
     #[test]
     fn listed_calls_go_on_and_others_are_allowed() {
         let listed: Vec<u32> = (0..40).map(|i| i * 7 + 3).collect();
-        let mut program = prefix(&listed, 435);
+        let mut program = prefix(&listed, &[435]);
         const GONE_ON: u32 = 0x1234;
         program.push(sock_filter {
             code: RET_K,
@@ -185,7 +190,7 @@ pub mod tests {
     #[test]
     fn a_long_list_lays_out() {
         let listed: Vec<u32> = (0..2000).map(|i| i * 2).collect();
-        let mut program = prefix(&listed, 5000);
+        let mut program = prefix(&listed, &[5000]);
         program.push(sock_filter {
             code: RET_K,
             jt: 0,

@@ -551,3 +551,34 @@ fn an_image_can_boot_its_own_init() {
         leftovers(&sb)
     );
 }
+
+#[test]
+fn logs_show_escape_sequences_on_a_terminal_instead_of_obeying_them() {
+    let Some(sb) = sandbox() else { return };
+    ok(&hutch(&sb, &["create", "noisy", "--host"]));
+    // What a process inside could print to the console: a new window title, a cleared screen,
+    // a carriage return over the line.
+    let printed = "booted\n\u{1b}]0;pwned\u{7}\u{1b}[2J\rfake$ \n";
+    sb.write("state/data/envs/noisy/console.log", printed);
+    // Into a pipe or a file: byte for byte.
+    assert_eq!(ok(&hutch(&sb, &["logs", "noisy"])), printed);
+    // On a terminal (script(1) gives hutch one): visible, not obeyed.
+    let command = format!(
+        "{} --root {} logs noisy",
+        sb.launcher.binary.display(),
+        sb.path().join("state").display()
+    );
+    let out = sb
+        .launcher
+        .program("script", sb.path())
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script(1) from util-linux");
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("booted\n\\x1b]0;pwned\\x07\\x1b[2J\\x0dfake$ \n"),
+        "{text:?}"
+    );
+    assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+}

@@ -7,7 +7,13 @@ use std::os::unix::net::UnixListener;
 
 use syscalls::Sysno;
 
-use super::harness::{ok, sandbox, stderr, stdout, Sandbox};
+use super::harness::{ok, sandbox, stderr, stdout, strict, Sandbox, WorkDir};
+
+/// A test this host cannot run: say why, or fail under `HUTCH_TEST_STRICT=1`.
+fn unavailable(why: &str) {
+    assert!(!strict(), "HUTCH_TEST_STRICT=1 and {why}");
+    eprintln!("skipping: {why}");
+}
 
 /// Python run inside the sandbox with helpers: `sc(nr, *args)` makes a raw system call and
 /// prints `OK` or the errno name; `attempt(fn)` does the same for a Python call.
@@ -124,6 +130,85 @@ fn denied_system_calls_fail_with_eperm() {
         assert_eq!(result, "EPERM", "{name} was not stopped by the filter");
     }
     assert_eq!(got.len(), calls.len());
+}
+
+#[test]
+fn socket_families_the_profile_does_not_allow_are_denied() {
+    let Some(sb) = sandbox() else { return };
+    let code = "print(attempt(lambda: socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)))\n\
+                print(attempt(lambda: socket.socket(socket.AF_ALG, socket.SOCK_SEQPACKET)))\n\
+                print(attempt(lambda: socket.socket(socket.AF_KEY, socket.SOCK_RAW, 2)))\n\
+                print(attempt(lambda: socket.socketpair(socket.AF_UNIX)))\n\
+                print(attempt(lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)))\n\
+                print(attempt(lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)))";
+    // vsock reaches past the network namespace to the host or hypervisor.
+    assert_eq!(
+        results(&sb, code),
+        ["EPERM", "EPERM", "EPERM", "OK", "OK", "OK"]
+    );
+    // The profile key lets vsock through to the kernel, which answers for itself: a socket, or
+    // EAFNOSUPPORT where the host has no vsock transport. AF_ALG stays denied.
+    sb.write(
+        "vsock.toml",
+        "extends = \"default\"\n[seccomp]\nallow_socket_families = [\"vsock\"]\n",
+    );
+    let out = sb.run(&[
+        "--profile",
+        "./vsock.toml",
+        "--",
+        "python3",
+        "-c",
+        &format!(
+            "{PRELUDE}\nprint(attempt(lambda: socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)))\n\
+             print(attempt(lambda: socket.socket(socket.AF_ALG, socket.SOCK_SEQPACKET)))"
+        ),
+    ]);
+    let got = ok(&out);
+    let lines: Vec<&str> = got.lines().collect();
+    assert!(
+        matches!(lines[0], "OK" | "EAFNOSUPPORT"),
+        "vsock with the profile key: {got}"
+    );
+    assert_eq!(lines[1], "EPERM");
+    let explain = ok(&sb.run(&["--profile", "./vsock.toml", "--explain", "--", "true"]));
+    assert!(
+        explain.contains("allowed by the profile: socket family vsock"),
+        "{explain}"
+    );
+}
+
+#[test]
+fn personality_kcmp_and_the_new_mount_calls_are_denied() {
+    let Some(sb) = sandbox() else { return };
+    // Each of these succeeds, or fails for its arguments (EINVAL, EFAULT), without the filter.
+    let code = format!(
+        "print(sc({personality}, 0x0400000))\n\
+         print(sc({personality}, 0x0100000))\n\
+         print(sc({kcmp}, os.getpid(), os.getpid(), 0, 0, 0))\n\
+         print(sc({mount_setattr}, -1, 0, 0, 0, 0))\n\
+         print(sc({listmount}, 0, 0, 0, 0))\n\
+         print(sc({statmount}, 0, 0, 0, 0))\n\
+         print(sc({personality}, 0xffffffff))\n\
+         print(sc({personality}, 0x0040000))",
+        personality = Sysno::personality.id(),
+        kcmp = Sysno::kcmp.id(),
+        mount_setattr = Sysno::mount_setattr.id(),
+        listmount = Sysno::listmount.id(),
+        statmount = Sysno::statmount.id(),
+    );
+    assert_eq!(
+        results(&sb, &code),
+        [
+            "EPERM",  // READ_IMPLIES_EXEC
+            "EPERM",  // MMAP_PAGE_ZERO
+            "EPERM",  // kcmp
+            "EPERM",  // mount_setattr
+            "ENOSYS", // listmount: programs fall back to /proc/self/mountinfo
+            "ENOSYS", // statmount
+            "OK",     // the query changes nothing
+            "OK",     // ADDR_NO_RANDOMIZE, as gdb and setarch -R ask for
+        ]
+    );
 }
 
 #[test]
@@ -299,7 +384,9 @@ fn secrets_in_the_host_home_and_runtime_dir_are_invisible() {
 fn setuid_binaries_gain_nothing() {
     let Some(sb) = sandbox() else { return };
     if !nix::unistd::Uid::effective().is_root() {
-        return; // only root can make a setuid-root binary to try
+        return unavailable(
+            "the tests do not run as root, which alone can make a setuid-root binary to try",
+        );
     }
     let id = sb.path().join("setuid-id");
     std::fs::copy("/usr/bin/id", &id).unwrap();
@@ -376,8 +463,9 @@ fn landlock_require_works_on_this_kernel() {
 #[test]
 fn landlock_limits_tcp_ports_on_a_shared_network() {
     let Some(sb) = sandbox() else { return };
-    if !ok(&sb.run(&["--explain", "--", "true"])).contains("ABI") {
-        return;
+    let Some(abi) = landlock_abi(&sb) else { return };
+    if abi < 4 {
+        return unavailable("this kernel's Landlock has no TCP port rules (ABI 4)");
     }
     let allowed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let denied = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -421,4 +509,96 @@ fn an_interactive_sandbox_knows_its_terminal() {
     assert!(!ok(&sb.run(&["--", "ls", "/dev"]))
         .lines()
         .any(|l| l == "console"));
+}
+
+/// The Landlock ABI this kernel offers, per `--explain`, or `None` after saying why not (a
+/// failure under `HUTCH_TEST_STRICT=1`).
+fn landlock_abi(sb: &Sandbox) -> Option<u32> {
+    let explain = ok(&sb.run(&["--explain", "--", "true"]));
+    let abi = explain
+        .split("ABI ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok());
+    if abi.is_none() {
+        unavailable("this kernel has no Landlock (`--explain` names no ABI)");
+    }
+    abi
+}
+
+#[test]
+fn landlock_alone_keeps_a_host_file_passed_as_stdin_read_only() {
+    let Some(sb) = sandbox() else { return };
+    if landlock_abi(&sb).is_none() {
+        return;
+    }
+    // A file of the user's outside every mount the sandbox has, handed in read-only as stdin.
+    // Reopening /proc/self/fd/0 reaches it through the host's own writable mount, which no
+    // read-only bind covers: only Landlock (no rule grants write beneath it) stands in the way.
+    let elsewhere = WorkDir::new(sb.launcher);
+    let file = elsewhere.path().join("host-file");
+    std::fs::write(&file, "original\n").unwrap();
+    nix::unistd::chown(
+        &file,
+        Some(nix::unistd::Uid::from_raw(sb.launcher.uid)),
+        Some(nix::unistd::Gid::from_raw(sb.launcher.gid)),
+    )
+    .unwrap();
+    let code = "print(attempt(lambda: open('/proc/self/fd/0', 'r+').write('pwned\\n')))";
+    let attempt = |landlock: &str| {
+        let out = sb
+            .hutch(["run", "--landlock", landlock, "--", "python3", "-c"])
+            .arg(format!("{PRELUDE}\n{code}"))
+            .stdin(std::fs::File::open(&file).unwrap())
+            .output()
+            .unwrap();
+        ok(&out).trim().to_owned()
+    };
+    assert_eq!(attempt("best-effort"), "EACCES");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "original\n");
+    // The control: without Landlock nothing else stops it (the file is the user's own).
+    assert_eq!(attempt("off"), "OK");
+    // r+ writes over the start without truncating.
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "pwned\nal\n");
+}
+
+#[test]
+fn landlock_scopes_keep_host_abstract_sockets_out_of_reach_on_the_host_network() {
+    let Some(sb) = sandbox() else { return };
+    let Some(abi) = landlock_abi(&sb) else { return };
+    if abi < 6 {
+        return unavailable("this kernel's Landlock has no scopes (ABI 6)");
+    }
+    // With --net host the host's abstract socket namespace is the sandbox's too: no mount and
+    // no namespace hides a host listener, only the Landlock scope.
+    let name = format!("hutch-test-scope-{}", std::process::id());
+    let address =
+        <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
+            name.as_bytes(),
+        )
+        .unwrap();
+    let listener = UnixListener::bind_addr(&address).unwrap();
+    let code = format!(
+        "u = socket.socket(socket.AF_UNIX)\nprint(attempt(lambda: u.connect('\\0{name}')))"
+    );
+    let attempt = |landlock: &str| {
+        let out = sb.run(&[
+            "--net",
+            "host",
+            "--landlock",
+            landlock,
+            "--",
+            "python3",
+            "-c",
+            &format!("{PRELUDE}\n{code}"),
+        ]);
+        ok(&out).trim().to_owned()
+    };
+    assert_eq!(attempt("best-effort"), "EPERM");
+    assert_eq!(
+        attempt("off"),
+        "OK",
+        "the control: reachable without Landlock"
+    );
+    drop(listener);
 }

@@ -488,13 +488,22 @@ fn rm_removes_and_refuses_images_in_use() {
 }
 
 fn oci_layout(images: &Images) -> PathBuf {
-    let layout = images.sb.path().join("layout");
-    let blobs = layout.join("blobs/sha256");
+    oci_layout_hashed(images, "layout", "sha256")
+}
+
+/// An OCI layout in `dir` of the work directory whose blobs are named by `algorithm`
+/// (sha256 or sha512).
+fn oci_layout_hashed(images: &Images, dir: &str, algorithm: &str) -> PathBuf {
+    let layout = images.sb.path().join(dir);
+    let blobs = layout.join("blobs").join(algorithm);
     std::fs::create_dir_all(&blobs).unwrap();
     let put = |bytes: &[u8]| -> (String, usize) {
-        let hex = sha256(bytes);
+        let hex = match algorithm {
+            "sha256" => sha256(bytes),
+            _ => format!("{:x}", sha2::Sha512::digest(bytes)),
+        };
         std::fs::write(blobs.join(&hex), bytes).unwrap();
-        (format!("sha256:{hex}"), bytes.len())
+        (format!("{algorithm}:{hex}"), bytes.len())
     };
     let lower = Tar::new()
         .dir("./", 0o755, 0, 0)
@@ -547,11 +556,146 @@ fn oci_layout(images: &Images) -> PathBuf {
         r#"{"imageLayoutVersion": "1.0.0"}"#,
     )
     .unwrap();
-    for entry in ["", "blobs", "blobs/sha256"] {
+    for entry in [
+        "".to_owned(),
+        "blobs".to_owned(),
+        format!("blobs/{algorithm}"),
+    ] {
         std::fs::set_permissions(layout.join(entry), std::fs::Permissions::from_mode(0o755))
             .unwrap();
     }
     layout
+}
+
+/// The layout's uncompressed layer blob (the upper one, a plain tar).
+fn plain_layer(layout: &Path, algorithm: &str) -> PathBuf {
+    std::fs::read_dir(layout.join("blobs").join(algorithm))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let bytes = std::fs::read(p).unwrap();
+            bytes.starts_with(b"./etc/") && bytes.windows(5).any(|w| w == b"upper")
+        })
+        .expect("a plain tar blob")
+}
+
+#[test]
+fn sha512_layouts_are_verified_too() {
+    let Some(images) = Images::new() else { return };
+    let layout = oci_layout_hashed(&images, "layout512", "sha512");
+    let out = images.run(&["image", "import", layout.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(images.rootfs("layout512").join("etc/new")).unwrap(),
+        "upper"
+    );
+    // One byte of a file's contents changed: the tar stays valid (its checksums cover headers
+    // only), so the digest alone can tell.
+    let blob = plain_layer(&layout, "sha512");
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let at = bytes.windows(5).position(|w| w == b"upper").unwrap();
+    bytes[at] = b'U';
+    std::fs::write(&blob, bytes).unwrap();
+    let out = images.run(&["image", "import", layout.to_str().unwrap(), "--name", "bad"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the layer is corrupt") && stderr(&out).contains("sha512:"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(images.entries(), ["layout512"]);
+}
+
+#[test]
+fn digests_of_unknown_algorithms_are_refused() {
+    let Some(images) = Images::new() else { return };
+    let layout = oci_layout(&images);
+    // Name the plain layer by an algorithm hutch cannot check, blob and manifest alike.
+    let blob = plain_layer(&layout, "sha256");
+    let hex = blob.file_name().unwrap().to_str().unwrap().to_owned();
+    let other = layout.join("blobs/md5");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::copy(&blob, other.join(&hex[..32])).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let manifest_digest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let manifest_path = layout.join("blobs/sha256").join(&manifest_digest[7..]);
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .unwrap()
+        .replace(&format!("sha256:{hex}"), &format!("md5:{}", &hex[..32]));
+    let new_hex = sha256(manifest.as_bytes());
+    std::fs::write(layout.join("blobs/sha256").join(&new_hex), &manifest).unwrap();
+    let index = index
+        .to_string()
+        .replace(&manifest_digest, &format!("sha256:{new_hex}"))
+        .replace(
+            &format!(
+                "\"size\":{}",
+                std::fs::metadata(&manifest_path).unwrap().len()
+            ),
+            &format!("\"size\":{}", manifest.len()),
+        );
+    std::fs::write(layout.join("index.json"), index).unwrap();
+    let out = images.run(&["image", "import", layout.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\"md5\", which hutch cannot verify (known: sha256, sha512)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(images.entries().is_empty(), "{:?}", images.entries());
+}
+
+#[test]
+fn a_blob_that_is_a_symlink_to_a_host_file_is_refused() {
+    let Some(images) = Images::new() else { return };
+    let layout = oci_layout(&images);
+    // The host file has exactly the blob's bytes, so only the symlink itself can be refused:
+    // hutch must not read a file outside the layout at all.
+    let blob = plain_layer(&layout, "sha256");
+    let outside = images.file("host-file", &std::fs::read(&blob).unwrap());
+    std::fs::remove_file(&blob).unwrap();
+    std::os::unix::fs::symlink(&outside, &blob).unwrap();
+    let out = images.run(&["image", "import", layout.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is a symlink or lies behind one"),
+        "{}",
+        stderr(&out)
+    );
+    // Nor through a symlinked directory of blobs.
+    let layout = oci_layout_hashed(&images, "layout2", "sha256");
+    let blobs = layout.join("blobs/sha256");
+    let elsewhere = images.sb.path().join("elsewhere");
+    std::fs::rename(&blobs, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &blobs).unwrap();
+    let out = images.run(&["image", "import", layout.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is a symlink or lies behind one"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(images.entries().is_empty(), "{:?}", images.entries());
+}
+
+#[test]
+fn create_refuses_a_path_as_an_image_name() {
+    let Some(images) = Images::new() else { return };
+    let tar = Tar::new().dir("./", 0o755, 0, 0).file("f", b"x").finish();
+    ok(&images.import(&tar, "x"));
+    for bad in ["./x", "../images/x", "x/", "/x"] {
+        let out = images.run(&["create", "dev", "--image", bad]);
+        assert_eq!(out.status.code(), Some(125), "{bad}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not an image name"),
+            "{bad}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(!images.root.join("data/envs/dev").exists());
+    // So `image rm` can always tell an image is in use.
+    ok(&images.run(&["image", "rm", "x"]));
 }
 
 #[test]

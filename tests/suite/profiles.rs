@@ -44,8 +44,12 @@ fn user_profiles_override_builtins_and_paths_load() {
         "config/hutch/profiles/default.toml",
         "description = \"mine\"\nextends = \"default\"\nhostname = \"mine\"\n",
     );
+    // Run from beside the configuration: a current directory that holds it is not bound.
+    sb.write("work/.keep", "");
     let out = sb
-        .hutch(["run", "--", "hostname"])
+        .launcher
+        .command(&sb.path().join("work"))
+        .args(["run", "--", "hostname"])
         .env("XDG_CONFIG_HOME", &config)
         .output()
         .unwrap();

@@ -1,6 +1,6 @@
 //! What a sandbox of the default profile can see and change.
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use super::harness::{ok, sandbox, stderr, stdout};
 
@@ -230,6 +230,172 @@ fn running_from_home_does_not_expose_it() {
     assert!(stderr(&out).contains("not making"), "{}", stderr(&out));
     assert!(!sb.path().join("exposed").exists());
     assert_eq!(stdout(&out), "exposed\n", "home inside is the empty tmpfs");
+}
+
+#[test]
+fn running_from_home_reached_through_a_symlink_does_not_expose_it() {
+    let Some(sb) = sandbox() else { return };
+    // HOME names the home through a symlink, the current directory is the same home by its
+    // real path: a symlinked parent, as with `/home -> /data/home`, or HOME itself a symlink.
+    let real_home = sb.path().join("data/home");
+    sb.write("data/home/.profile", "");
+    std::os::unix::fs::symlink(sb.path().join("data"), sb.path().join("link")).unwrap();
+    std::os::unix::fs::symlink(&real_home, sb.path().join("home-link")).unwrap();
+    for home in ["link/home", "home-link"] {
+        let out = sb
+            .launcher
+            .command(&real_home)
+            .args(["run", "--", "sh", "-c", "touch exposed; ls -A"])
+            .env("HOME", sb.path().join(home))
+            .output()
+            .unwrap();
+        assert!(
+            stderr(&out).contains("it is or holds your home directory"),
+            "HOME={home}: {}",
+            stderr(&out)
+        );
+        // Inside, the home is a tmpfs at the path HOME names; the real path may not exist there
+        // at all (then the run stops at chdir), but nothing reaches the host's home.
+        assert!(
+            !real_home.join("exposed").exists(),
+            "HOME={home}: the host's home was written"
+        );
+    }
+}
+
+#[test]
+fn running_from_hutchs_configuration_cannot_plant_a_profile() {
+    let Some(sb) = sandbox() else { return };
+    let home = sb.path().join("home");
+    sb.write(
+        "home/.config/hutch/profiles/mine.toml",
+        "extends = \"default\"\n",
+    );
+    let config = home.join(".config");
+    // ~/.config holds tokens as well as hutch's profiles: not bound at all, so behind the
+    // sandbox's empty home it does not exist. (--chdir / lets the attempt run.)
+    let plant = format!(
+        "printf 'extends = \"default\"\\n' > {}/hutch/profiles/default.toml",
+        config.display()
+    );
+    let out = sb
+        .launcher
+        .command(&config)
+        .args(["run", "--chdir", "/", "--", "sh", "-c", &plant])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("not binding") && stderr(&out).contains("is your configuration"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("Directory nonexistent")
+            || stderr(&out).contains("No such file or directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!config.join("hutch/profiles/default.toml").exists());
+    // Without --chdir the run stops at once, with a hint.
+    let out = sb
+        .launcher
+        .command(&config)
+        .args(["run", "--", "true"])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--chdir"), "{}", stderr(&out));
+    // `--ro-bind .` shows it, read-only, to whoever means it.
+    let out = sb
+        .launcher
+        .command(&config)
+        .args([
+            "run",
+            "--ro-bind",
+            ".",
+            "--",
+            "cat",
+            "hutch/profiles/mine.toml",
+        ])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "extends = \"default\"\n");
+}
+
+#[test]
+fn running_from_hutchs_state_keeps_it_read_only() {
+    let Some(sb) = sandbox() else { return };
+    let home = sb.path().join("home");
+    sb.write(
+        "home/.local/share/hutch/envs/dev/env.toml",
+        "image = \"x\"\n",
+    );
+    let state = home.join(".local/share/hutch");
+    let out = sb
+        .launcher
+        .command(&state)
+        .args([
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "cat envs/dev/env.toml; touch envs/dev/planted",
+        ])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("is hutch's state") && stderr(&out).contains("read-only"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "image = \"x\"\n");
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!state.join("envs/dev/planted").exists());
+}
+
+#[test]
+fn running_from_the_runtime_directory_does_not_expose_its_sockets() {
+    let Some(sb) = sandbox() else { return };
+    let runtime = sb.path().join("runtime");
+    sb.write("runtime/hutch/.keep", "");
+    // An agent's socket there: connecting needs no write access, so a read-only bind of the
+    // directory would still hand it over.
+    let agent = runtime.join("agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&agent).unwrap();
+    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let connect = format!(
+        "import socket\ntry:\n    socket.socket(socket.AF_UNIX).connect('{}')\n    print('CONNECTED')\n\
+         except OSError as e:\n    print(e.strerror)",
+        agent.display()
+    );
+    let run = |args: &[&str]| {
+        sb.launcher
+            .command(&runtime)
+            .arg("run")
+            .args(args)
+            .args(["--", "python3", "-c", &connect])
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--chdir", "/"]);
+    assert!(
+        stderr(&out).contains("not binding") && stderr(&out).contains("is your runtime directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(ok(&out), "No such file or directory\n");
+    // `--bind .` says the user means it.
+    assert_eq!(ok(&run(&["--bind", "."])), "CONNECTED\n");
+    drop(listener);
 }
 
 #[test]

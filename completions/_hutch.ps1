@@ -37,7 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart an environment, as `reboot` inside it does')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command in a running environment; exit status as `hutch run`')
-            [CompletionResult]::new('enter', 'enter', [CompletionResultType]::ParameterValue, 'Open a login shell in a running environment')
+            [CompletionResult]::new('enter', 'enter', [CompletionResultType]::ParameterValue, 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List environments')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show one environment''s state')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show one environment''s state')
@@ -180,6 +180,10 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
         }
         'hutch;exec' {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Give the command a pseudoterminal inside the environment, even when hutch has no terminal (as podman exec -t)')
+            [CompletionResult]::new('--tty', '--tty', [CompletionResultType]::ParameterName, 'Give the command a pseudoterminal inside the environment, even when hutch has no terminal (as podman exec -t)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Relay stdin even when it is a terminal and the command gets no pseudoterminal (as podman exec -i); a pipe or file on stdin is always relayed')
+            [CompletionResult]::new('--interactive', '--interactive', [CompletionResultType]::ParameterName, 'Relay stdin even when it is a terminal and the command gets no pseudoterminal (as podman exec -i); a pipe or file on stdin is always relayed')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -351,7 +355,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart an environment, as `reboot` inside it does')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command in a running environment; exit status as `hutch run`')
-            [CompletionResult]::new('enter', 'enter', [CompletionResultType]::ParameterValue, 'Open a login shell in a running environment')
+            [CompletionResult]::new('enter', 'enter', [CompletionResultType]::ParameterValue, 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List environments')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show one environment''s state')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print an environment''s console log')

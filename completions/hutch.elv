@@ -34,7 +34,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand stop 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
             cand restart 'Restart an environment, as `reboot` inside it does'
             cand exec 'Run a command in a running environment; exit status as `hutch run`'
-            cand enter 'Open a login shell in a running environment'
+            cand enter 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)'
             cand ls 'List environments'
             cand status 'Show one environment''s state'
             cand inspect 'Show one environment''s state'
@@ -164,6 +164,10 @@ set edit:completion:arg-completer[hutch] = {|@words|
         }
         &'hutch;exec'= {
             cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand -t 'Give the command a pseudoterminal inside the environment, even when hutch has no terminal (as podman exec -t)'
+            cand --tty 'Give the command a pseudoterminal inside the environment, even when hutch has no terminal (as podman exec -t)'
+            cand -i 'Relay stdin even when it is a terminal and the command gets no pseudoterminal (as podman exec -i); a pipe or file on stdin is always relayed'
+            cand --interactive 'Relay stdin even when it is a terminal and the command gets no pseudoterminal (as podman exec -i); a pipe or file on stdin is always relayed'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
             cand -q 'Print nothing but errors'
@@ -317,7 +321,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand stop 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
             cand restart 'Restart an environment, as `reboot` inside it does'
             cand exec 'Run a command in a running environment; exit status as `hutch run`'
-            cand enter 'Open a login shell in a running environment'
+            cand enter 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)'
             cand ls 'List environments'
             cand status 'Show one environment''s state'
             cand logs 'Print an environment''s console log'

@@ -11,6 +11,7 @@
 pub mod commands;
 pub mod image;
 pub mod join;
+pub mod relay;
 pub mod runtime;
 pub mod supervisor;
 

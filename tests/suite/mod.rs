@@ -2,6 +2,7 @@ mod check;
 mod completions;
 mod environments;
 mod escapes;
+mod exec_terminal;
 mod generated;
 mod harness;
 mod images;

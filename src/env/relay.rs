@@ -307,7 +307,8 @@ enum AtEnd {
 /// The result of one step of a flow.
 #[derive(Debug, PartialEq, Eq)]
 enum Step {
-    Moved,
+    /// This many bytes went through.
+    Moved(usize),
     /// Nothing to read now.
     Idle,
     /// The destination is full: wait until it can take more.
@@ -369,11 +370,12 @@ impl Flow {
         if self.splice {
             match sys::splice(self.from.fd(), self.to.fd(), CHUNK) {
                 Ok(0) => return Ok(Step::Ended),
-                Ok(_) => return Ok(Step::Moved),
-                // EAGAIN: the source pipe is empty or the destination pipe full; waiting for the
-                // destination once and then for the source again settles which, without spinning.
-                Err(Errno::EAGAIN) if self.to.is_own() => return Ok(Step::Blocked),
-                Err(Errno::EAGAIN | Errno::EINTR) => return Ok(Step::Idle),
+                Ok(n) => return Ok(Step::Moved(n)),
+                // EAGAIN: the source pipe is empty or the destination pipe full (between two
+                // pipes, one non-blocking end makes both so); waiting for the destination once
+                // and then for the source again settles which, without spinning.
+                Err(Errno::EAGAIN) => return Ok(Step::Blocked),
+                Err(Errno::EINTR) => return Ok(Step::Idle),
                 Err(Errno::EINVAL) => self.splice = false,
                 Err(errno) => return end_or_fail(errno),
             }
@@ -393,6 +395,7 @@ impl Flow {
     }
 
     fn write_pending(&mut self) -> Result<Step, Errno> {
+        let moved = self.pending.len();
         while !self.pending.is_empty() {
             match nix::unistd::write(self.to.fd(), &self.buffer[self.pending.clone()]) {
                 Ok(n) => self.pending.start += n,
@@ -401,7 +404,7 @@ impl Flow {
                 Err(errno) => return end_or_fail(errno),
             }
         }
-        Ok(Step::Moved)
+        Ok(Step::Moved(moved))
     }
 
     fn finish(self) {
@@ -433,9 +436,9 @@ pub struct Relay {
     terminal: Option<RawMode>,
 }
 
-/// How many steps the final drain takes per flow at most: a process left behind that keeps
-/// writing does not keep hutch.
-const DRAIN_STEPS: usize = 64;
+/// How much the final drain moves per flow at most: a process left behind that keeps writing
+/// does not keep hutch. What the command wrote before it ended fills at most a pipe (1 MiB).
+const DRAIN_LIMIT: usize = 8 << 20;
 
 impl Relay {
     /// Copy until `child` ends; its exit status, shell style. `signals` are blocked (taken
@@ -478,7 +481,7 @@ impl Relay {
                     continue;
                 }
                 match flow.step().map_err(copy_error("relay"))? {
-                    Step::Moved | Step::Idle => {}
+                    Step::Moved(_) | Step::Idle => {}
                     Step::Blocked => flow.waiting_for_destination = true,
                     Step::Ended => self.flows.swap_remove(index).finish(),
                 }
@@ -522,17 +525,35 @@ impl Relay {
         }
     }
 
-    /// Pass on what the command wrote before it ended. Every source is non-blocking here, so
-    /// this stops at what is there.
+    /// Pass on what the command wrote before it ended: until each source has nothing more to
+    /// read now, waiting for the caller's side to take it (as `cat` would).
     fn drain(&mut self) {
         for flow in self.flows.iter_mut().filter(|f| f.is_output()) {
-            for _ in 0..DRAIN_STEPS {
-                if flow.step() != Ok(Step::Moved) {
+            let mut moved = 0;
+            while moved < DRAIN_LIMIT {
+                if flow.pending.is_empty() && !ready(flow.from.fd(), PollFlags::POLLIN, 0) {
                     break;
+                }
+                match flow.step() {
+                    Ok(Step::Moved(n)) => moved += n,
+                    Ok(Step::Blocked) => {
+                        if !ready(flow.to.fd(), PollFlags::POLLOUT, -1) {
+                            break;
+                        }
+                    }
+                    Ok(Step::Idle) => {}
+                    Ok(Step::Ended) | Err(_) => break,
                 }
             }
         }
     }
+}
+
+/// Whether `fd` is ready for `events` within `milliseconds` (-1: however long it takes).
+fn ready(fd: BorrowedFd<'_>, events: PollFlags, milliseconds: i32) -> bool {
+    let timeout = PollTimeout::try_from(milliseconds).unwrap_or(PollTimeout::NONE);
+    let mut fds = [PollFd::new(fd, events)];
+    matches!(nix::poll::poll(&mut fds, timeout), Ok(n) if n > 0)
 }
 
 #[cfg(test)]

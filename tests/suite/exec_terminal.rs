@@ -181,6 +181,36 @@ fn exec_without_a_terminal_uses_pipes() {
     );
     assert_eq!(out.status.code(), Some(7));
     assert_eq!(stderr(&out), "err\n");
+    // Everything the command wrote before it ended arrives, however slowly it is read: here
+    // it ends with up to a pipe's worth (1 MiB) still in hutch's pipe, which this reader then
+    // takes in small pieces.
+    let mut cmd = command(
+        &sb,
+        &[
+            "exec",
+            "pipes",
+            "--",
+            "sh",
+            "-c",
+            "yes 0123456789abcdef | head -c 3000000",
+        ],
+    );
+    cmd.stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut reader = child.stdout.take().unwrap();
+    let (mut total, mut buf) = (0, [0u8; 512]);
+    loop {
+        match reader.read(&mut buf).unwrap() {
+            0 => break,
+            n => total += n,
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(total, 3_000_000, "bytes lost after the command ended");
+    // -t without a terminal: a pty anyway.
+    let out = ok(&hutch(&sb, &["exec", "-t", "pipes", "--", "tty"]));
+    assert!(out.starts_with("/dev/pts/"), "{out:?}");
     // A host file on stdin: inside, fd 0 is a pipe, and reopening it for writing reaches the
     // pipe, not the file.
     let file = sb.write("precious", "original\n");

@@ -330,6 +330,8 @@ struct Flow {
 
 /// What one splice or read moves at most.
 const CHUNK: usize = 1 << 20;
+/// How many chunks one flow moves in a row before the relay polls again.
+const GREEDY_STEPS: usize = 32;
 /// The buffer for flows splice cannot serve (terminals).
 const BUFFER: usize = 64 << 10;
 
@@ -480,10 +482,21 @@ impl Relay {
                     flow.waiting_for_destination = false;
                     continue;
                 }
-                match flow.step().map_err(copy_error("relay"))? {
-                    Step::Moved(_) | Step::Idle => {}
-                    Step::Blocked => flow.waiting_for_destination = true,
-                    Step::Ended => self.flows.swap_remove(index).finish(),
+                // Keep moving while it flows: a poll per chunk would cost more than the chunk
+                // (a pty hands out a few KiB at a time, a caller's pipe takes 64 KiB). Only
+                // from hutch's own, non-blocking ends: a second read of the caller's terminal
+                // would wait for the next keystroke.
+                let steps = if flow.from.is_own() { GREEDY_STEPS } else { 1 };
+                for _ in 0..steps {
+                    match flow.step().map_err(copy_error("relay"))? {
+                        Step::Moved(_) => continue,
+                        Step::Idle => {}
+                        Step::Blocked => flow.waiting_for_destination = true,
+                        Step::Ended => {
+                            self.flows.swap_remove(index).finish();
+                        }
+                    }
+                    break;
                 }
             }
         };

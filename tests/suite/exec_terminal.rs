@@ -3,7 +3,7 @@
 //! seized from inside (finding 6); the joined command is confined like the environment; and a
 //! hostile /etc/passwd cannot hang or exhaust `enter --user` (issue 14, item 7).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
@@ -133,6 +133,81 @@ fn exec_with_a_terminal_gets_a_pty_of_the_environment_and_keeps_nothing_of_the_h
     assert_ne!((survivor_stdin.dev(), survivor_stdin.ino()), host_terminal);
     // This test's own copy of the slave is closed: nothing may hold the caller's terminal.
     assert_eq!(holders_of(host_terminal), Vec::<String>::new());
+}
+
+/// Read from `master` until the text read so far contains `needle`; the text (without \r).
+fn read_until(master: &std::fs::File, needle: &str, seconds: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&text)
+        .replace('\r', "")
+        .contains(needle)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} in {:?}",
+            String::from_utf8_lossy(&text)
+        );
+        let mut fds = [nix::poll::PollFd::new(
+            master.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        if nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(200u16)).unwrap_or(0) == 0 {
+            continue;
+        }
+        match (&*master).read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&text).replace('\r', "")
+}
+
+#[test]
+fn a_resized_terminal_resizes_the_pty_inside() {
+    let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
+    host_environment(&sb, "winch", &[]);
+    let (master, slave) = host_pty(20, 70);
+    let mut cmd = command(
+        &sb,
+        &[
+            "exec",
+            "winch",
+            "--",
+            "sh",
+            "-c",
+            "echo A=$(stty size); read x; echo B=$(stty size)",
+        ],
+    );
+    cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()));
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let master = std::fs::File::from(master);
+    read_until(&master, "A=20 70", 15);
+    // What a terminal emulator does when its window changes: the new size on the terminal,
+    // SIGWINCH to the foreground process group (here hutch alone).
+    let path = nix::unistd::ttyname(slave.as_fd()).unwrap();
+    let resized = Command::new("stty")
+        .arg("-F")
+        .arg(&path)
+        .args(["rows", "50", "cols", "132"])
+        .status()
+        .unwrap();
+    assert!(resized.success());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGWINCH,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    (&master).write_all(b"\r").unwrap();
+    read_until(&master, "B=50 132", 15);
+    assert!(child.wait().unwrap().success());
+    drop(slave);
 }
 
 #[test]

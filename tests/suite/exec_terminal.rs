@@ -63,6 +63,15 @@ fn read_all(master: OwnedFd, seconds: u64) -> String {
     String::from_utf8_lossy(&text).replace('\r', "")
 }
 
+/// The modes of a terminal, as `stty` would change them.
+fn modes(terminal: &OwnedFd) -> String {
+    let t = nix::sys::termios::tcgetattr(terminal.as_fd()).unwrap();
+    format!(
+        "{:?} {:?} {:?} {:?}",
+        t.input_flags, t.output_flags, t.control_flags, t.local_flags
+    )
+}
+
 /// (device, inode) of what `fd` is open on.
 fn identity(fd: impl AsFd) -> (u64, u64) {
     let stat = nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd())).unwrap();
@@ -99,6 +108,7 @@ fn exec_with_a_terminal_gets_a_pty_of_the_environment_and_keeps_nothing_of_the_h
     host_environment(&sb, "term", &[]);
     let (master, slave) = host_pty(37, 101);
     let host_terminal = identity(&slave);
+    let before = modes(&slave);
     let marker = unique_marker();
     // The attack: a process that leaves the session, ignores SIGHUP and stays, to read what is
     // typed into the caller's terminal once hutch has returned.
@@ -114,6 +124,16 @@ fn exec_with_a_terminal_gets_a_pty_of_the_environment_and_keeps_nothing_of_the_h
     let mut child = cmd.spawn().unwrap();
     drop(cmd);
     let status = child.wait().unwrap();
+    // hutch put the caller's terminal in raw mode while it relayed, and restored it.
+    assert_eq!(modes(&slave), before);
+    // Also when the command could not even start.
+    let mut cmd = command(&sb, &["exec", "term", "--", "/nonexistent"]);
+    cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()));
+    assert_eq!(cmd.status().unwrap().code(), Some(127));
+    drop(cmd);
+    assert_eq!(modes(&slave), before);
     drop(slave);
     let output = read_all(master, 10);
     assert!(status.success(), "{status:?}: {output}");

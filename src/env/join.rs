@@ -111,6 +111,10 @@ pub fn exec(
     // (setns(2)). It stays invisible inside: no pid of the environment names it.
     sys::setns(pidfd.as_fd(), namespaces).map_err(JoinError::Setns)?;
     drop(pidfd);
+    // Again: joining the user namespace gave this process capabilities it did not have, and
+    // such a change of credentials resets the flag to the fs.suid_dumpable sysctl (prctl(2),
+    // PR_SET_DUMPABLE), which some hosts set to 1.
+    sys::set_dumpable(false).map_err(JoinError::NotDumpable)?;
     // In the environment's mount namespace now: a pty is one of its own devpts (pts(4)).
     let (child_stdio, relay) = relay::prepare(relay::plan(stdio, caller))?;
     let (reader, writer) = channel::report_pipe().map_err(LaunchError::Prepare)?;
@@ -205,6 +209,11 @@ fn join_and_exec(
                     account.name, account.uid, account.gid
                 ),
             );
+        }
+        // A new effective uid resets the dumpable flag to fs.suid_dumpable (prctl(2)); this
+        // process must stay non-dumpable until its execve.
+        if let Err(e) = sys::set_dumpable(false) {
+            fail(report, e.to_string());
         }
     }
     if let Err(e) = sys::set_no_new_privs() {

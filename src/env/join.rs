@@ -69,6 +69,8 @@ pub fn exec(
     user: Option<&str>,
     stdio: relay::Options,
 ) -> Result<u8, JoinError> {
+    // Descriptors opened from here on must not take 0-2 (the caller may have closed one).
+    sys::fill_standard_fds().map_err(|e| JoinError::Relay(RelayError::Pipe(e)))?;
     let state = match runtime::status(paths)? {
         Status::Running(state) => state,
         _ => {
@@ -92,8 +94,6 @@ pub fn exec(
         ..spec.clone()
     };
     let hardening = Hardening::prepare(&spec)?;
-    // Descriptors opened from here on must not take 0-2 (the caller may have closed one).
-    sys::fill_standard_fds().map_err(|e| JoinError::Relay(RelayError::Pipe(e)))?;
     let caller = relay::Caller::current();
     // Non-dumpable before anything of the environment's is joined. The flag lives in the
     // memory descriptor and fork(2) copies it (prctl(2), PR_SET_DUMPABLE), so the child below
@@ -358,6 +358,32 @@ pub fn login_shell(spec: &SandboxSpec) -> Vec<CString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwd_is_read_only_from_a_small_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let regular = dir.path().join("passwd");
+        std::fs::write(&regular, "root:x:0:0::/root:/bin/sh\n").unwrap();
+        assert_eq!(
+            read_passwd(&regular).unwrap(),
+            "root:x:0:0::/root:/bin/sh\n"
+        );
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(read_passwd(&fifo).unwrap_err().contains("(it is a FIFO)"));
+        let huge = dir.path().join("huge");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(PASSWD_LIMIT + 1)
+            .unwrap();
+        assert!(read_passwd(&huge).unwrap_err().contains("more than the"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&regular, &link).unwrap();
+        assert!(read_passwd(&link).unwrap_err().contains("symbolic link"));
+        assert!(read_passwd(Path::new("/dev/null"))
+            .unwrap_err()
+            .contains("character device"));
+    }
 
     #[test]
     fn passwd_lines_are_read_by_name() {

@@ -301,7 +301,7 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__exec)
-            opts="-v -q -h --verbose --quiet --root --help"
+            opts="-t -i -v -q -h --tty --interactive --verbose --quiet --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -34,6 +34,13 @@ pub fn report_pipe() -> Result<(ReportReader, ReportWriter), SysError> {
     ))
 }
 
+impl AsFd for ReportWriter {
+    /// For keeping it open when every other descriptor is closed (`hutch exec`'s child).
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
 impl ReportWriter {
     /// Send the failure to the launcher. Errors are ignored: if the launcher is gone, nobody is
     /// left to tell.

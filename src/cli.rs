@@ -100,7 +100,8 @@ pub enum Command {
     Restart(NameArg),
     /// Run a command in a running environment; exit status as `hutch run`
     Exec(ExecArgs),
-    /// Open a login shell in a running environment
+    /// Open a login shell in a running environment (with a pseudoterminal of its own when you
+    /// have a terminal)
     Enter(EnterArgs),
     /// List environments
     Ls(JsonArg),
@@ -315,7 +316,22 @@ pub struct StopArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Standard input and output: the command never gets your own descriptors. \
+With a terminal on both stdin and stdout (or with -t) it gets a pseudoterminal of the \
+environment's own, and hutch relays between it and yours (raw mode, window size); otherwise pipes, \
+through which hutch copies stdin in and stdout and stderr out until the command exits. \
+A terminal on stdin is read only for a pty or with -i; a pipe or file on stdin always is."
+)]
 pub struct ExecArgs {
+    /// Give the command a pseudoterminal inside the environment, even when hutch has no
+    /// terminal (as podman exec -t)
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Relay stdin even when it is a terminal and the command gets no pseudoterminal (as
+    /// podman exec -i); a pipe or file on stdin is always relayed
+    #[arg(short, long)]
+    pub interactive: bool,
     /// The environment
     pub name: String,
     /// The command and its arguments
@@ -542,7 +558,14 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
             }
         }
         Command::Restart(a) => commands::restart(&dirs, &a.name)?,
-        Command::Exec(a) => return Ok(commands::exec(&dirs, &a.name, &a.command)?),
+        Command::Exec(a) => {
+            let stdio = crate::env::join::StdioOptions {
+                tty: a.tty,
+                interactive: a.interactive,
+                login: false,
+            };
+            return Ok(commands::exec(&dirs, &a.name, &a.command, stdio)?);
+        }
         Command::Enter(a) => return Ok(commands::enter(&dirs, &a.name, a.user.as_deref())?),
         Command::Ls(a) => print(commands::ls(&dirs, a.json)?)?,
         Command::Status(a) => print(commands::status(&dirs, &a.name, a.json)?)?,

@@ -976,6 +976,180 @@ pub fn open_beneath(
     }
 }
 
+/// Make sure descriptors 0, 1 and 2 are open (on /dev/null where the caller closed one), so
+/// that no descriptor opened later takes a standard number by accident.
+pub fn fill_standard_fds() -> SysResult<()> {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only asks whether `fd` is open; no memory is passed.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 && Errno::last() == Errno::EBADF {
+            // Lowest free number first (open(2)): this is `fd`.
+            let null = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map_err(|e| SysError::io("open(/dev/null)", &e))?;
+            std::mem::forget(std::os::fd::OwnedFd::from(null));
+        }
+    }
+    Ok(())
+}
+
+/// Open the pty multiplexer of the devpts instance at `/dev/pts` of the current mount
+/// namespace (pts(4)): a new pseudoterminal pair of that instance, its master non-blocking and
+/// unlocked. No symlink is followed, and the node must be the multiplexer (5:2): what a hostile
+/// root inside put there is refused rather than opened.
+pub fn open_pty_master() -> SysResult<std::os::fd::OwnedFd> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags, CWD};
+    let call = "openat2(/dev/pts/ptmx, RESOLVE_NO_SYMLINKS)";
+    let master = rustix::fs::openat2(
+        CWD,
+        "/dev/pts/ptmx",
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOFOLLOW,
+        Mode::empty(),
+        ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    )
+    .map_err(|e| SysError {
+        call: call.into(),
+        errno: Errno::from_raw(e.raw_os_error()),
+    })?;
+    let stat = rustix::fs::fstat(&master).map_err(|e| SysError {
+        call: "fstat(/dev/pts/ptmx)".into(),
+        errno: Errno::from_raw(e.raw_os_error()),
+    })?;
+    let is_multiplexer = stat.st_mode & libc::S_IFMT == libc::S_IFCHR
+        && libc::major(stat.st_rdev) == 5
+        && libc::minor(stat.st_rdev) == 2;
+    if !is_multiplexer {
+        return Err(SysError {
+            call: "/dev/pts/ptmx is not the pty multiplexer (character device 5:2)".into(),
+            errno: Errno::ENODEV,
+        });
+    }
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int, which lives across the call.
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } == -1 {
+        return Err(SysError {
+            call: "ioctl(TIOCSPTLCK)".into(),
+            errno: Errno::last(),
+        });
+    }
+    Ok(master)
+}
+
+/// ioctl(TIOCGPTPEER) (Linux 4.13+): open the slave of `master` through the master itself, not
+/// by a path under /dev/pts that the sandbox could have changed (ioctl_tty(2)).
+pub fn open_pty_slave(master: BorrowedFd<'_>) -> SysResult<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: TIOCGPTPEER takes the open flags as an integer and returns a new descriptor.
+    let fd = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, flags) };
+    if fd < 0 {
+        return Err(SysError {
+            call: "ioctl(TIOCGPTPEER)".into(),
+            errno: Errno::last(),
+        });
+    }
+    // SAFETY: a fresh descriptor from the kernel, owned by nobody else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// ioctl(TIOCSCTTY): make the terminal on `fd` the controlling terminal of this process, which
+/// must lead a session without one (after setsid).
+pub fn set_controlling_terminal(fd: BorrowedFd<'_>) -> SysResult<()> {
+    // SAFETY: TIOCSCTTY takes an integer (0: do not steal a terminal another session has).
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) } == -1 {
+        return Err(SysError {
+            call: "ioctl(TIOCSCTTY)".into(),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// The window size of the terminal on `fd` (TIOCGWINSZ).
+pub fn window_size(fd: BorrowedFd<'_>) -> SysResult<libc::winsize> {
+    // SAFETY: winsize is plain old data; all-zero is valid.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes one struct winsize, which lives across the call.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut size) } == -1 {
+        return Err(SysError {
+            call: "ioctl(TIOCGWINSZ)".into(),
+            errno: Errno::last(),
+        });
+    }
+    Ok(size)
+}
+
+/// Set the window size of the terminal on `fd` (TIOCSWINSZ); its foreground process group
+/// gets SIGWINCH when it changes.
+pub fn set_window_size(fd: BorrowedFd<'_>, size: &libc::winsize) -> SysResult<()> {
+    // SAFETY: TIOCSWINSZ reads one struct winsize, which lives across the call.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, size) } == -1 {
+        return Err(SysError {
+            call: "ioctl(TIOCSWINSZ)".into(),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// splice(2) up to `len` bytes from `from` to `to`, one of which must be a pipe; the pipe side
+/// does not block (SPLICE_F_NONBLOCK). `Ok(0)` is end of file.
+pub fn splice(from: BorrowedFd<'_>, to: BorrowedFd<'_>, len: usize) -> Result<usize, Errno> {
+    // SAFETY: two descriptors, null offsets (use and advance the file positions), integers.
+    let moved = unsafe {
+        libc::splice(
+            from.as_raw_fd(),
+            std::ptr::null_mut(),
+            to.as_raw_fd(),
+            std::ptr::null_mut(),
+            len,
+            libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+        )
+    };
+    if moved < 0 {
+        return Err(Errno::last());
+    }
+    Ok(moved as usize)
+}
+
+/// Close every descriptor from `first` upwards except `keep` (close_range(2)).
+pub fn close_from_except(first: u32, keep: BorrowedFd<'_>) {
+    let keep = keep.as_raw_fd() as u32;
+    // SAFETY: close_range takes integers. The caller (a forked child about to exec) uses no
+    // descriptor above `first` afterwards but `keep`.
+    unsafe {
+        if keep > first {
+            libc::close_range(first, keep - 1, 0);
+        }
+        libc::close_range(keep.max(first.saturating_sub(1)) + 1, u32::MAX, 0);
+    }
+}
+
+/// dup2(2) `fd` onto `target` (which loses close-on-exec, so it survives execve).
+pub fn duplicate_onto(fd: libc::c_int, target: libc::c_int) -> SysResult<()> {
+    if fd == target {
+        // dup2 would keep FD_CLOEXEC; clear it so the descriptor survives execve.
+        return nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .map(drop)
+        .map_err(failed(format!("fcntl({fd}, F_SETFD, 0)")));
+    }
+    nix::unistd::dup2(fd, target)
+        .map(drop)
+        .map_err(failed(format!("dup2({fd}, {target})")))
+}
+
+/// Descriptor 0, 1 or 2 of this process.
+pub fn standard_fd(fd: i32) -> BorrowedFd<'static> {
+    assert!((0..3).contains(&fd), "not a standard descriptor: {fd}");
+    // SAFETY: hutch never closes its standard descriptors (a forked child replaces them with
+    // dup2, which keeps the number open), and `fill_standard_fds` opens any the caller closed.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

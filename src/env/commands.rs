@@ -98,19 +98,28 @@ pub fn restart(dirs: &StateDirs, name: &str) -> Result<(), EnvError> {
     supervisor::restart(&paths, &spec)
 }
 
-pub fn exec(dirs: &StateDirs, name: &str, command: &[OsString]) -> Result<u8, JoinError> {
+pub fn exec(
+    dirs: &StateDirs,
+    name: &str,
+    command: &[OsString],
+    stdio: join::StdioOptions,
+) -> Result<u8, JoinError> {
     let (paths, spec) = load(dirs, name)?;
     let argv = command
         .iter()
         .map(|a| CString::new(a.as_bytes()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| EnvError::from(crate::spec::SpecError::NulInCommand))?;
-    join::exec(&paths, &spec, Some(argv), None)
+    join::exec(&paths, &spec, Some(argv), None, stdio)
 }
 
 pub fn enter(dirs: &StateDirs, name: &str, user: Option<&str>) -> Result<u8, JoinError> {
     let (paths, spec) = load(dirs, name)?;
-    join::exec(&paths, &spec, None, user)
+    let stdio = join::StdioOptions {
+        login: true,
+        ..Default::default()
+    };
+    join::exec(&paths, &spec, None, user, stdio)
 }
 
 /// One environment in `ls` and `status`.

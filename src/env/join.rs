@@ -4,8 +4,12 @@
 //! seccomp filter as the environment, and execs.
 
 use std::ffi::CString;
+use std::io::Read;
 use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
+use super::relay::{self, RelayError};
 use super::runtime::{self, Status};
 use super::{EnvError, EnvPaths};
 use crate::caps;
@@ -17,6 +21,8 @@ use crate::seccomp;
 use crate::spec::SandboxSpec;
 use crate::sys;
 
+pub use super::relay::Options as StdioOptions;
+
 #[derive(Debug, thiserror::Error)]
 pub enum JoinError {
     #[error(transparent)]
@@ -25,6 +31,12 @@ pub enum JoinError {
     Launch(#[from] LaunchError),
     #[error("cannot join the environment's namespaces")]
     Setns(#[source] sys::SysError),
+    #[error("cannot make hutch non-dumpable before joining the environment")]
+    NotDumpable(#[source] sys::SysError),
+    #[error("cannot restrict system calls before joining the environment")]
+    Seccomp(#[source] seccomp::SeccompError),
+    #[error(transparent)]
+    Relay(#[from] RelayError),
 }
 
 impl JoinError {
@@ -32,7 +44,9 @@ impl JoinError {
         match self {
             JoinError::Env(e) => e.hint(),
             JoinError::Launch(e) => e.hint(),
-            JoinError::Setns(_) => None,
+            JoinError::Seccomp(e) => e.hint(),
+            JoinError::Relay(e) => e.hint(),
+            JoinError::Setns(_) | JoinError::NotDumpable(_) => None,
         }
     }
 
@@ -45,12 +59,18 @@ impl JoinError {
 }
 
 /// Run `argv` in the environment and return its exit status, as `hutch run` would.
+///
+/// The order of the steps is what keeps the environment from reaching into the host through
+/// the process that joins it; each step says why it comes where it does.
 pub fn exec(
     paths: &EnvPaths,
     spec: &SandboxSpec,
     argv: Option<Vec<CString>>,
     user: Option<&str>,
+    stdio: relay::Options,
 ) -> Result<u8, JoinError> {
+    // Descriptors opened from here on must not take 0-2 (the caller may have closed one).
+    sys::fill_standard_fds().map_err(|e| JoinError::Relay(RelayError::Pipe(e)))?;
     let state = match runtime::status(paths)? {
         Status::Running(state) => state,
         _ => {
@@ -74,46 +94,82 @@ pub fn exec(
         ..spec.clone()
     };
     let hardening = Hardening::prepare(&spec)?;
+    let caller = relay::Caller::current();
+    // Non-dumpable before anything of the environment's is joined. The flag lives in the
+    // memory descriptor and fork(2) copies it (prctl(2), PR_SET_DUMPABLE), so the child below
+    // is born non-dumpable in the environment's pid namespace, and stays so until its execve.
+    // A non-dumpable process can be ptraced, have /proc/PID/{fd,environ,mem} read or its
+    // descriptors taken with pidfd_getfd(2) only by a holder of CAP_SYS_PTRACE in the user
+    // namespace its memory was created in (ptrace(2), "Ptrace access mode checking") — the
+    // host's, which nothing inside has. Without it, root inside (the same host uid as hutch)
+    // could seize the child before its seccomp filter, Landlock rules and capability drop.
+    sys::set_dumpable(false).map_err(JoinError::NotDumpable)?;
     let signals = sandbox::launcher_signals();
     sandbox::take_signals(&signals)?;
     let namespaces = sandbox::namespaces(&spec);
-    // This process joins every namespace but the pid one, which only its children can enter.
+    // This process joins every namespace but the pid one, which only its children can enter
+    // (setns(2)). It stays invisible inside: no pid of the environment names it.
     sys::setns(pidfd.as_fd(), namespaces).map_err(JoinError::Setns)?;
+    drop(pidfd);
+    // Again: joining the user namespace gave this process capabilities it did not have, and
+    // such a change of credentials resets the flag to the fs.suid_dumpable sysctl (prctl(2),
+    // PR_SET_DUMPABLE), which some hosts set to 1.
+    sys::set_dumpable(false).map_err(JoinError::NotDumpable)?;
+    // In the environment's mount namespace now: a pty is one of its own devpts (pts(4)).
+    let (child_stdio, relay) = relay::prepare(relay::plan(stdio, caller))?;
     let (reader, writer) = channel::report_pipe().map_err(LaunchError::Prepare)?;
+    // The environment's seccomp filter goes on here, in this invisible process, so that the
+    // child inherits it at fork (seccomp(2): "filters are inherited across fork") and is never
+    // seen inside unfiltered. It also binds the relay, which holds the caller's descriptors in
+    // the environment's namespaces and needs nothing the filter denies. Installing it sets
+    // no_new_privs, which this process never execs to need anything else.
+    seccomp::apply(&hardening.seccomp).map_err(JoinError::Seccomp)?;
     // SAFETY: `hutch exec` and `hutch enter` start no thread (see `crate::child`).
     let child = match unsafe { sys::fork() }.map_err(LaunchError::Prepare)? {
         None => crate::child::run("joining the environment", || {
             drop(reader);
-            join_and_exec(&spec, &hardening, user, login, writer)
+            join_and_exec(&spec, &hardening, user, login, child_stdio, writer)
         }),
         Some(child) => child,
     };
+    drop(child_stdio);
     drop(writer);
     let report = reader.wait_until_running();
-    let status = sandbox::wait_forwarding(child, &signals, None)?;
+    let status = relay.run(child, &signals)?;
     match report {
         Some(report) => Err(LaunchError::Inside(Report { status, ..report }).into()),
         None => Ok(status),
     }
 }
 
-/// In the joined namespaces: the environment's restrictions, in the same order as its PID 1
-/// took them, then the command.
+/// In the joined namespaces, already non-dumpable and under the environment's seccomp filter:
+/// the environment's remaining restrictions, in the same order as its PID 1 took them, then
+/// the command.
 fn join_and_exec(
     spec: &SandboxSpec,
     hardening: &Hardening,
     user: Option<&str>,
     login: bool,
+    stdio: relay::ChildStdio,
     report: ReportWriter,
 ) -> ! {
     let fail = |report: ReportWriter, message: String| -> ! {
         report.failed(125, &message);
         sys::exit_immediately(125)
     };
+    // First: the caller's descriptors 0-2 and every other descriptor of hutch's are replaced
+    // or closed (close_range(2)), and the caller's session left, before any step that touches
+    // the environment's files.
+    if let Err(e) = stdio.install(report.as_fd()) {
+        fail(
+            report,
+            format!("cannot set up the command's standard input and output: {e}"),
+        );
+    }
     // The user is looked up in the environment's own /etc/passwd: this process is in its mount
     // namespace now.
     let mut spec = spec.clone();
-    let account = match user.map(|name| (name, std::fs::read_to_string("/etc/passwd"))) {
+    let account = match user.map(|name| (name, read_passwd(Path::new(PASSWD)))) {
         None => None,
         Some((name, Ok(passwd))) => match passwd_entry(&passwd, name) {
             Some(account) => Some(account),
@@ -122,10 +178,7 @@ fn join_and_exec(
                 format!("no user {name:?} in the environment's /etc/passwd"),
             ),
         },
-        Some((_, Err(e))) => fail(
-            report,
-            format!("cannot read the environment's /etc/passwd: {e}"),
-        ),
+        Some((_, Err(e))) => fail(report, e),
     };
     if let Some(account) = &account {
         account.apply_to(&mut spec);
@@ -158,6 +211,11 @@ fn join_and_exec(
                 ),
             );
         }
+        // A new effective uid resets the dumpable flag to fs.suid_dumpable (prctl(2)); this
+        // process must stay non-dumpable until its execve.
+        if let Err(e) = sys::set_dumpable(false) {
+            fail(report, e.to_string());
+        }
     }
     if let Err(e) = sys::set_no_new_privs() {
         fail(report, e.to_string());
@@ -170,10 +228,67 @@ fn join_and_exec(
     ) {
         fail(report, crate::error::render(&e, e.hint().as_deref()));
     }
-    if let Err(e) = seccomp::apply(&hardening.seccomp) {
-        fail(report, crate::error::render(&e, e.hint().as_deref()));
-    }
+    // The seccomp filter is already on: inherited from the parent.
     init::exec_payload(&spec, report)
+}
+
+const PASSWD: &str = "/etc/passwd";
+/// More than any real /etc/passwd holds (about 100 bytes a user).
+const PASSWD_LIMIT: u64 = 1 << 20;
+
+/// The environment's /etc/passwd, which root inside may have made anything: a FIFO or a device
+/// would hang the read, a huge file exhaust memory, a symlink point anywhere. Only a regular
+/// file up to [`PASSWD_LIMIT`] is read; the error says what it found instead.
+fn read_passwd(path: &Path) -> Result<String, String> {
+    let shown = format!("the environment's {}", path.display());
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        // O_NONBLOCK: opening a FIFO without a writer returns at once instead of waiting.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => format!("{shown} is a symbolic link; it must be a regular file"),
+            _ => format!("cannot open {shown}: {e}"),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot stat {shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{shown} is not a regular file (it is a {}); hutch reads users only from a file",
+            file_kind(&meta)
+        ));
+    }
+    if meta.len() > PASSWD_LIMIT {
+        return Err(format!(
+            "{shown} is {} bytes, more than the {PASSWD_LIMIT} hutch reads",
+            meta.len()
+        ));
+    }
+    let mut text = String::new();
+    // The size may grow after the fstat: the limit holds for what is read too.
+    file.take(PASSWD_LIMIT)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    Ok(text)
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_fifo() {
+        "FIFO"
+    } else if kind.is_char_device() {
+        "character device"
+    } else if kind.is_block_device() {
+        "block device"
+    } else if kind.is_socket() {
+        "socket"
+    } else if kind.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }
 }
 
 /// An /etc/passwd line of the environment.
@@ -244,6 +359,32 @@ pub fn login_shell(spec: &SandboxSpec) -> Vec<CString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwd_is_read_only_from_a_small_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let regular = dir.path().join("passwd");
+        std::fs::write(&regular, "root:x:0:0::/root:/bin/sh\n").unwrap();
+        assert_eq!(
+            read_passwd(&regular).unwrap(),
+            "root:x:0:0::/root:/bin/sh\n"
+        );
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(read_passwd(&fifo).unwrap_err().contains("(it is a FIFO)"));
+        let huge = dir.path().join("huge");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(PASSWD_LIMIT + 1)
+            .unwrap();
+        assert!(read_passwd(&huge).unwrap_err().contains("more than the"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&regular, &link).unwrap();
+        assert!(read_passwd(&link).unwrap_err().contains("symbolic link"));
+        assert!(read_passwd(Path::new("/dev/null"))
+            .unwrap_err()
+            .contains("character device"));
+    }
 
     #[test]
     fn passwd_lines_are_read_by_name() {

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod image;
 pub mod join;
 pub mod logs;
+pub mod relay;
 pub mod runtime;
 pub mod supervisor;
 

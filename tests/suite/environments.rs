@@ -13,7 +13,7 @@ use super::harness::{
 };
 
 /// `hutch --root <work>/state ARGS...`
-fn hutch(sb: &Sandbox, args: &[&str]) -> Output {
+pub(super) fn hutch(sb: &Sandbox, args: &[&str]) -> Output {
     let root = sb.path().join("state");
     let mut cmd = sb.hutch(["--root".as_ref(), root.as_os_str()]);
     cmd.args(args);
@@ -43,7 +43,7 @@ fn hutch_processes(sb: &Sandbox) -> Vec<u32> {
 
 /// Kills whatever a failing test left running under its state root (a supervisor takes its
 /// environment with it), so one failure does not leave environments behind.
-struct Cleanup<'a>(&'a Sandbox);
+pub(super) struct Cleanup<'a>(pub(super) &'a Sandbox);
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
@@ -326,7 +326,7 @@ fn bad_names_and_misuse_are_125() {
 }
 
 /// A tiny distribution for the test: busybox (Debian's busybox-static) and an /etc of its own.
-fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
+pub(super) fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
     let busybox = std::path::Path::new("/bin/busybox");
     if !busybox.exists() {
         assert!(!super::harness::strict(), "install busybox-static");
@@ -361,7 +361,7 @@ fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
     tar.append_data(&mut h, "bin/busybox", &data[..]).unwrap();
     for applet in [
         "sh", "id", "ls", "cat", "mkdir", "chown", "stat", "reboot", "poweroff", "hostname",
-        "sleep",
+        "sleep", "mkfifo", "rm", "ln", "truncate", "grep",
     ] {
         let mut h = header(&format!("bin/{applet}"), 0o777, tar::EntryType::Symlink, 0);
         tar.append_link(&mut h, format!("bin/{applet}"), "busybox")
@@ -385,7 +385,7 @@ fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
 }
 
 /// The first id of the test user's subordinate uid range, if it has one.
-fn subuid_start(sb: &Sandbox) -> Option<u32> {
+pub(super) fn subuid_start(sb: &Sandbox) -> Option<u32> {
     std::fs::read_to_string("/etc/subuid")
         .ok()?
         .lines()

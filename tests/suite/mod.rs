@@ -5,6 +5,7 @@ mod completions;
 mod env_state;
 mod environments;
 mod escapes;
+mod exec_terminal;
 mod generated;
 mod harness;
 mod hosts;

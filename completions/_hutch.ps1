@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'hutch' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -56,14 +56,14 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('--tmpfs', '--tmpfs', [CompletionResultType]::ParameterName, 'Mount a fresh, empty tmpfs at DST')
             [CompletionResult]::new('--chdir', '--chdir', [CompletionResultType]::ParameterName, 'Run the command in DIR inside the sandbox (default: the current directory)')
             [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'Hostname inside the sandbox (default: the profile''s, "sandbox")')
-            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Set an environment variable inside')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Set an environment variable inside; a bare NAME passes the host''s value as it is')
             [CompletionResult]::new('--unsetenv', '--unsetenv', [CompletionResultType]::ParameterName, 'Remove an environment variable inside')
             [CompletionResult]::new('--net', '--net', [CompletionResultType]::ParameterName, 'Network: none (a namespace of its own with only loopback), host (the host''s network) or pasta (a namespace of its own, connected through pasta) (default: the profile''s; none for the default profile)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable')
             [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable')
             [CompletionResult]::new('--rlimit', '--rlimit', [CompletionResultType]::ParameterName, 'Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only lowering a hard limit works without privileges)')
             [CompletionResult]::new('--landlock', '--landlock', [CompletionResultType]::ParameterName, 'Landlock file-access rules: enforce what the kernel supports, refuse to run without all of them, or none at all (default: the profile''s, best-effort)')
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--clearenv', '--clearenv', [CompletionResultType]::ParameterName, 'Start from an empty environment: only --env values are set')
             [CompletionResult]::new('--net-host-loopback', '--net-host-loopback', [CompletionResultType]::ParameterName, 'With --net pasta: let the sandbox reach services on the host''s loopback, at its gateway address (named host.hutch.internal in its /etc/hosts)')
             [CompletionResult]::new('--map-root', '--map-root', [CompletionResultType]::ParameterName, 'Be uid and gid 0 inside (mapped to you outside; no privileges over the host)')
@@ -78,7 +78,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;profile' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -91,7 +91,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;profile;ls' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array of {name, source, description, overrides_builtin}')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -102,7 +102,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;profile;show' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--resolved', '--resolved', [CompletionResultType]::ParameterName, 'Merge the extends chain and expand the variables, and print the result as TOML')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -134,7 +134,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('--net', '--net', [CompletionResultType]::ParameterName, 'Network: none (a namespace of its own with only loopback), host (the host''s network) or pasta (a namespace of its own, connected through pasta) (default: the profile''s; none for the default profile)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable')
             [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable')
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Build it from the host''s own system (read-only), with a persistent home of its own')
             [CompletionResult]::new('--map-root', '--map-root', [CompletionResultType]::ParameterName, 'Be uid 0 inside; root there may also reboot(2) the environment')
             [CompletionResult]::new('--net-host-loopback', '--net-host-loopback', [CompletionResultType]::ParameterName, 'With --net pasta: let the sandbox reach services on the host''s loopback, at its gateway address (named host.hutch.internal in its /etc/hosts)')
@@ -147,7 +147,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;start' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -159,7 +159,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
         'hutch;stop' {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Seconds to wait after SIGTERM before SIGKILL')
             [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Seconds to wait after SIGTERM before SIGKILL')
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -169,7 +169,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;restart' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -179,7 +179,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;exec' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Give the command a pseudoterminal inside the environment, even when hutch has no terminal (as podman exec -t)')
             [CompletionResult]::new('--tty', '--tty', [CompletionResultType]::ParameterName, 'Give the command a pseudoterminal inside the environment, even when hutch has no terminal (as podman exec -t)')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Relay stdin even when it is a terminal and the command gets no pseudoterminal (as podman exec -i); a pipe or file on stdin is always relayed')
@@ -195,7 +195,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
         'hutch;enter' {
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root')
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -205,7 +205,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;ls' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -216,7 +216,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;status' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -227,7 +227,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;inspect' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -238,7 +238,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;logs' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing what is appended')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing what is appended')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -250,7 +250,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;rm' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Stop it first if it runs')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Stop it first if it runs')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -262,7 +262,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;check' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON (schema 1, see above)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -273,7 +273,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;completions' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -283,7 +283,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;image' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -298,7 +298,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
         }
         'hutch;image;import' {
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The image''s name (default: SRC''s file name without .tar, .gz, ...): letters, digits, `_`, `.`, `-`, up to 63')
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -308,7 +308,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;image;ls' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array of {name, size, created, source, format, digest, files}')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -319,7 +319,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;image;rm' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')

@@ -18,7 +18,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
     }
     var completions = [
         &'hutch'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
             cand -q 'Print nothing but errors'
@@ -52,14 +52,14 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --tmpfs 'Mount a fresh, empty tmpfs at DST'
             cand --chdir 'Run the command in DIR inside the sandbox (default: the current directory)'
             cand --hostname 'Hostname inside the sandbox (default: the profile''s, "sandbox")'
-            cand --env 'Set an environment variable inside'
+            cand --env 'Set an environment variable inside; a bare NAME passes the host''s value as it is'
             cand --unsetenv 'Remove an environment variable inside'
             cand --net 'Network: none (a namespace of its own with only loopback), host (the host''s network) or pasta (a namespace of its own, connected through pasta) (default: the profile''s; none for the default profile)'
             cand -p 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
             cand --publish 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
             cand --rlimit 'Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only lowering a hard limit works without privileges)'
             cand --landlock 'Landlock file-access rules: enforce what the kernel supports, refuse to run without all of them, or none at all (default: the profile''s, best-effort)'
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --clearenv 'Start from an empty environment: only --env values are set'
             cand --net-host-loopback 'With --net pasta: let the sandbox reach services on the host''s loopback, at its gateway address (named host.hutch.internal in its /etc/hosts)'
             cand --map-root 'Be uid and gid 0 inside (mapped to you outside; no privileges over the host)'
@@ -73,7 +73,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'hutch;profile'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
             cand -q 'Print nothing but errors'
@@ -85,7 +85,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hutch;profile;ls'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --json 'Print a JSON array of {name, source, description, overrides_builtin}'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
@@ -95,7 +95,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;profile;show'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --resolved 'Merge the extends chain and expand the variables, and print the result as TOML'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
@@ -122,7 +122,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --net 'Network: none (a namespace of its own with only loopback), host (the host''s network) or pasta (a namespace of its own, connected through pasta) (default: the profile''s; none for the default profile)'
             cand -p 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
             cand --publish 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --host 'Build it from the host''s own system (read-only), with a persistent home of its own'
             cand --map-root 'Be uid 0 inside; root there may also reboot(2) the environment'
             cand --net-host-loopback 'With --net pasta: let the sandbox reach services on the host''s loopback, at its gateway address (named host.hutch.internal in its /etc/hosts)'
@@ -134,7 +134,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;start'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
             cand -q 'Print nothing but errors'
@@ -145,7 +145,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
         &'hutch;stop'= {
             cand -t 'Seconds to wait after SIGTERM before SIGKILL'
             cand --time 'Seconds to wait after SIGTERM before SIGKILL'
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
             cand -q 'Print nothing but errors'
@@ -154,7 +154,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;restart'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
             cand -q 'Print nothing but errors'
@@ -163,7 +163,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;exec'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -t 'Give the command a pseudoterminal inside the environment, even when hutch has no terminal (as podman exec -t)'
             cand --tty 'Give the command a pseudoterminal inside the environment, even when hutch has no terminal (as podman exec -t)'
             cand -i 'Relay stdin even when it is a terminal and the command gets no pseudoterminal (as podman exec -i); a pipe or file on stdin is always relayed'
@@ -178,7 +178,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
         &'hutch;enter'= {
             cand -u 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root'
             cand --user 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root'
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
             cand -q 'Print nothing but errors'
@@ -187,7 +187,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;ls'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --json 'Print JSON'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
@@ -197,7 +197,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;status'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --json 'Print JSON'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
@@ -207,7 +207,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;inspect'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --json 'Print JSON'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
@@ -217,7 +217,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;logs'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -f 'Keep printing what is appended'
             cand --follow 'Keep printing what is appended'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
@@ -228,7 +228,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;rm'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -f 'Stop it first if it runs'
             cand --force 'Stop it first if it runs'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
@@ -239,7 +239,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;check'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --json 'Print the report as JSON (schema 1, see above)'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
@@ -249,7 +249,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'hutch;completions'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
             cand -q 'Print nothing but errors'
@@ -258,7 +258,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'hutch;image'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
             cand -q 'Print nothing but errors'
@@ -272,7 +272,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
         }
         &'hutch;image;import'= {
             cand --name 'The image''s name (default: SRC''s file name without .tar, .gz, ...): letters, digits, `_`, `.`, `-`, up to 63'
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
             cand -q 'Print nothing but errors'
@@ -281,7 +281,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'hutch;image;ls'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --json 'Print a JSON array of {name, size, created, source, format, digest, files}'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
@@ -291,7 +291,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;image;rm'= {
-            cand --root 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
             cand -q 'Print nothing but errors'

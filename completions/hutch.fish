@@ -24,7 +24,7 @@ function __fish_hutch_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c hutch -n "__fish_hutch_needs_command" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_needs_command" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_needs_command" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_needs_command" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -52,7 +52,7 @@ complete -c hutch -n "__fish_hutch_using_subcommand run" -l ro-bind -d 'Bind SRC
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l tmpfs -d 'Mount a fresh, empty tmpfs at DST' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l chdir -d 'Run the command in DIR inside the sandbox (default: the current directory)' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l hostname -d 'Hostname inside the sandbox (default: the profile\'s, "sandbox")' -r
-complete -c hutch -n "__fish_hutch_using_subcommand run" -l env -d 'Set an environment variable inside' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l env -d 'Set an environment variable inside; a bare NAME passes the host\'s value as it is' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l unsetenv -d 'Remove an environment variable inside' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l net -d 'Network: none (a namespace of its own with only loopback), host (the host\'s network) or pasta (a namespace of its own, connected through pasta) (default: the profile\'s; none for the default profile)' -r -f -a "none\t''
 host\t''
@@ -62,7 +62,7 @@ complete -c hutch -n "__fish_hutch_using_subcommand run" -l rlimit -d 'Resource 
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l landlock -d 'Landlock file-access rules: enforce what the kernel supports, refuse to run without all of them, or none at all (default: the profile\'s, best-effort)' -r -f -a "best-effort\t''
 require\t''
 off\t''"
-complete -c hutch -n "__fish_hutch_using_subcommand run" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l clearenv -d 'Start from an empty environment: only --env values are set'
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l net-host-loopback -d 'With --net pasta: let the sandbox reach services on the host\'s loopback, at its gateway address (named host.hutch.internal in its /etc/hosts)'
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l map-root -d 'Be uid and gid 0 inside (mapped to you outside; no privileges over the host)'
@@ -71,19 +71,19 @@ complete -c hutch -n "__fish_hutch_using_subcommand run" -l json -d 'With --expl
 complete -c hutch -n "__fish_hutch_using_subcommand run" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand run" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -s h -l help -d 'Print help'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -f -a "ls" -d 'List the profiles: yours (in $XDG_CONFIG_HOME/hutch/profiles) and the built-ins'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -f -a "show" -d 'Print a profile\'s file, or with --resolved what it amounts to on this host'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and not __fish_seen_subcommand_from ls show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from ls" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from ls" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from ls" -l json -d 'Print a JSON array of {name, source, description, overrides_builtin}'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from show" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from show" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from show" -l resolved -d 'Merge the extends chain and expand the variables, and print the result as TOML'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand profile; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing but errors'
@@ -99,72 +99,72 @@ complete -c hutch -n "__fish_hutch_using_subcommand create" -l net -d 'Network: 
 host\t''
 pasta\t''"
 complete -c hutch -n "__fish_hutch_using_subcommand create" -s p -l publish -d 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable' -r
-complete -c hutch -n "__fish_hutch_using_subcommand create" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l host -d 'Build it from the host\'s own system (read-only), with a persistent home of its own'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l map-root -d 'Be uid 0 inside; root there may also reboot(2) the environment'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l net-host-loopback -d 'With --net pasta: let the sandbox reach services on the host\'s loopback, at its gateway address (named host.hutch.internal in its /etc/hosts)'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand start" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand start" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand start" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand start" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand start" -s h -l help -d 'Print help'
 complete -c hutch -n "__fish_hutch_using_subcommand stop" -s t -l time -d 'Seconds to wait after SIGTERM before SIGKILL' -r
-complete -c hutch -n "__fish_hutch_using_subcommand stop" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand stop" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand stop" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand stop" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand stop" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand restart" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand restart" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand restart" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand restart" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand restart" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand exec" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand exec" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand exec" -s t -l tty -d 'Give the command a pseudoterminal inside the environment, even when hutch has no terminal (as podman exec -t)'
 complete -c hutch -n "__fish_hutch_using_subcommand exec" -s i -l interactive -d 'Relay stdin even when it is a terminal and the command gets no pseudoterminal (as podman exec -i); a pipe or file on stdin is always relayed'
 complete -c hutch -n "__fish_hutch_using_subcommand exec" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand exec" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c hutch -n "__fish_hutch_using_subcommand enter" -s u -l user -d 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root' -r
-complete -c hutch -n "__fish_hutch_using_subcommand enter" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand enter" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand enter" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand enter" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand enter" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand ls" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand ls" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand ls" -l json -d 'Print JSON'
 complete -c hutch -n "__fish_hutch_using_subcommand ls" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand ls" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand ls" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand status" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand status" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand status" -l json -d 'Print JSON'
 complete -c hutch -n "__fish_hutch_using_subcommand status" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand status" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand status" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand inspect" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand inspect" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand inspect" -l json -d 'Print JSON'
 complete -c hutch -n "__fish_hutch_using_subcommand inspect" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand inspect" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand inspect" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand logs" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand logs" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand logs" -s f -l follow -d 'Keep printing what is appended'
 complete -c hutch -n "__fish_hutch_using_subcommand logs" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand logs" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand logs" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand rm" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand rm" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand rm" -s f -l force -d 'Stop it first if it runs'
 complete -c hutch -n "__fish_hutch_using_subcommand rm" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand rm" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand rm" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand check" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand check" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand check" -l json -d 'Print the report as JSON (schema 1, see above)'
 complete -c hutch -n "__fish_hutch_using_subcommand check" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand check" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c hutch -n "__fish_hutch_using_subcommand completions" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand completions" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand completions" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c hutch -n "__fish_hutch_using_subcommand image; and not __fish_seen_subcommand_from import ls rm help" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand image; and not __fish_seen_subcommand_from import ls rm help" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand image; and not __fish_seen_subcommand_from import ls rm help" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and not __fish_seen_subcommand_from import ls rm help" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and not __fish_seen_subcommand_from import ls rm help" -s h -l help -d 'Print help'
@@ -173,16 +173,16 @@ complete -c hutch -n "__fish_hutch_using_subcommand image; and not __fish_seen_s
 complete -c hutch -n "__fish_hutch_using_subcommand image; and not __fish_seen_subcommand_from import ls rm help" -f -a "rm" -d 'Remove an image (refused while an environment uses it)'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and not __fish_seen_subcommand_from import ls rm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from import" -l name -d 'The image\'s name (default: SRC\'s file name without .tar, .gz, ...): letters, digits, `_`, `.`, `-`, up to 63' -r
-complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from import" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from import" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from ls" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from ls" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from ls" -l json -d 'Print a JSON array of {name, size, created, source, format, digest, files}'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from rm" -l root -d 'Keep state (images, environments, runtime files) under DIR instead of $XDG_DATA_HOME/hutch and $XDG_RUNTIME_DIR/hutch' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from rm" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'

@@ -400,6 +400,11 @@ pub struct RunArgs {
     pub clearenv: bool,
     #[command(flatten)]
     pub net: NetArgs,
+    /// With --net pasta: let the sandbox reach only this name (HTTP and HTTPS, or the given
+    /// port), matched on the name each connection is for by a forwarder outside; DNS answers
+    /// only allowed names; *.example.org allows the names under example.org; repeatable
+    #[arg(long, value_name = "NAME[:PORT]")]
+    pub allow_host: Vec<String>,
     /// Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only
     /// lowering a hard limit works without privileges)
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]
@@ -442,6 +447,11 @@ pub fn completions(shell: Shell) -> Vec<u8> {
 
 /// Parse `args`, run, and return the process exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // hutch re-executes itself as the egress forwarder (see `net::egress`).
+    if let Some(status) = crate::net::egress::helper_main(&args) {
+        return status;
+    }
     let matches = match Cli::command().try_get_matches_from(args) {
         Ok(matches) => matches,
         Err(err) => return usage_error(err),
@@ -676,6 +686,7 @@ fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error>
         net: args.net.mode(),
         publish: args.net.publish.clone(),
         host_loopback: args.net.net_host_loopback,
+        allow_hosts: args.allow_host.clone(),
         rlimits: args.rlimit.clone(),
         landlock: args
             .landlock

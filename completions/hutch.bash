@@ -955,7 +955,7 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__run)
-            opts="-p -v -q -h --profile --bind --ro-bind --tmpfs --chdir --hostname --env --unsetenv --clearenv --net --publish --net-host-loopback --rlimit --map-root --landlock --explain --json --verbose --quiet --root --help"
+            opts="-p -v -q -h --profile --bind --ro-bind --tmpfs --chdir --hostname --env --unsetenv --clearenv --net --publish --net-host-loopback --allow-host --rlimit --map-root --landlock --explain --json --verbose --quiet --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1002,6 +1002,10 @@ _hutch() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -202,7 +202,7 @@ pub enum SpecError {
         #[source]
         source: crate::net::AllowError,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Egress(#[from] crate::net::egress::EgressSpecError),
     #[error(
         "the host's loopback cannot be reached with --net none (--net-host-loopback or the \

@@ -44,8 +44,8 @@ pub enum AllowError {
     #[error("{0:?} is an address: egress is allowed by name")]
     Address(String),
     #[error(
-        "{entry}: a wildcard cannot have port {port}: only HTTP (80) and HTTPS (443) say which \
-         name they are for"
+        "a wildcard cannot have port {port}: only HTTP (80) and HTTPS (443) say which name they \
+         are for"
     )]
     WildcardPort { entry: String, port: u16 },
     #[error("more than {MAX_OWN_ADDRESSES} names with ports of their own")]

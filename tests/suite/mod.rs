@@ -1,3 +1,4 @@
+mod action;
 mod check;
 mod children;
 mod ci_secrets;

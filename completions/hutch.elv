@@ -123,6 +123,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --net 'Network: none (a namespace of its own with only loopback), host (the host''s network) or pasta (a namespace of its own, connected through pasta) (default: the profile''s; none for the default profile)'
             cand -p 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
             cand --publish 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
+            cand --allow-host 'With --net pasta: let the sandbox reach only this name (HTTP and HTTPS, or the given port), matched on the name each connection is for by a forwarder outside; DNS answers only allowed names; *.example.org allows the names under example.org; repeatable'
             cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --host 'Build it from the host''s own system (read-only), with a persistent home of its own'
             cand --map-root 'Be uid 0 inside; root there may also reboot(2) the environment'

@@ -286,6 +286,11 @@ pub struct NetArgs {
     /// gateway address (named host.hutch.internal in its /etc/hosts)
     #[arg(long)]
     pub net_host_loopback: bool,
+    /// With --net pasta: let the sandbox reach only this name (HTTP and HTTPS, or the given
+    /// port), matched on the name each connection is for by a forwarder outside; DNS answers
+    /// only allowed names; *.example.org allows the names under example.org; repeatable
+    #[arg(long, value_name = "NAME[:PORT]")]
+    pub allow_host: Vec<String>,
 }
 
 impl NetArgs {
@@ -301,6 +306,7 @@ impl NetArgs {
             mode: self.mode(),
             publish: self.publish.clone(),
             host_loopback: self.net_host_loopback,
+            allow_hosts: self.allow_host.clone(),
         }
     }
 }
@@ -400,11 +406,6 @@ pub struct RunArgs {
     pub clearenv: bool,
     #[command(flatten)]
     pub net: NetArgs,
-    /// With --net pasta: let the sandbox reach only this name (HTTP and HTTPS, or the given
-    /// port), matched on the name each connection is for by a forwarder outside; DNS answers
-    /// only allowed names; *.example.org allows the names under example.org; repeatable
-    #[arg(long, value_name = "NAME[:PORT]")]
-    pub allow_host: Vec<String>,
     /// Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only
     /// lowering a hard limit works without privileges)
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]
@@ -686,7 +687,7 @@ fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error>
         net: args.net.mode(),
         publish: args.net.publish.clone(),
         host_loopback: args.net.net_host_loopback,
-        allow_hosts: args.allow_host.clone(),
+        allow_hosts: args.net.allow_host.clone(),
         rlimits: args.rlimit.clone(),
         landlock: args
             .landlock

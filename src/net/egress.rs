@@ -22,6 +22,10 @@
 //!   on 80 (also the proxy that HTTP(S)_PROXY inside name), or the address it was made to for
 //!   a port listed with its name. An allowed name is resolved by the host's resolver and
 //!   connected to; anything else is closed (HTTP gets a 403) and logged with `-v`.
+//! - A name is read once per connection, so nothing after it may name another host: plain
+//!   HTTP requests go out with `Connection: close` (a second request on the connection would
+//!   not be read), and a CONNECT tunnel to port 80 or 443 must carry a TLS server name or HTTP
+//!   Host that is itself allowed.
 //!
 //! So a program that ignores the proxy variables, resolves a name by other means, or forces an
 //! address (`curl --resolve`) still reaches only allowed names: there is no route except to the
@@ -435,11 +439,16 @@ fn accept_loop(
 struct Destination {
     name: String,
     port: u16,
-    /// Bytes read from the client that go to the destination first.
-    forward_from: usize,
-    /// HTTP: a denial gets a response; CONNECT: success does.
-    http: bool,
-    connect: bool,
+    kind: Kind,
+}
+
+enum Kind {
+    /// TLS or a port listed with its name: the bytes go as they came.
+    AsIs,
+    /// An HTTP request whose head is `head_len` bytes long.
+    Http { head_len: usize },
+    /// CONNECT: a tunnel, after a head of `head_len` bytes that stays here.
+    Tunnel { head_len: usize },
 }
 
 fn handle(mut client: TcpStream, listener: &Listener, plan: &EgressPlan, upstream: &Upstream) {
@@ -449,37 +458,44 @@ fn handle(mut client: TcpStream, listener: &Listener, plan: &EgressPlan, upstrea
         Service::Raw { name, port } => Destination {
             name: name.clone(),
             port: *port,
-            forward_from: 0,
-            http: false,
-            connect: false,
+            kind: Kind::AsIs,
         },
-        Service::Tls => match read_until(&mut client, &mut buffer, sni::MAX_HELLO, |b| {
-            sni::client_hello_server_name(b)
-        }) {
-            Some(Some(name)) => Destination {
-                name,
-                port: listener.port,
-                forward_from: 0,
-                http: false,
-                connect: false,
-            },
-            Some(None) => {
-                tracing::info!(
-                    port = listener.port,
-                    "egress denied: TLS without a server name"
-                );
-                return;
+        Service::Tls => {
+            match read_until(
+                &mut client,
+                &mut buffer,
+                sni::MAX_HELLO,
+                sni::client_hello_server_name,
+            ) {
+                Some(Some(name)) => Destination {
+                    name,
+                    port: listener.port,
+                    kind: Kind::AsIs,
+                },
+                Some(None) => {
+                    tracing::info!(
+                        port = listener.port,
+                        "egress denied: TLS without a server name"
+                    );
+                    return;
+                }
+                None => return,
             }
-            None => return,
-        },
+        }
         Service::Http => {
             match read_until(&mut client, &mut buffer, sni::MAX_HEAD, sni::http_target) {
                 Some(target) => Destination {
                     name: target.name,
                     port: target.port.unwrap_or(listener.port),
-                    forward_from: if target.connect { target.head_len } else { 0 },
-                    http: true,
-                    connect: target.connect,
+                    kind: if target.connect {
+                        Kind::Tunnel {
+                            head_len: target.head_len,
+                        }
+                    } else {
+                        Kind::Http {
+                            head_len: target.head_len,
+                        }
+                    },
                 },
                 None => {
                     let _ = client.write_all(&http_response(
@@ -491,22 +507,17 @@ fn handle(mut client: TcpStream, listener: &Listener, plan: &EgressPlan, upstrea
             }
         }
     };
-    let Destination { name, port, .. } = &destination;
+    let Destination { name, port, kind } = &destination;
+    let is_http = !matches!(kind, Kind::AsIs);
     if !plan.allows(name, *port) {
-        tracing::info!(name = %name, port, "egress denied: not in the allow-list");
-        if destination.http {
-            let _ = client.write_all(&http_response(
-                403,
-                &format!("hutch: egress to {name}:{port} is not allowed (--allow-host)"),
-            ));
-        }
+        deny(&mut client, name, *port, is_http);
         return;
     }
     let server = match upstream.connect(name, *port) {
         Ok(server) => server,
         Err(e) => {
             tracing::info!(name = %name, port, error = %e, "egress: cannot connect");
-            if destination.http {
+            if is_http {
                 let _ = client.write_all(&http_response(
                     502,
                     &format!("hutch: cannot connect to {name}:{port}: {e}"),
@@ -515,22 +526,79 @@ fn handle(mut client: TcpStream, listener: &Listener, plan: &EgressPlan, upstrea
             return;
         }
     };
+    let first = match kind {
+        Kind::AsIs => buffer,
+        Kind::Http { head_len } => closed_after_one_request(&buffer, *head_len),
+        Kind::Tunnel { head_len } => {
+            if client
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .is_err()
+            {
+                return;
+            }
+            let tunnel = buffer[*head_len..].to_vec();
+            match check_tunnel(&mut client, tunnel, *port, plan) {
+                Some(first) => first,
+                None => return,
+            }
+        }
+    };
     tracing::debug!(name = %name, port, "egress allowed");
     let _ = client.set_read_timeout(None);
-    if destination.connect
-        && client
-            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            .is_err()
-    {
-        return;
-    }
-    if (&server)
-        .write_all(&buffer[destination.forward_from..])
-        .is_err()
-    {
+    if (&server).write_all(&first).is_err() {
         return;
     }
     splice(client, server);
+}
+
+fn deny(client: &mut TcpStream, name: &str, port: u16, is_http: bool) {
+    tracing::info!(name = %name, port, "egress denied: not in the allow-list");
+    if is_http {
+        let _ = client.write_all(&http_response(
+            403,
+            &format!("hutch: egress to {name}:{port} is not allowed (--allow-host)"),
+        ));
+    }
+}
+
+/// `buffer` with its HTTP head (`head_len` bytes) asking the server to close after answering.
+fn closed_after_one_request(buffer: &[u8], head_len: usize) -> Vec<u8> {
+    let mut out = sni::with_connection_close(&buffer[..head_len]);
+    out.extend_from_slice(&buffer[head_len..]);
+    out
+}
+
+/// What a CONNECT tunnel to an HTTP(S) port carries must name an allowed host too: a TLS
+/// server name or HTTP Host of another name, sent to the allowed name's address, would reach
+/// that other name wherever the two share a server. The bytes to send on, or `None` (denied).
+/// Tunnels to other ports (listed with their names) carry any protocol, as they came.
+fn check_tunnel(
+    client: &mut TcpStream,
+    mut tunnel: Vec<u8>,
+    port: u16,
+    plan: &EgressPlan,
+) -> Option<Vec<u8>> {
+    if port != HTTP_PORT && port != super::allow::TLS_PORT {
+        return Some(tunnel);
+    }
+    match read_until(client, &mut tunnel, sni::MAX_HELLO, sni::tls_or_http)? {
+        sni::Inner::Tls(Some(inner)) if plan.allows(&inner, port) => Some(tunnel),
+        sni::Inner::Http(target) if plan.allows(&target.name, port) => {
+            Some(closed_after_one_request(&tunnel, target.head_len))
+        }
+        sni::Inner::Tls(None) => {
+            tracing::info!(port, "egress denied: TLS without a server name in a tunnel");
+            None
+        }
+        sni::Inner::Tls(Some(inner)) => {
+            deny(client, &inner, port, false);
+            None
+        }
+        sni::Inner::Http(target) => {
+            deny(client, &target.name, port, true);
+            None
+        }
+    }
 }
 
 /// Read from `client` into `buffer` until `sniff` decides, up to `limit` bytes; `None` when the

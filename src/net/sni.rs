@@ -251,6 +251,55 @@ pub fn http_target(stream: &[u8]) -> Sniffed<HttpTarget> {
     }
 }
 
+/// What a tunnel (after CONNECT) or a connection to port 80 or 443 carries first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inner {
+    /// A TLS ClientHello and its server_name.
+    Tls(Option<String>),
+    /// An HTTP/1 request.
+    Http(HttpTarget),
+}
+
+/// The first message in `stream`, TLS or HTTP: a TLS record starts with the handshake
+/// content type (22), which no HTTP method does.
+pub fn tls_or_http(stream: &[u8]) -> Sniffed<Inner> {
+    match stream.first() {
+        None => Sniffed::NeedMore,
+        Some(&CONTENT_HANDSHAKE) => match client_hello_server_name(stream) {
+            Sniffed::Done(name) => Sniffed::Done(Inner::Tls(name)),
+            Sniffed::NeedMore => Sniffed::NeedMore,
+            Sniffed::Invalid(why) => Sniffed::Invalid(why),
+        },
+        Some(_) => match http_target(stream) {
+            Sniffed::Done(target) => Sniffed::Done(Inner::Http(target)),
+            Sniffed::NeedMore => Sniffed::NeedMore,
+            Sniffed::Invalid(why) => Sniffed::Invalid(why),
+        },
+    }
+}
+
+/// The request head `head` (its blank line included) with `Connection: close` instead of its
+/// own connection options, so that the server answers this one request and closes: a second
+/// request on the same connection could name another host, and nobody would read it.
+pub fn with_connection_close(head: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(head);
+    let body = text.strip_suffix("\r\n\r\n").unwrap_or(&text);
+    let mut out = String::with_capacity(head.len() + 20);
+    for (i, line) in body.split("\r\n").enumerate() {
+        let field = line.split(':').next().unwrap_or_default().trim();
+        let hop = ["connection", "proxy-connection", "keep-alive"]
+            .iter()
+            .any(|h| field.eq_ignore_ascii_case(h));
+        if i > 0 && hop {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    out.into_bytes()
+}
+
 /// `host[:port]` as a normalised name and port; userinfo and IP literals are refused.
 fn authority(text: &str) -> Option<(String, Option<u16>)> {
     if text.contains('@') || text.starts_with('[') {
@@ -414,6 +463,26 @@ pub(crate) mod tests {
             Sniffed::Done(HttpTarget { ref name, port: Some(443), connect: true, .. }) if name == "c.test"
         ));
         assert_eq!(http_target(b"GET / HTTP/1.1\r\nHo"), Sniffed::NeedMore);
+    }
+
+    #[test]
+    fn tunnels_are_told_apart_and_heads_closed() {
+        let hello = client_hello(Some("b.test"));
+        assert_eq!(
+            tls_or_http(&hello),
+            Sniffed::Done(Inner::Tls(Some("b.test".into())))
+        );
+        assert_eq!(tls_or_http(b""), Sniffed::NeedMore);
+        assert!(matches!(
+            tls_or_http(b"GET / HTTP/1.1\r\nHost: c.test\r\n\r\n"),
+            Sniffed::Done(Inner::Http(HttpTarget { ref name, .. })) if name == "c.test"
+        ));
+        let head = b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: keep-alive\r\n\
+                     Keep-Alive: timeout=5\r\nAccept: */*\r\n\r\n";
+        assert_eq!(
+            String::from_utf8(with_connection_close(head)).unwrap(),
+            "GET / HTTP/1.1\r\nHost: a.test\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        );
     }
 
     #[test]

@@ -99,8 +99,9 @@ fn tls_server(sb: &Sandbox) -> (Running, u16) {
     (running, port)
 }
 
-/// A plain HTTP server on 127.0.0.1 that answers "served HOST" with the Host header it got;
-/// or, for anything that is not HTTP, a greeting line ("raw hello").
+/// A plain HTTP server on 127.0.0.1 that answers "served HOST" with the Host header it got,
+/// request after request on one connection (keep-alive) until a request says
+/// `Connection: close`; for anything that is not HTTP, a greeting line ("raw hello").
 fn http_server() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -108,29 +109,37 @@ fn http_server() -> u16 {
         for client in listener.incoming().flatten() {
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(client.try_clone().unwrap());
-                let mut first = String::new();
-                let _ = reader.read_line(&mut first);
                 let mut client = client;
-                if !first.contains("HTTP/1.") {
-                    let _ = client.write_all(b"raw hello\n");
-                    return;
-                }
-                let mut host = String::new();
                 loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
+                    let mut first = String::new();
+                    if reader.read_line(&mut first).unwrap_or(0) == 0 {
+                        return;
                     }
-                    if let Some(value) = line.strip_prefix("Host: ") {
-                        host = value.trim().to_owned();
+                    if !first.contains("HTTP/1.") {
+                        let _ = client.write_all(b"raw hello\n");
+                        return;
+                    }
+                    let (mut host, mut close) = (String::new(), false);
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        if let Some(value) = line.strip_prefix("Host: ") {
+                            host = value.trim().to_owned();
+                        }
+                        close |= line.eq_ignore_ascii_case("connection: close\r\n");
+                    }
+                    let body = format!("served {host}\n");
+                    let _ = write!(
+                        client,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if close {
+                        return;
                     }
                 }
-                let body = format!("served {host}\n");
-                let _ = write!(
-                    client,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
             });
         }
     });
@@ -176,6 +185,7 @@ echo "== b"; direct https://b.test/
 echo "== b-forced"; direct --resolve "b.test:443:$(getent hosts a.test | cut -d' ' -f1)" https://b.test/
 echo "== b-proxy"; curl -sS --max-time 20 --cacert cert.pem https://b.test/; echo "exit=$?"
 echo "== a-proxy"; curl -sS --max-time 20 --cacert cert.pem https://a.test/ | grep -e 'Ciphers supported' -e exit=; echo "exit=$?"
+echo "== b-tunnel"; curl -sS --max-time 20 --cacert cert.pem --connect-to b.test:443:a.test:443 https://b.test/; echo "exit=$?"
 echo "== host-port"; direct https://127.0.0.1:{port}/
 echo "== ip"; direct https://192.0.2.1/
 echo "== end"
@@ -217,6 +227,12 @@ echo "== end"
         proxied.contains("403") && proxied.contains("exit=56"),
         "{proxied}"
     );
+    // A tunnel opened to a.test whose TLS names b.test is cut before the server sees it.
+    let tunnel = section(&text, "b-tunnel");
+    assert!(
+        tunnel.contains("exit=35") && !tunnel.contains("Ciphers supported"),
+        "{tunnel}"
+    );
     // Addresses lead nowhere: the host's loopback is not the sandbox's, and there is no route.
     let host_port = section(&text, "host-port");
     assert!(
@@ -245,6 +261,12 @@ echo "== a"; curl --noproxy '*' -sS --max-time 20 http://a.test/; echo "exit=$?"
 echo "== b-as-a"; curl --noproxy '*' -sS --max-time 20 -H 'Host: b.test' http://a.test/; echo "exit=$?"
 echo "== b-proxy"; curl -sS --max-time 20 http://b.test/; echo "exit=$?"
 echo "== a-proxy"; curl -sS --max-time 20 http://a.test/x; echo "exit=$?"
+echo "== pipelined"
+exec 3<>/dev/tcp/a.test/80
+printf 'GET / HTTP/1.1\r\nHost: a.test\r\n\r\nGET / HTTP/1.1\r\nHost: b.test\r\n\r\n' >&3
+timeout 20 cat <&3; echo "exit=$?"
+echo "== tunnel-b"; curl -sS --max-time 20 --proxy http://127.77.0.1:80 --proxytunnel --connect-to b.test:80:a.test:80 http://b.test/; echo "exit=$?"
+echo "== tunnel-a"; curl -sS --max-time 20 --proxy http://127.77.0.1:80 --proxytunnel http://a.test/; echo "exit=$?"
 echo "== end"
 "#;
     let out = run_allowed(&sb, &upstream, &["a.test:80"], script);
@@ -262,6 +284,23 @@ echo "== end"
     );
     assert!(
         section(&text, "a-proxy").contains("served a.test"),
+        "{text}"
+    );
+    // A second request on a.test's connection, for b.test, is never answered: the forwarder
+    // asked the server to close after the first.
+    let pipelined = section(&text, "pipelined");
+    assert!(
+        pipelined.contains("served a.test") && !pipelined.contains("served b.test"),
+        "{pipelined}"
+    );
+    // A tunnel opened to a.test that carries a request for b.test is refused inside.
+    let tunnel = section(&text, "tunnel-b");
+    assert!(
+        tunnel.contains("egress to b.test:80 is not allowed") && !tunnel.contains("served"),
+        "{tunnel}"
+    );
+    assert!(
+        section(&text, "tunnel-a").contains("served a.test"),
         "{text}"
     );
 }
@@ -356,4 +395,78 @@ fn profile_allow_list_is_explained() {
     );
     // The proxy variables point at the forwarder.
     assert!(text.contains("https_proxy=http://127.77.0.1:80"), "{text}");
+}
+
+/// Pids of egress forwarders serving the sandbox whose PID 1 is `init`.
+fn forwarders_of(init: u64) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        if args.get(1) == Some(&&b"__egress-forwarder"[..])
+            && args.get(2) == Some(&init.to_string().as_bytes())
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn an_environment_keeps_its_allow_list_and_its_forwarder_ends_with_it() {
+    let Some(sb) = with_tools() else { return };
+    certificate(&sb);
+    let (_server, port) = tls_server(&sb);
+    let root = sb.path().join("state");
+    let hutch = |args: &[&str]| {
+        let mut cmd = sb.hutch(["--root".as_ref(), root.as_os_str()]);
+        cmd.args(args).env(
+            "HUTCH_TEST_UPSTREAM",
+            format!("a.test:443=127.0.0.1:{port},b.test:443=127.0.0.1:{port}"),
+        );
+        cmd.output().expect("spawn hutch")
+    };
+    ok(&hutch(&[
+        "create",
+        "box",
+        "--host",
+        "--net",
+        "pasta",
+        "--allow-host",
+        "a.test",
+    ]));
+    ok(&hutch(&["start", "box"]));
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&hutch(&["status", "box", "--json"]))).unwrap();
+    let init = status["init_pid"].as_u64().expect("running");
+    let forwarders = forwarders_of(init);
+    assert_eq!(forwarders.len(), 1, "one forwarder for the environment");
+    let out = hutch(&[
+        "exec",
+        "box",
+        "--",
+        "sh",
+        "-c",
+        "curl -sSk --noproxy '*' https://a.test/ | grep -c 'Ciphers supported'; \
+         curl -sSk --noproxy '*' https://b.test/; echo exit=$?",
+    ]);
+    let text = super::harness::stdout(&out) + &stderr(&out);
+    assert!(text.starts_with("1\n"), "a.test reached: {text}");
+    assert!(
+        text.contains("Could not resolve host: b.test") && text.contains("exit=6"),
+        "{text}"
+    );
+    ok(&hutch(&["stop", "box"]));
+    assert!(
+        super::harness::eventually(10, || forwarders
+            .iter()
+            .all(|pid| !Path::new(&format!("/proc/{pid}")).exists())),
+        "the forwarder ends with the environment"
+    );
+    ok(&hutch(&["rm", "box"]));
 }

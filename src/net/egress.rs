@@ -91,7 +91,9 @@ impl Egress {
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| spawn_error(e.into()))?;
         let level = tracing::level_filters::LevelFilter::current().to_string();
         let mut command = Command::new(program);
+        // `ps` shows hutch, not /proc/self/exe.
         command
+            .arg0("hutch")
             .arg(FORWARDER_ARG)
             .arg(target.to_string())
             .arg(ready_writer.as_raw_fd().to_string())
@@ -278,6 +280,7 @@ fn open_inside(
         UnixStream::pair().map_err(|e| format!("cannot make a socket pair: {e}"))?;
     let mut command = Command::new("/proc/self/exe");
     command
+        .arg0("hutch")
         .arg(BINDER_ARG)
         .arg(target.to_string())
         .args(
@@ -427,11 +430,45 @@ fn accept_loop(
                 continue;
             }
         };
+        // Each connection costs two threads of the user's, outside the sandbox: a sandbox
+        // that opens thousands must not use up the user's process limit.
+        let Some(slot) = Slot::take() else {
+            tracing::info!("egress: too many connections at once; closing a new one");
+            continue;
+        };
         let (listener, plan, upstream) = (listener.clone(), Arc::clone(plan), Arc::clone(upstream));
         let _ = std::thread::Builder::new()
             .name("egress-conn".into())
             .stack_size(256 * 1024)
-            .spawn(move || handle(client, &listener, &plan, &upstream));
+            .spawn(move || {
+                handle(client, &listener, &plan, &upstream);
+                drop(slot);
+            });
+    }
+}
+
+/// How many connections the forwarder serves at once.
+const MAX_CONNECTIONS: usize = 512;
+static CONNECTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// One of [`MAX_CONNECTIONS`], given back when dropped.
+struct Slot;
+
+impl Slot {
+    fn take() -> Option<Slot> {
+        use std::sync::atomic::Ordering;
+        CONNECTIONS
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_CONNECTIONS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        CONNECTIONS.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 

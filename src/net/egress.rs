@@ -375,7 +375,9 @@ fn bind_inside(args: &[OsString]) -> Result<Vec<OwnedFd>, String> {
         .collect::<Result<Vec<_>, _>>()?;
     // Joining the user namespace the launcher's user made gives every capability inside it
     // (user_namespaces(7)), which binding ports below 1024 of its network namespace needs;
-    // both at once through a pidfd, so both are the same sandbox's (setns(2)).
+    // both at once through a pidfd, so both are the same sandbox's (setns(2)). The binder
+    // keeps the host's mount and pid namespaces, yet nothing inside can reach it: it has exited
+    // before the forwarder reports ready, and the sandbox runs nothing of the user's until then.
     let pidfd = sys::pidfd_open(nix::unistd::Pid::from_raw(target))
         .map_err(|e| format!("cannot find the sandbox: {e}"))?;
     sys::setns(

@@ -233,7 +233,7 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__create)
-            opts="-p -v -q -h --host --image --init --profile --map-root --net --publish --net-host-loopback --verbose --quiet --root --help"
+            opts="-p -v -q -h --host --image --init --profile --map-root --net --publish --net-host-loopback --allow-host --verbose --quiet --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -260,6 +260,10 @@ _hutch() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -955,7 +959,7 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__run)
-            opts="-p -v -q -h --profile --bind --ro-bind --tmpfs --chdir --hostname --env --unsetenv --clearenv --net --publish --net-host-loopback --rlimit --map-root --landlock --explain --json --verbose --quiet --root --help"
+            opts="-p -v -q -h --profile --bind --ro-bind --tmpfs --chdir --hostname --env --unsetenv --clearenv --net --publish --net-host-loopback --allow-host --rlimit --map-root --landlock --explain --json --verbose --quiet --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1002,6 +1006,10 @@ _hutch() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

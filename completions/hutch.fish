@@ -58,6 +58,7 @@ complete -c hutch -n "__fish_hutch_using_subcommand run" -l net -d 'Network: non
 host\t''
 pasta\t''"
 complete -c hutch -n "__fish_hutch_using_subcommand run" -s p -l publish -d 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l allow-host -d 'With --net pasta: let the sandbox reach only this name (HTTP and HTTPS, or the given port), matched on the name each connection is for by a forwarder outside; DNS answers only allowed names; *.example.org allows the names under example.org; repeatable' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l rlimit -d 'Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only lowering a hard limit works without privileges)' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l landlock -d 'Landlock file-access rules: enforce what the kernel supports, refuse to run without all of them, or none at all (default: the profile\'s, best-effort)' -r -f -a "best-effort\t''
 require\t''
@@ -99,6 +100,7 @@ complete -c hutch -n "__fish_hutch_using_subcommand create" -l net -d 'Network: 
 host\t''
 pasta\t''"
 complete -c hutch -n "__fish_hutch_using_subcommand create" -s p -l publish -d 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable' -r
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l allow-host -d 'With --net pasta: let the sandbox reach only this name (HTTP and HTTPS, or the given port), matched on the name each connection is for by a forwarder outside; DNS answers only allowed names; *.example.org allows the names under example.org; repeatable' -r
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l host -d 'Build it from the host\'s own system (read-only), with a persistent home of its own'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l map-root -d 'Be uid 0 inside; root there may also reboot(2) the environment'

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The set-up step of hutch's GitHub Action (action.yml at the repository root), run on the
-# runner as its ordinary user (with passwordless sudo): build hutch from this repository and
-# install it as /usr/local/bin/hutch, install the host tools it uses, let it create user
-# namespaces where Ubuntu's AppArmor restriction is on (ubuntu-24.04 runners), and run
-# `hutch check` so that a host that cannot run sandboxes fails here, with the fix.
+# runner as its ordinary user (with passwordless sudo): install hutch as /usr/local/bin/hutch —
+# the release binary scripts/action-fetch.sh downloaded and verified (HUTCH_BINARY), or else a
+# build from this repository whose cargo target directory (HUTCH_CACHE_DIR/target, kept by
+# actions/cache) makes a rebuild of the same commit quick — install the host tools it uses, let
+# it create user namespaces where Ubuntu's AppArmor restriction is on (ubuntu-24.04 runners),
+# and run `hutch check` so that a host that cannot run sandboxes fails here, with the fix.
+#
+# HUTCH_INSTALL_DIR: where hutch goes (default /usr/local/bin, the path contrib/apparmor/hutch
+# attaches to); another directory is added to the job's PATH ($GITHUB_PATH).
 #
 # HUTCH_USERNS_FIX (the action's `userns-fix` input): `profile` (default) installs
 # contrib/apparmor/hutch, which grants `userns` to hutch alone; `sysctl` sets
@@ -13,7 +18,10 @@ set -euo pipefail
 repo=${GITHUB_ACTION_PATH:-$(cd "$(dirname "$0")/.." && pwd)}
 fix=${HUTCH_USERNS_FIX:-profile}
 # Root-owned, and the path contrib/apparmor/hutch attaches to.
-bin=/usr/local/bin/hutch
+install_dir=${HUTCH_INSTALL_DIR:-/usr/local/bin}
+bin=$install_dir/hutch
+release_binary=${HUTCH_BINARY:-}
+cache=${HUTCH_CACHE_DIR:-$HOME/.cache/hutch-action}
 restriction=/proc/sys/kernel/apparmor_restrict_unprivileged_userns
 
 case $fix in
@@ -46,11 +54,22 @@ else
 fi
 echo "::endgroup::"
 
-echo "::group::Build and install hutch"
-build=$(mktemp -d)
-trap 'rm -rf "$build"' EXIT
-cargo install --locked --path "$repo" --root "$build"
-sudo install -m 0755 "$build/bin/hutch" "$bin"
+if [ -n "$release_binary" ]; then
+    echo "::group::Install the release binary"
+    # scripts/action-fetch.sh checked it against its checksum.
+    sudo install -D -m 0755 "$release_binary" "$bin"
+else
+    echo "::group::Build and install hutch"
+    build=$(mktemp -d)
+    trap 'rm -rf "$build"' EXIT
+    # The target directory outlives the job in actions/cache, keyed by the action's commit.
+    mkdir -p "$cache"
+    CARGO_TARGET_DIR=$cache/target cargo install --locked --path "$repo" --root "$build"
+    sudo install -D -m 0755 "$build/bin/hutch" "$bin"
+fi
+if [ "$install_dir" != /usr/local/bin ] && [ -n "${GITHUB_PATH:-}" ]; then
+    echo "$install_dir" >>"$GITHUB_PATH"
+fi
 echo "::endgroup::"
 
 if [ -e "$restriction" ] && [ "$(cat "$restriction")" != 0 ]; then

@@ -287,6 +287,11 @@ pub struct NetArgs {
     /// gateway address (named host.hutch.internal in its /etc/hosts)
     #[arg(long)]
     pub net_host_loopback: bool,
+    /// With --net pasta: let the sandbox reach only this name (HTTP and HTTPS, or the given
+    /// port), matched on the name each connection is for by a forwarder outside; DNS answers
+    /// only allowed names; *.example.org allows the names under example.org; repeatable
+    #[arg(long, value_name = "NAME[:PORT]")]
+    pub allow_host: Vec<String>,
 }
 
 impl NetArgs {
@@ -302,6 +307,7 @@ impl NetArgs {
             mode: self.mode(),
             publish: self.publish.clone(),
             host_loopback: self.net_host_loopback,
+            allow_hosts: self.allow_host.clone(),
         }
     }
 }
@@ -458,6 +464,11 @@ pub fn completions(shell: Shell) -> Vec<u8> {
 
 /// Parse `args`, run, and return the process exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // hutch re-executes itself as the egress forwarder (see `net::egress`).
+    if let Some(status) = crate::net::egress::helper_main(&args) {
+        return status;
+    }
     let matches = match Cli::command().try_get_matches_from(args) {
         Ok(matches) => matches,
         Err(err) => return usage_error(err),
@@ -714,6 +725,7 @@ fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error>
         net: args.net.mode(),
         publish: args.net.publish.clone(),
         host_loopback: args.net.net_host_loopback,
+        allow_hosts: args.net.allow_host.clone(),
         rlimits: args.rlimit.clone(),
         landlock: args
             .landlock

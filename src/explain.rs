@@ -47,6 +47,9 @@ pub struct NetworkPlan {
     pub host_loopback: String,
     /// The nameserver the sandbox's resolv.conf names (pasta only).
     pub dns: Option<String>,
+    /// `--allow-host`: the only names the sandbox can reach, through hutch's forwarder;
+    /// null without an allow-list.
+    pub allow_hosts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,10 +93,11 @@ fn network_plan(spec: &SandboxSpec, hardening: &Hardening) -> NetworkPlan {
     let user_net = hardening.network.as_ref();
     NetworkPlan {
         mode: spec.net.name(),
-        helper: user_net.and_then(|_| {
-            crate::net::locate_pasta()
+        helper: user_net.and_then(|net| match net.egress {
+            Some(_) => Some("hutch's egress forwarder".into()),
+            None => crate::net::locate_pasta()
                 .ok()
-                .map(|p| p.display().to_string())
+                .map(|p| p.display().to_string()),
         }),
         publish: spec
             .publish
@@ -112,6 +116,9 @@ fn network_plan(spec: &SandboxSpec, hardening: &Hardening) -> NetworkPlan {
             _ => "not reachable".into(),
         },
         dns: user_net.map(|net| net.dns.to_string()),
+        allow_hosts: user_net
+            .and_then(|net| net.egress.as_ref())
+            .map(|plan| plan.allow.iter().map(|a| a.to_string()).collect()),
     }
 }
 
@@ -273,11 +280,28 @@ impl Plan {
             let _ = writeln!(w, "  published:  {published}");
         }
         let _ = writeln!(w, "  host loopback: {}", n.host_loopback);
-        if let Some(dns) = &n.dns {
+        if let Some(allow) = &n.allow_hosts {
             let _ = writeln!(
                 w,
-                "  DNS:        {dns} (pasta forwards to the host's resolver)"
+                "  egress:     only {} (matched by name: TLS server name, HTTP Host or \
+                 CONNECT; other ports only where listed; no route but the forwarder)",
+                allow.join(", ")
             );
+        }
+        match (&n.dns, &n.allow_hosts) {
+            (Some(dns), Some(_)) => {
+                let _ = writeln!(
+                    w,
+                    "  DNS:        {dns} (hutch answers the allowed names only)"
+                );
+            }
+            (Some(dns), None) => {
+                let _ = writeln!(
+                    w,
+                    "  DNS:        {dns} (pasta forwards to the host's resolver)"
+                );
+            }
+            _ => {}
         }
     }
 

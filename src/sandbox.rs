@@ -21,7 +21,7 @@ use crate::idmap;
 use crate::init;
 use crate::landlock;
 use crate::mounts::{self, MountOp};
-use crate::net::{self, HostNet, NetError, Pasta, UserNet};
+use crate::net::{self, HostNet, NetError, UserNet};
 use crate::profile::NetMode;
 use crate::seccomp::{self, SeccompError};
 use crate::spec::SandboxSpec;
@@ -113,8 +113,8 @@ pub struct Started {
     pub init: Pid,
     report: Option<channel::ReportReader>,
     lifeline: Option<channel::LifelineHolder>,
-    /// The sandbox's pasta (`--net pasta`); ends when this is dropped.
-    pub network: Option<Pasta>,
+    /// The sandbox's pasta or egress forwarder (`--net pasta`); ends when this is dropped.
+    pub network: Option<net::Link>,
     /// Where PID 1 reports the payload's exit status.
     pub exit: channel::ExitReader,
 }
@@ -137,7 +137,7 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
     // A missing pasta or a taken port is found before anything exists that must be undone.
     let pasta = match &hardening.network {
         Some(network) => {
-            let program = net::locate_pasta()?;
+            let program = net::Connector::for_network(network)?;
             net::probe_host_ports(&network.publish)?;
             let (sender, waiter) = channel::go_pipe("network").map_err(LaunchError::Prepare)?;
             Some((program, network, sender, waiter))
@@ -202,7 +202,7 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
     // pasta joins the child's namespaces while the child builds its root; the child waits for
     // the word before it runs anything of the user's.
     let network = match pasta {
-        Some((program, network, sender)) => match Pasta::start(&program, network, child.as_raw()) {
+        Some((program, network, sender)) => match program.start(network, child.as_raw()) {
             Ok(pasta) => {
                 // Should the child be gone already, its own report says why.
                 let _ = sender.go();
@@ -362,8 +362,13 @@ impl Hardening {
                     contents: contents.clone(),
                 }),
         );
-        let network = (spec.net == NetMode::Pasta)
-            .then(|| UserNet::new(&spec.publish, spec.host_loopback, &HostNet::current()));
+        let network = (spec.net == NetMode::Pasta).then(|| {
+            let network = UserNet::new(&spec.publish, spec.host_loopback, &HostNet::current());
+            match &spec.egress {
+                Some(plan) => network.with_egress(plan.clone()),
+                None => network,
+            }
+        });
         if let Some(network) = &network {
             // Last, so they cover whatever the profile put at /etc/resolv.conf and /etc/hosts.
             mount_ops.extend(network.files(&spec.hostname));

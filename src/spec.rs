@@ -38,6 +38,8 @@ pub struct RunRequest {
     pub publish: Vec<String>,
     /// `--net-host-loopback`.
     pub host_loopback: bool,
+    /// `--allow-host NAME[:PORT]` flags, as given.
+    pub allow_hosts: Vec<String>,
     /// `--rlimit NAME=SOFT[:HARD]` flags.
     pub rlimits: Vec<String>,
     pub command: Vec<OsString>,
@@ -134,6 +136,8 @@ pub struct SandboxSpec {
     pub publish: Vec<Publish>,
     /// Whether services on the host's loopback are reachable from inside with pasta.
     pub host_loopback: bool,
+    /// `--allow-host`: egress only to these names, through hutch's forwarder instead of pasta.
+    pub egress: Option<crate::net::EgressPlan>,
     pub limits: Vec<Limit>,
     pub landlock: LandlockMode,
     /// Landlock TCP port rules; only with the host's network (an own namespace needs none).
@@ -192,6 +196,14 @@ pub enum SpecError {
     },
     #[error("publishing ports needs --net pasta (the network is {})", net.name())]
     PublishNeedsPasta { net: NetMode },
+    #[error("{origin}")]
+    AllowHost {
+        origin: String,
+        #[source]
+        source: crate::net::AllowError,
+    },
+    #[error(transparent)]
+    Egress(#[from] crate::net::egress::EgressSpecError),
     #[error(
         "the host's loopback cannot be reached with --net none (--net-host-loopback or the \
          profile's net.host_loopback)"
@@ -240,6 +252,8 @@ impl SpecError {
             SpecError::HostLoopbackWithoutNetwork => {
                 Some("use --net pasta --net-host-loopback, or --net host".into())
             }
+            SpecError::AllowHost { source, .. } => Some(source.hint()),
+            SpecError::Egress(e) => Some(e.hint()),
             SpecError::PublishNeedsPasta { .. } => Some(
                 "add --net pasta: with no network nothing can be published, and with the host's \
                  the sandbox binds host ports itself"
@@ -478,6 +492,23 @@ impl SandboxSpec {
         if host_loopback && net == NetMode::None {
             return Err(SpecError::HostLoopbackWithoutNetwork);
         }
+        let egress = egress_plan(request, profile, net, &publish, host_loopback)?;
+        let mut env = env;
+        if egress.is_some() {
+            // The forwarder is the proxy: the host's proxy settings lead nowhere inside.
+            let proxy = crate::net::egress::proxy_env();
+            env.retain(|var| {
+                let name = var
+                    .to_bytes()
+                    .split(|b| *b == b'=')
+                    .next()
+                    .unwrap_or_default();
+                !proxy.iter().any(|(n, _)| n.as_bytes() == name)
+            });
+            for (name, value) in proxy {
+                env.extend(CString::new(format!("{name}={value}")));
+            }
+        }
         let landlock = request.landlock.or(profile.landlock).unwrap_or_default();
         if landlock == LandlockMode::Off {
             warnings.push(
@@ -500,6 +531,7 @@ impl SandboxSpec {
             net,
             publish,
             host_loopback,
+            egress,
             limits,
             landlock,
             tcp_ports,
@@ -564,6 +596,31 @@ fn publish(
         return Err(SpecError::PublishNeedsPasta { net });
     }
     Ok(out)
+}
+
+/// The profile's `[net] allow`, then the flags'; `None` without any.
+fn egress_plan(
+    request: &RunRequest,
+    profile: &Profile,
+    net: NetMode,
+    publish: &[Publish],
+    host_loopback: bool,
+) -> Result<Option<crate::net::EgressPlan>, SpecError> {
+    let mut allow = Vec::new();
+    for entry in &profile.allow_hosts {
+        allow.push(entry.value.parse().map_err(|e: crate::net::AllowError| {
+            let message = format!("net.allow: {:?}: {e}", entry.value);
+            ProfileError::at(&entry.at, &message, Some(e.hint()))
+        })?);
+    }
+    for flag in &request.allow_hosts {
+        allow.push(flag.parse().map_err(|source| SpecError::AllowHost {
+            origin: format!("--allow-host {flag}"),
+            source,
+        })?);
+    }
+    crate::net::egress::plan_for(allow, net, !publish.is_empty(), host_loopback)
+        .map_err(SpecError::from)
 }
 
 /// A seccomp error about a name, pointed at where the profile says it.

@@ -122,6 +122,7 @@ pub fn spec(
         net: Some(definition.net.mode.unwrap_or_else(default_net)),
         publish: definition.net.publish.clone(),
         host_loopback: definition.net.host_loopback,
+        allow_hosts: definition.net.allow_hosts.clone(),
         ..Default::default()
     };
     let mut spec = SandboxSpec::resolve(&request, &profile, &host)?;

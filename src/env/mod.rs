@@ -91,6 +91,9 @@ pub struct NetSettings {
     pub publish: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub host_loopback: bool,
+    /// `--allow-host` values, as given.
+    #[serde(default, rename = "allow", skip_serializing_if = "Vec::is_empty")]
+    pub allow_hosts: Vec<String>,
 }
 
 impl NetSettings {
@@ -364,6 +367,7 @@ pub fn spec(
         net: definition.net.mode,
         publish: definition.net.publish.clone(),
         host_loopback: definition.net.host_loopback,
+        allow_hosts: definition.net.allow_hosts.clone(),
         ..Default::default()
     };
     let mut spec = SandboxSpec::resolve(&request, &profile, &host)?;
@@ -460,6 +464,7 @@ mod tests {
                 mode: Some(NetMode::Pasta),
                 publish: vec!["127.0.0.1:8080:80".into()],
                 host_loopback: false,
+                allow_hosts: vec!["a.test".into()],
             },
         };
         let text = toml::to_string(&def).unwrap();

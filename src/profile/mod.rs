@@ -153,6 +153,7 @@ struct RawNet {
     mode: Option<NetMode>,
     publish: Option<Vec<Spanned<String>>>,
     host_loopback: Option<bool>,
+    allow: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -211,6 +212,8 @@ pub struct Profile {
     pub publish: Vec<Located<String>>,
     /// Whether the host's loopback is reachable with `--net pasta` (`--net-host-loopback`).
     pub host_loopback: Option<bool>,
+    /// Names the sandbox may reach (`--allow-host`), as written; checked by `spec`.
+    pub allow_hosts: Vec<Located<String>>,
     pub landlock: Option<LandlockMode>,
     /// TCP ports the sandbox may bind / connect to when it shares the host's network (Landlock
     /// ABI 4); `None`: not restricted.
@@ -381,6 +384,13 @@ fn parse(source: &Arc<Source>) -> Result<(Profile, Option<Located<String>>), Pro
             .map(located)
             .collect(),
         host_loopback: raw.net.host_loopback,
+        allow_hosts: raw
+            .net
+            .allow
+            .unwrap_or_default()
+            .into_iter()
+            .map(located)
+            .collect(),
         landlock: raw.landlock.mode,
         tcp_bind: raw.landlock.tcp_bind,
         tcp_connect: raw.landlock.tcp_connect,
@@ -447,6 +457,7 @@ impl Profile {
         self.net = child.net.or(self.net);
         self.publish.extend(child.publish);
         self.host_loopback = child.host_loopback.or(self.host_loopback);
+        self.allow_hosts.extend(child.allow_hosts);
         self.landlock = child.landlock.or(self.landlock);
         self.seccomp_deny.extend(child.seccomp_deny);
         self.seccomp_allow.extend(child.seccomp_allow);
@@ -544,6 +555,9 @@ impl Profile {
         }
         if let Some(host_loopback) = self.host_loopback {
             net.insert("host_loopback".into(), Value::Boolean(host_loopback));
+        }
+        if !self.allow_hosts.is_empty() {
+            net.insert("allow".into(), located(&self.allow_hosts));
         }
         top.insert("net".into(), Value::Table(net));
         let mut limits = Table::new();

@@ -1,7 +1,9 @@
+mod action;
 mod check;
 mod children;
 mod ci_secrets;
 mod completions;
+mod egress;
 mod env_state;
 mod environments;
 mod escapes;

@@ -470,3 +470,62 @@ fn an_environment_keeps_its_allow_list_and_its_forwarder_ends_with_it() {
     );
     ok(&hutch(&["rm", "box"]));
 }
+
+/// Whether this host reaches `url` itself (the registries CI may reach; no other internet).
+fn host_reaches(url: &str) -> bool {
+    Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "--max-time", "20", url])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn real_package_registries_by_name_and_nothing_else() {
+    let Some(sb) = with_tools() else { return };
+    let pypi = "https://pypi.org/simple/six/";
+    let debian = "http://deb.debian.org/debian/dists/bookworm/Release";
+    if !host_reaches(pypi) || !host_reaches(debian) {
+        strict_or_skip("this host cannot reach pypi.org and deb.debian.org");
+        return;
+    }
+    // The real resolver and the real servers: no test seam. PyPI over HTTPS (SNI), Debian's
+    // mirror over plain HTTP (Host header), each reached only while it is listed. curl goes
+    // through the forwarder as its proxy (http_proxy is set inside), which answers a name not
+    // listed with 403: -f makes that a failure.
+    let mut cmd = sb.hutch(["-v", "run", "--net", "pasta", "--allow-host", "pypi.org"]);
+    cmd.args([
+        "--",
+        "bash",
+        "-c",
+        &format!(
+            "curl -sS -o /dev/null --max-time 30 -w 'pypi %{{http_code}}\\n' {pypi}; \
+             curl -fsS -o /dev/null --max-time 30 {debian} && echo 'debian reached' || \
+             echo 'debian refused'; \
+             curl --noproxy '*' -fsS -o /dev/null --max-time 30 {debian} && \
+             echo 'debian reached directly' || echo 'debian refused directly'"
+        ),
+    ]);
+    let out = cmd.output().expect("spawn hutch");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("pypi 200"), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains("debian refused\n"),
+        "{text}\n{}",
+        stderr(&out)
+    );
+    assert!(
+        text.contains("debian refused directly"),
+        "{text}\n{}",
+        stderr(&out)
+    );
+
+    let mut cmd = sb.hutch(["run", "--net", "pasta", "--allow-host", "deb.debian.org"]);
+    cmd.args(["--", "curl", "-fsS", "--max-time", "30", debian]);
+    let out = cmd.output().expect("spawn hutch");
+    let release = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && release.contains("Codename: bookworm"),
+        "{release}\n{}",
+        stderr(&out)
+    );
+}

@@ -479,53 +479,110 @@ fn host_reaches(url: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The host names of the apt mirrors this host uses (one-line and deb822 sources), so that the
+/// test follows whatever mirror the machine is set up with.
+fn apt_mirror_hosts() -> Vec<String> {
+    let mut texts = vec![std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default()];
+    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        for entry in dir.flatten() {
+            let path = entry.path();
+            if path
+                .extension()
+                .is_some_and(|e| e == "list" || e == "sources")
+            {
+                texts.push(std::fs::read_to_string(path).unwrap_or_default());
+            }
+        }
+    }
+    let mut hosts = Vec::new();
+    for line in texts.iter().flat_map(|t| t.lines()) {
+        let line = line.trim();
+        if line.starts_with('#') {
+            continue;
+        }
+        for word in line.split_whitespace() {
+            let Some(rest) = word
+                .strip_prefix("http://")
+                .or_else(|| word.strip_prefix("https://"))
+            else {
+                continue;
+            };
+            let host = rest.split(['/', ':']).next().unwrap_or_default().to_owned();
+            if !host.is_empty() && !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+    }
+    hosts
+}
+
+/// `hutch run --net pasta --allow-host HOST... -- bash -c SCRIPT`, with the real resolver.
+fn run_allowing(sb: &Sandbox, hosts: &[&str], script: &str) -> Output {
+    let mut cmd = sb.hutch(["-v", "run", "--net", "pasta"]);
+    for host in hosts {
+        cmd.args(["--allow-host", host]);
+    }
+    cmd.args(["--", "bash", "-c", script]);
+    cmd.output().expect("spawn hutch")
+}
+
 #[test]
 fn real_package_registries_by_name_and_nothing_else() {
     let Some(sb) = with_tools() else { return };
+    let mirrors = apt_mirror_hosts();
     let pypi = "https://pypi.org/simple/six/";
-    let debian = "http://deb.debian.org/debian/dists/bookworm/Release";
-    if !host_reaches(pypi) || !host_reaches(debian) {
-        strict_or_skip("this host cannot reach pypi.org and deb.debian.org");
+    let Some(mirror) = mirrors.first() else {
+        strict_or_skip("this host has no http(s) apt source");
+        return;
+    };
+    if !host_reaches(pypi) || !host_reaches(&format!("http://{mirror}/")) {
+        strict_or_skip("this host cannot reach pypi.org and its apt mirror");
         return;
     }
-    // The real resolver and the real servers: no test seam. PyPI over HTTPS (SNI), Debian's
-    // mirror over plain HTTP (Host header), each reached only while it is listed. curl goes
-    // through the forwarder as its proxy (http_proxy is set inside), which answers a name not
-    // listed with 403: -f makes that a failure.
-    let mut cmd = sb.hutch(["-v", "run", "--net", "pasta", "--allow-host", "pypi.org"]);
-    cmd.args([
-        "--",
-        "bash",
-        "-c",
-        &format!(
-            "curl -sS -o /dev/null --max-time 30 -w 'pypi %{{http_code}}\\n' {pypi}; \
-             curl -fsS -o /dev/null --max-time 30 {debian} && echo 'debian reached' || \
-             echo 'debian refused'; \
-             curl --noproxy '*' -fsS -o /dev/null --max-time 30 {debian} && \
-             echo 'debian reached directly' || echo 'debian refused directly'"
-        ),
-    ]);
-    let out = cmd.output().expect("spawn hutch");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("pypi 200"), "{text}\n{}", stderr(&out));
-    assert!(
-        text.contains("debian refused\n"),
-        "{text}\n{}",
-        stderr(&out)
-    );
-    assert!(
-        text.contains("debian refused directly"),
-        "{text}\n{}",
-        stderr(&out)
-    );
+    // The real resolver, servers and clients, no test seam: apt over plain HTTP (matched on the
+    // Host header), pip over HTTPS (SNI), each through the forwarder as the proxy the sandbox's
+    // http_proxy/https_proxy name. apt runs as the user, on lists and a cache of its own.
+    let apt = "mkdir -p lists/partial cache/archives/partial && \
+        apt=\"apt-get -q -o Dir::State::Lists=$PWD/lists -o Dir::Cache=$PWD/cache -o Debug::NoLocking=1 \
+        -o APT::Sandbox::User=nobody\" && $apt update >apt.log 2>&1 && $apt download hello \
+        >>apt.log 2>&1 && ls hello_*.deb && echo 'apt ok' || echo 'apt failed'";
+    let pip = "python3 -m pip download --no-deps --no-cache-dir -d wheels six==1.16.0 \
+        >pip.log 2>&1 && ls wheels && echo 'pip ok' || echo 'pip failed'";
+    let script = format!("{apt}; {pip}");
 
-    let mut cmd = sb.hutch(["run", "--net", "pasta", "--allow-host", "deb.debian.org"]);
-    cmd.args(["--", "curl", "-fsS", "--max-time", "30", debian]);
-    let out = cmd.output().expect("spawn hutch");
-    let release = String::from_utf8_lossy(&out.stdout);
+    let mut registries: Vec<&str> = mirrors.iter().map(String::as_str).collect();
+    registries.extend(["pypi.org", "files.pythonhosted.org"]);
+    let out = run_allowing(&sb, &registries, &script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let logs = || {
+        let read = |f: &str| std::fs::read_to_string(sb.path().join(f)).unwrap_or_default();
+        format!(
+            "{}\napt.log:\n{}\npip.log:\n{}",
+            stderr(&out),
+            read("apt.log"),
+            read("pip.log")
+        )
+    };
+    assert!(text.contains("apt ok"), "{text}\n{}", logs());
+    assert!(text.contains("pip ok"), "{text}\n{}", logs());
+
+    // pypi.org alone: its index is reachable, the files it points to and the mirror are not.
+    let out = run_allowing(
+        &sb,
+        &["pypi.org"],
+        &format!(
+            "curl -fsS -o /dev/null --max-time 30 {pypi} && echo 'index ok'; rm -rf lists cache \
+             wheels hello_*.deb; {script}; curl --noproxy '*' -fsS -o /dev/null --max-time 30 \
+             http://{mirror}/ && echo 'mirror reached directly' || echo 'mirror refused directly'"
+        ),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("index ok"), "{text}\n{}", logs());
+    assert!(text.contains("apt failed"), "{text}\n{}", logs());
+    assert!(text.contains("pip failed"), "{text}\n{}", logs());
     assert!(
-        out.status.success() && release.contains("Codename: bookworm"),
-        "{release}\n{}",
-        stderr(&out)
+        text.contains("mirror refused directly"),
+        "{text}\n{}",
+        logs()
     );
 }

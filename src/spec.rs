@@ -337,6 +337,7 @@ impl SandboxSpec {
             };
             mounts.push(mount);
         }
+        current_directory_wins(&mut mounts, &host.cwd);
 
         // After the profile's mounts, which they cover; before the flags', which may mean to show
         // one of them again.
@@ -517,6 +518,32 @@ impl SandboxSpec {
 
 /// `--env NAME=VALUE` sets a value; `--env NAME` passes the host's variable by name.
 #[allow(clippy::type_complexity)]
+/// Move the profile's bind of the current directory after every later profile mount on one of
+/// its parents, which would cover it: the `dev` profile's persistent home is mounted on `~`
+/// after `default`'s bind of the current directory, and a project in the home must still be
+/// the one the user is in. The order of everything else is kept.
+fn current_directory_wins(mounts: &mut Vec<Mount>, cwd: &Path) {
+    let is_cwd_bind = |m: &Mount| matches!(m, Mount::Bind { dst, .. } if dst == cwd);
+    let Some(at) = mounts.iter().position(is_cwd_bind) else {
+        return;
+    };
+    let covers = |m: &Mount| cwd.starts_with(mount_destination(m)) && !is_cwd_bind(m);
+    if let Some(last) = mounts.iter().rposition(covers).filter(|&last| last > at) {
+        let bind = mounts.remove(at);
+        mounts.insert(last, bind);
+    }
+}
+
+fn mount_destination(mount: &Mount) -> &Path {
+    match mount {
+        Mount::Overlay { dst, .. }
+        | Mount::Bind { dst, .. }
+        | Mount::Tmpfs { dst, .. }
+        | Mount::Proc { dst }
+        | Mount::Dev { dst } => dst,
+    }
+}
+
 fn env_flags(flags: &[String]) -> Result<(Vec<(String, String)>, Vec<String>), SpecError> {
     let mut set = Vec::new();
     let mut pass = Vec::new();
@@ -802,6 +829,38 @@ mod tests {
         }));
         assert_eq!(spec.workdir, cwd);
         assert!(spec.warnings.is_empty());
+    }
+
+    #[test]
+    fn the_current_directory_is_mounted_after_a_home_that_would_cover_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().canonicalize().unwrap().join("home");
+        let cwd = home.join("src/project");
+        std::fs::create_dir_all(&cwd).unwrap();
+        let spec = resolve(&request(&["true"]), "dev", &host(&cwd, &home)).unwrap();
+        let position = |wanted: &dyn Fn(&Mount) -> bool| spec.mounts.iter().position(wanted);
+        let home_bind = position(&|m| matches!(m, Mount::Bind { dst, .. } if *dst == home));
+        let cwd_bind = position(&|m| matches!(m, Mount::Bind { dst, .. } if *dst == cwd));
+        let home_tmpfs = position(&|m| matches!(m, Mount::Tmpfs { dst, .. } if *dst == home));
+        let (Some(home_bind), Some(cwd_bind), Some(home_tmpfs)) = (home_bind, cwd_bind, home_tmpfs)
+        else {
+            panic!("{:?}", spec.mounts);
+        };
+        assert!(
+            home_tmpfs < home_bind && home_bind < cwd_bind,
+            "{:?}",
+            spec.mounts
+        );
+        // Outside the home nothing moves: the bind stays where the profile put it.
+        let elsewhere = dir.path().canonicalize().unwrap().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let spec = resolve(&request(&["true"]), "dev", &host(&elsewhere, &home)).unwrap();
+        let last = spec.mounts.last().unwrap();
+        assert!(
+            matches!(last, Mount::Bind { dst, .. } if *dst == home),
+            "{:?}",
+            spec.mounts
+        );
     }
 
     #[test]

@@ -544,7 +544,10 @@ fn mount_destination(mount: &Mount) -> &Path {
     }
 }
 
-fn env_flags(flags: &[String]) -> Result<(Vec<(String, String)>, Vec<String>), SpecError> {
+/// `--env` flags: the variables set (`K=V`) and the names passed from the host (`K`).
+type EnvFlags = (Vec<(String, String)>, Vec<String>);
+
+fn env_flags(flags: &[String]) -> Result<EnvFlags, SpecError> {
     let mut set = Vec::new();
     let mut pass = Vec::new();
     for arg in flags {

@@ -10,6 +10,7 @@ mod generated;
 mod harness;
 mod hosts;
 mod images;
+mod login_session;
 mod man_pages;
 mod mount_targets;
 mod network;

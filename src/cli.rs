@@ -269,6 +269,24 @@ pub struct CreateArgs {
     pub map_root: bool,
     #[command(flatten)]
     pub net: NetArgs,
+    #[command(flatten)]
+    pub shares: ShareArgs,
+}
+
+/// Host folders `hutch create` shares with the environment, mounted at every start and reboot.
+/// The real home is not shared unless asked for.
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    /// Share the host folder (or file) SRC writable at DST inside, at every start (default:
+    /// the same path); e.g. --bind ~/src; repeatable
+    #[arg(long, value_name = "SRC[:DST]")]
+    pub bind: Vec<String>,
+    /// Share SRC read-only at DST inside (default: the same path); repeatable
+    #[arg(long, value_name = "SRC[:DST]")]
+    pub ro_bind: Vec<String>,
+    /// Mount a fresh, empty tmpfs at DST inside at every start; repeatable
+    #[arg(long, value_name = "DST")]
+    pub tmpfs: Vec<String>,
 }
 
 /// The network flags `run` and `create` share.
@@ -495,7 +513,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         | Command::Ls(_)
         | Command::Status(_)
         | Command::Logs(_)
-        | Command::Rm(_) => environment_command(&cli),
+        | Command::Rm(_) => environment_command(&cli, &matches),
         Command::Check(args) => check_command(args.json, cli.quiet),
         Command::Completions(args) => print(completions(args.shell)).map(|()| 0),
         Command::Image(command) => image_command(command, cli.root.as_deref(), cli.quiet),
@@ -529,7 +547,7 @@ fn image_command(
     })
 }
 
-fn environment_command(cli: &Cli) -> Result<u8, Error> {
+fn environment_command(cli: &Cli, matches: &ArgMatches) -> Result<u8, Error> {
     use crate::env::commands;
     let dirs = StateDirs::from_env(cli.root.as_deref())?;
     match &cli.command {
@@ -546,6 +564,10 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
             a.profile.as_deref(),
             a.map_root,
             a.net.settings(),
+            &matches
+                .subcommand_matches("create")
+                .map(mount_flags_in_order)
+                .unwrap_or_default(),
         )?,
         Command::Start(a) => {
             if !commands::start(&dirs, &a.name)? && !cli.quiet {

@@ -50,6 +50,21 @@ pub enum MountFlag {
     Tmpfs(String),
 }
 
+impl MountFlag {
+    /// The mount the flag asks for: sources made absolute from the current directory and
+    /// checked to exist, destinations checked to be absolute and not to climb.
+    pub fn resolve(&self, host: &Host) -> Result<Mount, SpecError> {
+        match self {
+            MountFlag::Bind(arg) => bind_flag("--bind", arg, false, host),
+            MountFlag::RoBind(arg) => bind_flag("--ro-bind", arg, true, host),
+            MountFlag::Tmpfs(dst) => Ok(Mount::Tmpfs {
+                dst: destination("--tmpfs", dst)?,
+                mode: 0o755,
+            }),
+        }
+    }
+}
+
 /// Facts about the host and the invoking user that a spec is resolved against.
 #[derive(Debug, Clone)]
 pub struct Host {
@@ -349,14 +364,7 @@ impl SandboxSpec {
         ));
 
         for flag in &request.mounts {
-            mounts.push(match flag {
-                MountFlag::Bind(arg) => bind_flag("--bind", arg, false, host)?,
-                MountFlag::RoBind(arg) => bind_flag("--ro-bind", arg, true, host)?,
-                MountFlag::Tmpfs(dst) => Mount::Tmpfs {
-                    dst: destination("--tmpfs", dst)?,
-                    mode: 0o755,
-                },
-            });
+            mounts.push(flag.resolve(host)?);
         }
 
         let hostname = match (&request.hostname, &profile.hostname) {

@@ -24,6 +24,7 @@ pub fn create(
     profile: Option<&str>,
     map_root: bool,
     net: NetSettings,
+    mounts: &[crate::spec::MountFlag],
 ) -> Result<(), EnvError> {
     let paths = EnvPaths::new(dirs, name)?;
     let source = match (host_source, image) {
@@ -44,6 +45,8 @@ pub fn create(
     if init == super::Init::System && source == Source::Host {
         return Err(EnvError::SystemInitNeedsImage);
     }
+    let host = Host::current()?;
+    let shares = super::shares::from_flags(mounts, &host)?;
     let definition = Definition {
         name: name.to_owned(),
         source,
@@ -55,8 +58,8 @@ pub fn create(
         init,
         image: image.map(str::to_owned),
         net,
+        mounts: shares,
     };
-    let host = Host::current()?;
     super::create(&paths, &definition)?;
     // The profile must resolve now, not at the first start; a definition that cannot start is
     // not kept.

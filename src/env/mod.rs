@@ -436,6 +436,7 @@ mod tests {
             init: Init::Hutch,
             image: None,
             net: NetSettings::default(),
+            mounts: Vec::new(),
         };
         create(&paths, &def).unwrap();
         assert_eq!(paths.load().unwrap(), def);
@@ -466,6 +467,7 @@ mod tests {
                 publish: vec!["127.0.0.1:8080:80".into()],
                 host_loopback: false,
             },
+            mounts: Vec::new(),
         };
         let text = toml::to_string(&def).unwrap();
         assert!(

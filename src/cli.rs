@@ -103,6 +103,9 @@ pub enum Command {
     /// Open a login shell in a running environment (with a pseudoterminal of its own when you
     /// have a terminal)
     Enter(EnterArgs),
+    /// Copy files and directories into or out of an environment, running or not:
+    /// `hutch cp SRC ENV:DST` or `hutch cp ENV:SRC DST`
+    Cp(CpArgs),
     /// List environments
     Ls(JsonArg),
     /// Show one environment's state
@@ -238,6 +241,16 @@ pub struct EnterArgs {
     /// Log in as this user of the environment (its /etc/passwd) instead of as yourself or root
     #[arg(long, short, value_name = "USER")]
     pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// What to copy: a host path, or ENV:PATH in an environment (resolved inside it)
+    #[arg(value_name = "SRC", value_hint = clap::ValueHint::AnyPath)]
+    pub src: std::ffi::OsString,
+    /// Where to: into it when it is a directory, else that name; ENV:PATH or a host path
+    #[arg(value_name = "DST", value_hint = clap::ValueHint::AnyPath)]
+    pub dst: std::ffi::OsString,
 }
 
 #[derive(Debug, Args)]
@@ -510,6 +523,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         | Command::Restart(_)
         | Command::Exec(_)
         | Command::Enter(_)
+        | Command::Cp(_)
         | Command::Ls(_)
         | Command::Status(_)
         | Command::Logs(_)
@@ -589,6 +603,7 @@ fn environment_command(cli: &Cli, matches: &ArgMatches) -> Result<u8, Error> {
             return Ok(commands::exec(&dirs, &a.name, &a.command, stdio)?);
         }
         Command::Enter(a) => return Ok(commands::enter(&dirs, &a.name, a.user.as_deref())?),
+        Command::Cp(a) => crate::env::copy::copy(&dirs, &a.src, &a.dst)?,
         Command::Ls(a) => print(commands::ls(&dirs, a.json)?)?,
         Command::Status(a) => print(commands::status(&dirs, &a.name, a.json)?)?,
         Command::Logs(a) => print_log(commands::logs(&dirs, &a.name, a.follow)?)?,

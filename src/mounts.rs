@@ -13,7 +13,7 @@
 //! steer a mount only to another place inside the sandbox.
 
 mod remount;
-mod target;
+pub(crate) mod target;
 
 use std::fmt;
 use std::os::fd::{AsFd, OwnedFd};

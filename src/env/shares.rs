@@ -183,7 +183,10 @@ mod tests {
             MountFlag::Bind(format!("{}:/x/../../etc", dir.path().display())),
             MountFlag::Tmpfs("relative".into()),
         ] {
-            assert!(from_flags(std::slice::from_ref(&flag), &h).is_err(), "{flag:?}");
+            assert!(
+                from_flags(std::slice::from_ref(&flag), &h).is_err(),
+                "{flag:?}"
+            );
         }
     }
 

@@ -130,7 +130,8 @@ impl Root {
             let onto = at::open_entry_nofollow(top.as_fd(), name, &entry_shown)?;
             at::attach(bound.as_fd(), onto.as_fd(), &entry_shown)?;
         }
-        tracing::debug!(dir = %shown.display(), entries = entries.len(), "shadowed a read-only directory");
+        let count = entries.len();
+        tracing::debug!(dir = %shown.display(), entries = count, "shadowed a read-only directory");
         self.shadows
             .push(top.try_clone().map_err(io("dup", &shown))?);
         Ok(top)

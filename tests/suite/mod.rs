@@ -2,6 +2,7 @@ mod check;
 mod children;
 mod ci_secrets;
 mod completions;
+mod env_copy;
 mod env_shares;
 mod env_state;
 mod environments;

@@ -48,6 +48,22 @@ impl ShareKind {
     }
 }
 
+impl std::fmt::Display for Share {
+    /// As the flag that made it: `--ro-bind /home/ada/src:/src`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.src {
+            Some(src) => write!(
+                f,
+                "{} {}:{}",
+                self.kind.flag(),
+                src.display(),
+                self.dst.display()
+            ),
+            None => write!(f, "{} {}", self.kind.flag(), self.dst.display()),
+        }
+    }
+}
+
 /// The shares `hutch create`'s mount flags ask for, checked as `hutch run` checks them.
 pub fn from_flags(flags: &[MountFlag], host: &Host) -> Result<Vec<Share>, SpecError> {
     let mut shares = Vec::with_capacity(flags.len());

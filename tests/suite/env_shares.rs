@@ -132,6 +132,23 @@ fn image_environment_shares_survive_reboot_and_cannot_be_steered_out() {
         ],
     ));
     ok(&hutch(&sb, &["start", "img"]));
+    // ls and status name the image, and status the shares.
+    let listing = ok(&hutch(&sb, &["ls"]));
+    let row = listing.lines().find(|l| l.starts_with("img ")).unwrap();
+    assert_eq!(row.split_whitespace().nth(2), Some("bb"), "{listing}");
+    let status = ok(&hutch(&sb, &["status", "img"]));
+    assert!(status.contains("source:    image bb\n"), "{status}");
+    let data = sb.path().join("data");
+    assert!(
+        status.contains(&format!("shared:    --bind {}:/data\n", data.display())),
+        "{status}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&hutch(&sb, &["status", "img", "--json"]))).unwrap();
+    assert_eq!(
+        (json["source"].as_str(), json["image"].as_str()),
+        (Some("image"), Some("bb"))
+    );
     assert_eq!(
         ok(&exec(
             &sb,

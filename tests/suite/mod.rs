@@ -19,6 +19,7 @@ mod network;
 mod output;
 mod profiles;
 mod readme;
+mod readme_examples;
 mod run_errors;
 mod run_isolation;
 mod run_lifecycle;

@@ -38,12 +38,15 @@ fn blocks_are_found_with_their_lines() {
 fn with_state(sb: &Sandbox, program: &str, dir: &Path) -> std::process::Command {
     let mut cmd = sb.launcher.program(program, dir);
     let bin = sb.launcher.binary.parent().unwrap();
-    cmd.env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()))
-        .env("HOME", dir.join("home"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_RUNTIME_DIR", dir.join("run"))
-        .env("TERM", "dumb");
+    cmd.env(
+        "PATH",
+        format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
+    )
+    .env("HOME", dir.join("home"))
+    .env("XDG_DATA_HOME", dir.join("data"))
+    .env("XDG_CONFIG_HOME", dir.join("config"))
+    .env("XDG_RUNTIME_DIR", dir.join("run"))
+    .env("TERM", "dumb");
     cmd
 }
 
@@ -59,8 +62,7 @@ fn readme_examples_marked_runnable_run() {
         for sub in ["", "home", "run"] {
             sb.write(&format!("block-{index}/{sub}/.keep"), "");
         }
-        std::fs::set_permissions(dir.join("run"), std::fs::Permissions::from_mode(0o700))
-            .unwrap();
+        std::fs::set_permissions(dir.join("run"), std::fs::Permissions::from_mode(0o700)).unwrap();
         let out = with_state(&sb, "sh", &dir)
             .args(["-exc", script])
             .output()

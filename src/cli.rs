@@ -89,7 +89,8 @@ pub enum Command {
     /// Create a persistent environment (`--host`: the host's system, a home of its own)
     #[command(
         after_help = "Examples:\n  hutch create dev --host\n  hutch create box --host --profile dev --map-root\n  \
-                      hutch create web --host --net pasta --publish 127.0.0.1:8080:80"
+                      hutch create web --host --net pasta --publish 127.0.0.1:8080:80\n  \
+                      hutch create deb --image debian --bind ~/src:/src --ro-bind ~/data:/data"
     )]
     Create(CreateArgs),
     /// Start an environment (its supervisor runs detached; output goes to its console log)
@@ -105,6 +106,15 @@ pub enum Command {
     Enter(EnterArgs),
     /// Copy files and directories into or out of an environment, running or not:
     /// `hutch cp SRC ENV:DST` or `hutch cp ENV:SRC DST`
+    #[command(
+        after_help = "Paths inside the environment are resolved inside it, as in a chroot; \
+                      symlinks below SRC are copied as symlinks, and FIFOs, devices and sockets \
+                      are refused. Modes and modification times are kept, set-id bits are not; \
+                      what is copied in belongs to the environment's root (to you in a host \
+                      environment), what is copied out to you.\n\nExamples:\n  \
+                      hutch cp notes.txt dev:/root/\n  hutch cp ./src deb:/srv/src\n  \
+                      hutch cp deb:/etc/os-release ."
+    )]
     Cp(CpArgs),
     /// List environments
     Ls(JsonArg),

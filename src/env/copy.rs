@@ -85,6 +85,8 @@ pub enum CopyError {
     },
     #[error("cannot start the copy's helper")]
     Helper(#[source] SysError),
+    #[error("environment {name:?} is starting")]
+    Starting { name: String },
     #[error("{message}")]
     Inside { message: String },
 }
@@ -94,6 +96,9 @@ impl CopyError {
         match self {
             CopyError::Env(e) => e.hint(),
             CopyError::Launch(e) => e.hint(),
+            CopyError::Starting { .. } => {
+                Some("try again once `hutch ls` says it is running".into())
+            }
             CopyError::Sides(_) => Some(
                 "e.g. `hutch cp notes.txt dev:/root/` or `hutch cp dev:/etc/os-release .`".into(),
             ),
@@ -153,11 +158,13 @@ pub fn copy(dirs: &StateDirs, src: &OsStr, dst: &OsStr) -> Result<(), CopyError>
             }
             run_helper(&spec, pidfd.as_fd(), job)
         }
-        _ => {
+        Status::Starting => Err(CopyError::Starting { name: env }),
+        Status::Stopped => {
             // The supervisor's lock keeps the environment from starting on the same upper
             // layer while the copy has it mounted (overlayfs allows one mount per upper).
             let Some(_lock) = runtime::take_lock(&paths)? else {
-                return Err(EnvError::Running { name: env }.into());
+                // A start won the race.
+                return Err(CopyError::Starting { name: env });
             };
             with_stopped_environment(&spec, |pidfd| run_helper(&spec, pidfd, job))
         }

@@ -38,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart an environment, as `reboot` inside it does')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command in a running environment; exit status as `hutch run`')
             [CompletionResult]::new('enter', 'enter', [CompletionResultType]::ParameterValue, 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)')
+            [CompletionResult]::new('cp', 'cp', [CompletionResultType]::ParameterValue, 'Copy files and directories into or out of an environment, running or not: `hutch cp SRC ENV:DST` or `hutch cp ENV:SRC DST`')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List environments')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show one environment''s state')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show one environment''s state')
@@ -136,6 +137,9 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable')
             [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable')
             [CompletionResult]::new('--allow-host', '--allow-host', [CompletionResultType]::ParameterName, 'With --net pasta: let the sandbox reach only this name (HTTP and HTTPS, or the given port), matched on the name each connection is for by a forwarder outside; DNS answers only allowed names; *.example.org allows the names under example.org; repeatable')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Share the host folder (or file) SRC writable at DST inside, at every start (default: the same path); e.g. --bind ~/src; repeatable')
+            [CompletionResult]::new('--ro-bind', '--ro-bind', [CompletionResultType]::ParameterName, 'Share SRC read-only at DST inside (default: the same path); repeatable')
+            [CompletionResult]::new('--tmpfs', '--tmpfs', [CompletionResultType]::ParameterName, 'Mount a fresh, empty tmpfs at DST inside at every start; repeatable')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Build it from the host''s own system (read-only), with a persistent home of its own')
             [CompletionResult]::new('--map-root', '--map-root', [CompletionResultType]::ParameterName, 'Be uid 0 inside; root there may also reboot(2) the environment')
@@ -197,6 +201,16 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
         'hutch;enter' {
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'hutch;cp' {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -358,6 +372,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart an environment, as `reboot` inside it does')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command in a running environment; exit status as `hutch run`')
             [CompletionResult]::new('enter', 'enter', [CompletionResultType]::ParameterValue, 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)')
+            [CompletionResult]::new('cp', 'cp', [CompletionResultType]::ParameterValue, 'Copy files and directories into or out of an environment, running or not: `hutch cp SRC ENV:DST` or `hutch cp ENV:SRC DST`')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List environments')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show one environment''s state')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print an environment''s console log')
@@ -398,6 +413,9 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;help;enter' {
+            break
+        }
+        'hutch;help;cp' {
             break
         }
         'hutch;help;ls' {

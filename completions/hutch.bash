@@ -22,6 +22,9 @@ _hutch() {
             hutch,completions)
                 cmd="hutch__subcmd__completions"
                 ;;
+            hutch,cp)
+                cmd="hutch__subcmd__cp"
+                ;;
             hutch,create)
                 cmd="hutch__subcmd__create"
                 ;;
@@ -72,6 +75,9 @@ _hutch() {
                 ;;
             hutch__subcmd__help,completions)
                 cmd="hutch__subcmd__help__subcmd__completions"
+                ;;
+            hutch__subcmd__help,cp)
+                cmd="hutch__subcmd__help__subcmd__cp"
                 ;;
             hutch__subcmd__help,create)
                 cmd="hutch__subcmd__help__subcmd__create"
@@ -179,7 +185,7 @@ _hutch() {
 
     case "${cmd}" in
         hutch)
-            opts="-v -q -h -V --verbose --quiet --root --help --version run profile create start stop restart exec enter ls status inspect logs rm check completions image help"
+            opts="-v -q -h -V --verbose --quiet --root --help --version run profile create start stop restart exec enter cp ls status inspect logs rm check completions image help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,8 +238,26 @@ _hutch() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hutch__subcmd__cp)
+            opts="-v -q -h --verbose --quiet --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hutch__subcmd__create)
-            opts="-p -v -q -h --host --image --init --profile --map-root --net --publish --net-host-loopback --allow-host --verbose --quiet --root --help"
+            opts="-p -v -q -h --host --image --init --profile --map-root --net --publish --net-host-loopback --allow-host --bind --ro-bind --tmpfs --verbose --quiet --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -264,6 +288,18 @@ _hutch() {
                     return 0
                     ;;
                 --allow-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ro-bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tmpfs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -323,7 +359,7 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__help)
-            opts="run profile create start stop restart exec enter ls status logs rm check completions image help"
+            opts="run profile create start stop restart exec enter cp ls status logs rm check completions image help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,6 +387,20 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__help__subcmd__cp)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

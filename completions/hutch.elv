@@ -35,6 +35,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand restart 'Restart an environment, as `reboot` inside it does'
             cand exec 'Run a command in a running environment; exit status as `hutch run`'
             cand enter 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)'
+            cand cp 'Copy files and directories into or out of an environment, running or not: `hutch cp SRC ENV:DST` or `hutch cp ENV:SRC DST`'
             cand ls 'List environments'
             cand status 'Show one environment''s state'
             cand inspect 'Show one environment''s state'
@@ -124,6 +125,9 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand -p 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
             cand --publish 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
             cand --allow-host 'With --net pasta: let the sandbox reach only this name (HTTP and HTTPS, or the given port), matched on the name each connection is for by a forwarder outside; DNS answers only allowed names; *.example.org allows the names under example.org; repeatable'
+            cand --bind 'Share the host folder (or file) SRC writable at DST inside, at every start (default: the same path); e.g. --bind ~/src; repeatable'
+            cand --ro-bind 'Share SRC read-only at DST inside (default: the same path); repeatable'
+            cand --tmpfs 'Mount a fresh, empty tmpfs at DST inside at every start; repeatable'
             cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --host 'Build it from the host''s own system (read-only), with a persistent home of its own'
             cand --map-root 'Be uid 0 inside; root there may also reboot(2) the environment'
@@ -180,6 +184,15 @@ set edit:completion:arg-completer[hutch] = {|@words|
         &'hutch;enter'= {
             cand -u 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root'
             cand --user 'Log in as this user of the environment (its /etc/passwd) instead of as yourself or root'
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;cp'= {
             cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
@@ -324,6 +337,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand restart 'Restart an environment, as `reboot` inside it does'
             cand exec 'Run a command in a running environment; exit status as `hutch run`'
             cand enter 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)'
+            cand cp 'Copy files and directories into or out of an environment, running or not: `hutch cp SRC ENV:DST` or `hutch cp ENV:SRC DST`'
             cand ls 'List environments'
             cand status 'Show one environment''s state'
             cand logs 'Print an environment''s console log'
@@ -354,6 +368,8 @@ set edit:completion:arg-completer[hutch] = {|@words|
         &'hutch;help;exec'= {
         }
         &'hutch;help;enter'= {
+        }
+        &'hutch;help;cp'= {
         }
         &'hutch;help;ls'= {
         }

@@ -89,7 +89,8 @@ pub enum Command {
     /// Create a persistent environment (`--host`: the host's system, a home of its own)
     #[command(
         after_help = "Examples:\n  hutch create dev --host\n  hutch create box --host --profile dev --map-root\n  \
-                      hutch create web --host --net pasta --publish 127.0.0.1:8080:80"
+                      hutch create web --host --net pasta --publish 127.0.0.1:8080:80\n  \
+                      hutch create deb --image debian --bind ~/src:/src --ro-bind ~/data:/data"
     )]
     Create(CreateArgs),
     /// Start an environment (its supervisor runs detached; output goes to its console log)
@@ -103,6 +104,18 @@ pub enum Command {
     /// Open a login shell in a running environment (with a pseudoterminal of its own when you
     /// have a terminal)
     Enter(EnterArgs),
+    /// Copy files and directories into or out of an environment, running or not:
+    /// `hutch cp SRC ENV:DST` or `hutch cp ENV:SRC DST`
+    #[command(
+        after_help = "Paths inside the environment are resolved inside it, as in a chroot; \
+                      symlinks below SRC are copied as symlinks, and FIFOs, devices and sockets \
+                      are refused. Modes and modification times are kept, set-id bits are not; \
+                      what is copied in belongs to the environment's root (to you in a host \
+                      environment), what is copied out to you.\n\nExamples:\n  \
+                      hutch cp notes.txt dev:/root/\n  hutch cp ./src deb:/srv/src\n  \
+                      hutch cp deb:/etc/os-release ."
+    )]
+    Cp(CpArgs),
     /// List environments
     Ls(JsonArg),
     /// Show one environment's state
@@ -241,6 +254,16 @@ pub struct EnterArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CpArgs {
+    /// What to copy: a host path, or ENV:PATH in an environment (resolved inside it)
+    #[arg(value_name = "SRC", value_hint = clap::ValueHint::AnyPath)]
+    pub src: std::ffi::OsString,
+    /// Where to: into it when it is a directory, else that name; ENV:PATH or a host path
+    #[arg(value_name = "DST", value_hint = clap::ValueHint::AnyPath)]
+    pub dst: std::ffi::OsString,
+}
+
+#[derive(Debug, Args)]
 pub struct JsonArg {
     /// Print JSON
     #[arg(long)]
@@ -269,6 +292,24 @@ pub struct CreateArgs {
     pub map_root: bool,
     #[command(flatten)]
     pub net: NetArgs,
+    #[command(flatten)]
+    pub shares: ShareArgs,
+}
+
+/// Host folders `hutch create` shares with the environment, mounted at every start and reboot.
+/// The real home is not shared unless asked for.
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    /// Share the host folder (or file) SRC writable at DST inside, at every start (default:
+    /// the same path); e.g. --bind ~/src; repeatable
+    #[arg(long, value_name = "SRC[:DST]")]
+    pub bind: Vec<String>,
+    /// Share SRC read-only at DST inside (default: the same path); repeatable
+    #[arg(long, value_name = "SRC[:DST]")]
+    pub ro_bind: Vec<String>,
+    /// Mount a fresh, empty tmpfs at DST inside at every start; repeatable
+    #[arg(long, value_name = "DST")]
+    pub tmpfs: Vec<String>,
 }
 
 /// The network flags `run` and `create` share.
@@ -503,10 +544,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         | Command::Restart(_)
         | Command::Exec(_)
         | Command::Enter(_)
+        | Command::Cp(_)
         | Command::Ls(_)
         | Command::Status(_)
         | Command::Logs(_)
-        | Command::Rm(_) => environment_command(&cli),
+        | Command::Rm(_) => environment_command(&cli, &matches),
         Command::Check(args) => check_command(args.json, cli.quiet),
         Command::Completions(args) => print(completions(args.shell)).map(|()| 0),
         Command::Image(command) => image_command(command, cli.root.as_deref(), cli.quiet),
@@ -540,7 +582,7 @@ fn image_command(
     })
 }
 
-fn environment_command(cli: &Cli) -> Result<u8, Error> {
+fn environment_command(cli: &Cli, matches: &ArgMatches) -> Result<u8, Error> {
     use crate::env::commands;
     let dirs = StateDirs::from_env(cli.root.as_deref())?;
     match &cli.command {
@@ -557,6 +599,10 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
             a.profile.as_deref(),
             a.map_root,
             a.net.settings(),
+            &matches
+                .subcommand_matches("create")
+                .map(mount_flags_in_order)
+                .unwrap_or_default(),
         )?,
         Command::Start(a) => {
             if !commands::start(&dirs, &a.name)? && !cli.quiet {
@@ -578,6 +624,7 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
             return Ok(commands::exec(&dirs, &a.name, &a.command, stdio)?);
         }
         Command::Enter(a) => return Ok(commands::enter(&dirs, &a.name, a.user.as_deref())?),
+        Command::Cp(a) => crate::env::copy::copy(&dirs, &a.src, &a.dst)?,
         Command::Ls(a) => print(commands::ls(&dirs, a.json)?)?,
         Command::Status(a) => print(commands::status(&dirs, &a.name, a.json)?)?,
         Command::Logs(a) => print_log(commands::logs(&dirs, &a.name, a.follow)?)?,

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::check::CheckError;
+use crate::env::copy::CopyError;
 use crate::env::join::JoinError;
 use crate::env::EnvError;
 use crate::image::ImageError;
@@ -33,6 +34,8 @@ pub enum Error {
     Join(#[from] JoinError),
     #[error(transparent)]
     Image(#[from] ImageError),
+    #[error(transparent)]
+    Copy(#[from] CopyError),
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
 }
@@ -62,6 +65,7 @@ impl Error {
             Error::Env(e) => e.hint(),
             Error::Join(e) => e.hint(),
             Error::Image(e) => e.hint(),
+            Error::Copy(e) => e.hint(),
         }
     }
 }
@@ -85,7 +89,8 @@ pub fn report(error: &Error) {
     let text = match error {
         // Rendered inside the sandbox already, hint included.
         Error::Launch(LaunchError::Inside(report))
-        | Error::Join(JoinError::Launch(LaunchError::Inside(report))) => report.message.clone(),
+        | Error::Join(JoinError::Launch(LaunchError::Inside(report)))
+        | Error::Copy(CopyError::Launch(LaunchError::Inside(report))) => report.message.clone(),
         _ => render(error, error.hint().as_deref()),
     };
     crate::output::note!("hutch: {text}");

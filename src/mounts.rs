@@ -13,7 +13,7 @@
 //! steer a mount only to another place inside the sandbox.
 
 mod remount;
-mod target;
+pub(crate) mod target;
 
 use std::fmt;
 use std::os::fd::{AsFd, OwnedFd};
@@ -276,8 +276,9 @@ impl MountError {
                 )
             }
             MountError::MountPoint { source, .. } if source.errno == Errno::EROFS => Some(
-                "the destination does not exist and its parent is read-only in the sandbox; \
-                 put a --tmpfs on a parent directory first, or choose a destination that exists"
+                "the destination does not exist and a directory above it is read-only in the \
+                 sandbox; choose a destination that exists, or a writable place for it (such as \
+                 a --tmpfs DIR on a directory above it)"
                     .into(),
             ),
             MountError::Op { op, source }
@@ -344,9 +345,16 @@ pub fn build_root(ops: &[MountOp]) -> Result<(), MountError> {
     mkdir(Path::new(TMPFS_DIRS)).map_err(scratch_err)?;
     // Every destination is resolved from this descriptor, never by path (see `target`).
     let mut root = Root::open(new_root).map_err(scratch_err)?;
+    root.shadow_read_only_in(Path::new(TMPFS_DIRS).to_owned());
 
     for (index, op) in ops.iter().enumerate() {
         apply(&mut root, index, op).map_err(|e| e.with_op(op))?;
+    }
+    for shadow in root.take_shadows() {
+        seal_shadow(&shadow).map_err(|source| MountError::Op {
+            op: "make the mount points' shadow directories read-only".into(),
+            source,
+        })?;
     }
     drop(root);
 
@@ -536,6 +544,20 @@ fn attach_with_attrs(
         remount::remount_tree(root, tree, attrs, dst, Path::new(NEW_ROOT))?;
     }
     Ok(())
+}
+
+/// Make a shadow of a read-only directory (see [`Root::shadow_read_only_in`]) read-only, as the
+/// directory it covers was, now that its mount points are made.
+fn seal_shadow(shadow: &OwnedFd) -> Result<(), SysError> {
+    use mount_attr::{NODEV, NOSUID, RDONLY};
+    let shown = Path::new("(shadow)");
+    match at::set_mount_attrs(shadow.as_fd(), false, RDONLY | NOSUID | NODEV, shown) {
+        Err(e) if e.errno == Errno::ENOSYS => {
+            let flags = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+            at::remount(shadow.as_fd(), flags, Path::new(remount::PROC_FD), shown)
+        }
+        other => other,
+    }
 }
 
 /// Where generated files are staged in the scratch root.

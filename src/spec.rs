@@ -52,6 +52,21 @@ pub enum MountFlag {
     Tmpfs(String),
 }
 
+impl MountFlag {
+    /// The mount the flag asks for: sources made absolute from the current directory and
+    /// checked to exist, destinations checked to be absolute and not to climb.
+    pub fn resolve(&self, host: &Host) -> Result<Mount, SpecError> {
+        match self {
+            MountFlag::Bind(arg) => bind_flag("--bind", arg, false, host),
+            MountFlag::RoBind(arg) => bind_flag("--ro-bind", arg, true, host),
+            MountFlag::Tmpfs(dst) => Ok(Mount::Tmpfs {
+                dst: destination("--tmpfs", dst)?,
+                mode: 0o755,
+            }),
+        }
+    }
+}
+
 /// Facts about the host and the invoking user that a spec is resolved against.
 #[derive(Debug, Clone)]
 pub struct Host {
@@ -351,6 +366,7 @@ impl SandboxSpec {
             };
             mounts.push(mount);
         }
+        current_directory_wins(&mut mounts, &host.cwd);
 
         // After the profile's mounts, which they cover; before the flags', which may mean to show
         // one of them again.
@@ -362,14 +378,7 @@ impl SandboxSpec {
         ));
 
         for flag in &request.mounts {
-            mounts.push(match flag {
-                MountFlag::Bind(arg) => bind_flag("--bind", arg, false, host)?,
-                MountFlag::RoBind(arg) => bind_flag("--ro-bind", arg, true, host)?,
-                MountFlag::Tmpfs(dst) => Mount::Tmpfs {
-                    dst: destination("--tmpfs", dst)?,
-                    mode: 0o755,
-                },
-            });
+            mounts.push(flag.resolve(host)?);
         }
 
         let hostname = match (&request.hostname, &profile.hostname) {
@@ -549,7 +558,36 @@ impl SandboxSpec {
 
 /// `--env NAME=VALUE` sets a value; `--env NAME` passes the host's variable by name.
 #[allow(clippy::type_complexity)]
-fn env_flags(flags: &[String]) -> Result<(Vec<(String, String)>, Vec<String>), SpecError> {
+/// Move the profile's bind of the current directory after every later profile mount on one of
+/// its parents, which would cover it: the `dev` profile's persistent home is mounted on `~`
+/// after `default`'s bind of the current directory, and a project in the home must still be
+/// the one the user is in. The order of everything else is kept.
+fn current_directory_wins(mounts: &mut Vec<Mount>, cwd: &Path) {
+    let is_cwd_bind = |m: &Mount| matches!(m, Mount::Bind { dst, .. } if dst == cwd);
+    let Some(at) = mounts.iter().position(is_cwd_bind) else {
+        return;
+    };
+    let covers = |m: &Mount| cwd.starts_with(mount_destination(m)) && !is_cwd_bind(m);
+    if let Some(last) = mounts.iter().rposition(covers).filter(|&last| last > at) {
+        let bind = mounts.remove(at);
+        mounts.insert(last, bind);
+    }
+}
+
+fn mount_destination(mount: &Mount) -> &Path {
+    match mount {
+        Mount::Overlay { dst, .. }
+        | Mount::Bind { dst, .. }
+        | Mount::Tmpfs { dst, .. }
+        | Mount::Proc { dst }
+        | Mount::Dev { dst } => dst,
+    }
+}
+
+/// `--env` flags: the variables set (`K=V`) and the names passed from the host (`K`).
+type EnvFlags = (Vec<(String, String)>, Vec<String>);
+
+fn env_flags(flags: &[String]) -> Result<EnvFlags, SpecError> {
     let mut set = Vec::new();
     let mut pass = Vec::new();
     for arg in flags {
@@ -859,6 +897,38 @@ mod tests {
         }));
         assert_eq!(spec.workdir, cwd);
         assert!(spec.warnings.is_empty());
+    }
+
+    #[test]
+    fn the_current_directory_is_mounted_after_a_home_that_would_cover_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().canonicalize().unwrap().join("home");
+        let cwd = home.join("src/project");
+        std::fs::create_dir_all(&cwd).unwrap();
+        let spec = resolve(&request(&["true"]), "dev", &host(&cwd, &home)).unwrap();
+        let position = |wanted: &dyn Fn(&Mount) -> bool| spec.mounts.iter().position(wanted);
+        let home_bind = position(&|m| matches!(m, Mount::Bind { dst, .. } if *dst == home));
+        let cwd_bind = position(&|m| matches!(m, Mount::Bind { dst, .. } if *dst == cwd));
+        let home_tmpfs = position(&|m| matches!(m, Mount::Tmpfs { dst, .. } if *dst == home));
+        let (Some(home_bind), Some(cwd_bind), Some(home_tmpfs)) = (home_bind, cwd_bind, home_tmpfs)
+        else {
+            panic!("{:?}", spec.mounts);
+        };
+        assert!(
+            home_tmpfs < home_bind && home_bind < cwd_bind,
+            "{:?}",
+            spec.mounts
+        );
+        // Outside the home nothing moves: the bind stays where the profile put it.
+        let elsewhere = dir.path().canonicalize().unwrap().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let spec = resolve(&request(&["true"]), "dev", &host(&elsewhere, &home)).unwrap();
+        let last = spec.mounts.last().unwrap();
+        assert!(
+            matches!(last, Mount::Bind { dst, .. } if *dst == home),
+            "{:?}",
+            spec.mounts
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub fn create(
     profile: Option<&str>,
     map_root: bool,
     net: NetSettings,
+    mounts: &[crate::spec::MountFlag],
 ) -> Result<(), EnvError> {
     let paths = EnvPaths::new(dirs, name)?;
     let source = match (host_source, image) {
@@ -44,6 +45,8 @@ pub fn create(
     if init == super::Init::System && source == Source::Host {
         return Err(EnvError::SystemInitNeedsImage);
     }
+    let host = Host::current()?;
+    let shares = super::shares::from_flags(mounts, &host)?;
     let definition = Definition {
         name: name.to_owned(),
         source,
@@ -55,8 +58,8 @@ pub fn create(
         init,
         image: image.map(str::to_owned),
         net,
+        mounts: shares,
     };
-    let host = Host::current()?;
     super::create(&paths, &definition)?;
     // The profile must resolve now, not at the first start; a definition that cannot start is
     // not kept.
@@ -128,6 +131,9 @@ pub struct Summary {
     pub name: String,
     pub status: &'static str,
     pub source: Source,
+    /// The image, for an environment made from one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     pub profile: String,
     pub map_root: bool,
     /// PID 1 on the host, when running.
@@ -139,6 +145,20 @@ pub struct Summary {
     pub last_stop: Option<String>,
     pub created: u64,
     pub home: String,
+    /// Host folders shared at every start (`create --bind/--ro-bind/--tmpfs`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<super::shares::Share>,
+}
+
+impl Summary {
+    /// What `ls` and `status` show as the source: `host`, or the image's name.
+    fn source_label(&self) -> &str {
+        match (self.source, &self.image) {
+            (Source::Host, _) => "host",
+            (Source::Image, Some(image)) => image,
+            (Source::Image, None) => "image",
+        }
+    }
 }
 
 fn summary(paths: &EnvPaths) -> Result<Summary, EnvError> {
@@ -153,6 +173,7 @@ fn summary(paths: &EnvPaths) -> Result<Summary, EnvError> {
         name: definition.name,
         status: status_name,
         source: definition.source,
+        image: definition.image,
         profile: definition.profile,
         map_root: definition.map_root,
         init_pid: state.as_ref().map(|s| s.init),
@@ -161,6 +182,7 @@ fn summary(paths: &EnvPaths) -> Result<Summary, EnvError> {
         last_stop: std::fs::read_to_string(paths.last_stop()).ok(),
         created: definition.created,
         home: paths.home().display().to_string(),
+        mounts: definition.mounts,
     })
 }
 
@@ -190,10 +212,16 @@ pub fn ls(dirs: &StateDirs, json: bool) -> Result<String, EnvError> {
         .max()
         .unwrap_or(4)
         .max(4);
+    let source_width = summaries
+        .iter()
+        .map(|s| s.source_label().len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:width$}  {:8}  {:6}  {:8}  SINCE",
+        "{:width$}  {:8}  {:source_width$}  {:8}  SINCE",
         "NAME", "STATUS", "SOURCE", "PROFILE"
     );
     for s in summaries {
@@ -203,8 +231,11 @@ pub fn ls(dirs: &StateDirs, json: bool) -> Result<String, EnvError> {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:width$}  {:8}  {:6}  {:8}  {since}",
-            s.name, s.status, "host", s.profile
+            "{:width$}  {:8}  {:source_width$}  {:8}  {since}",
+            s.name,
+            s.status,
+            s.source_label(),
+            s.profile
         );
     }
     Ok(out)
@@ -221,7 +252,14 @@ pub fn status(dirs: &StateDirs, name: &str, json: bool) -> Result<String, EnvErr
     }
     let _ = writeln!(out, "name:      {}", s.name);
     let _ = writeln!(out, "status:    {}", s.status);
-    let _ = writeln!(out, "source:    host");
+    match s.source {
+        Source::Host => {
+            let _ = writeln!(out, "source:    host");
+        }
+        Source::Image => {
+            let _ = writeln!(out, "source:    image {}", s.source_label());
+        }
+    }
     let _ = writeln!(out, "profile:   {}", s.profile);
     let _ = writeln!(
         out,
@@ -233,6 +271,9 @@ pub fn status(dirs: &StateDirs, name: &str, json: bool) -> Result<String, EnvErr
         }
     );
     let _ = writeln!(out, "home:      {}", s.home);
+    for share in &s.mounts {
+        let _ = writeln!(out, "shared:    {share}");
+    }
     if let (Some(pid), Some(since), Some(restarts)) = (s.init_pid, s.since, s.restarts) {
         let _ = writeln!(
             out,

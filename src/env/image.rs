@@ -137,6 +137,8 @@ pub fn spec(
     );
     // resolve() decided the ranges for root inside already (map_root); check they are the image's.
     spec.id_ranges = id_ranges(image, &meta, spec.id_ranges.take())?;
+    spec.mounts
+        .extend(super::shares::mounts(&definition.mounts)?);
     spec.landlock_scopes = super::environment_scopes(&spec);
     if definition.init == super::Init::System {
         spec.init_program = Some(c"/sbin/init".to_owned());

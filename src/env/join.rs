@@ -184,6 +184,16 @@ fn join_and_exec(
         account.apply_to(&mut spec);
     }
     if login {
+        if account.is_none() {
+            // The shell of whoever the command runs as (root with --map-root, else the user's
+            // own uid), from the environment's own /etc/passwd: what a login there would start.
+            let own = read_passwd(Path::new(PASSWD))
+                .ok()
+                .and_then(|passwd| passwd_entry_by_uid(&passwd, nix::unistd::getuid().as_raw()));
+            if let Some(shell) = own.map(|account| account.shell) {
+                set_shell(&mut spec, &shell);
+            }
+        }
         spec.argv = login_shell(&spec);
     }
     if let Err(e) = sys::chdir(&spec.workdir) {
@@ -322,13 +332,23 @@ impl Account {
 }
 
 fn passwd_entry(passwd: &str, name: &str) -> Option<Account> {
+    passwd_find(passwd, |f| f[0] == name)
+}
+
+fn passwd_entry_by_uid(passwd: &str, uid: u32) -> Option<Account> {
+    let uid = uid.to_string();
+    passwd_find(passwd, |f| f[2] == uid)
+}
+
+/// The first line of `passwd` whose fields `wanted` says yes to.
+fn passwd_find(passwd: &str, wanted: impl Fn(&[&str]) -> bool) -> Option<Account> {
     passwd.lines().find_map(|line| {
         let f: Vec<&str> = line.split(':').collect();
-        if f.len() < 7 || f[0] != name {
+        if f.len() < 7 || !wanted(&f) {
             return None;
         }
         Some(Account {
-            name: name.to_owned(),
+            name: f[0].to_owned(),
             uid: f[2].parse().ok()?,
             gid: f[3].parse().ok()?,
             home: if f[5].is_empty() {
@@ -345,7 +365,20 @@ fn passwd_entry(passwd: &str, name: &str) -> Option<Account> {
     })
 }
 
-/// The login shell `hutch enter` starts: $SHELL (the user's, with --user) when absolute.
+/// `shell` as the command's $SHELL, when it is installed in the environment (a passwd line may
+/// name a shell the image does not have; $SHELL is kept then).
+fn set_shell(spec: &mut SandboxSpec, shell: &str) {
+    if !Path::new(shell).is_absolute() || !Path::new(shell).is_file() {
+        return;
+    }
+    spec.env.retain(|e| !e.as_bytes().starts_with(b"SHELL="));
+    if let Ok(entry) = CString::new(format!("SHELL={shell}")) {
+        spec.env.push(entry);
+    }
+}
+
+/// The login shell `hutch enter` starts: $SHELL (the passwd one of the user it runs as) when
+/// absolute.
 pub fn login_shell(spec: &SandboxSpec) -> Vec<CString> {
     let shell = crate::spec::env_lookup(&spec.env, "SHELL")
         .map(|s| s.to_owned())
@@ -398,5 +431,12 @@ mod tests {
         assert_eq!(passwd_entry(passwd, "root").unwrap().shell, "/bin/bash");
         assert!(passwd_entry(passwd, "nobody").is_none());
         assert!(passwd_entry(passwd, "bad").is_none());
+        let root = passwd_entry_by_uid(passwd, 0).unwrap();
+        assert_eq!(
+            (root.name.as_str(), root.shell.as_str()),
+            ("root", "/bin/bash")
+        );
+        assert_eq!(passwd_entry_by_uid(passwd, 1000).unwrap().name, "bob");
+        assert!(passwd_entry_by_uid(passwd, 7).is_none());
     }
 }

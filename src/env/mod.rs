@@ -10,11 +10,13 @@
 //! state file whose lock is free belongs to a dead supervisor and is removed.
 
 pub mod commands;
+pub mod copy;
 pub mod image;
 pub mod join;
 pub mod logs;
 pub mod relay;
 pub mod runtime;
+pub mod shares;
 pub mod supervisor;
 
 use std::os::unix::fs::DirBuilderExt;
@@ -77,6 +79,9 @@ pub struct Definition {
     /// The network, over the profile's (`create --net/--publish/--net-host-loopback`).
     #[serde(default, skip_serializing_if = "NetSettings::is_empty")]
     pub net: NetSettings,
+    /// Host folders shared at every start (`create --bind/--ro-bind/--tmpfs`): see [`shares`].
+    #[serde(default, rename = "mount", skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<shares::Share>,
 }
 
 /// `[net]` in `env.toml`: what `hutch create` was told about the network. Checked when the
@@ -371,6 +376,7 @@ pub fn spec(
         ..Default::default()
     };
     let mut spec = SandboxSpec::resolve(&request, &profile, &host)?;
+    spec.mounts.extend(shares::mounts(&definition.mounts)?);
     spec.landlock_scopes = environment_scopes(&spec);
     if definition.map_root {
         // reboot(2) inside a pid namespace only signals its init; root in the environment may
@@ -435,6 +441,7 @@ mod tests {
             init: Init::Hutch,
             image: None,
             net: NetSettings::default(),
+            mounts: Vec::new(),
         };
         create(&paths, &def).unwrap();
         assert_eq!(paths.load().unwrap(), def);
@@ -466,6 +473,7 @@ mod tests {
                 host_loopback: false,
                 allow_hosts: vec!["a.test".into()],
             },
+            mounts: Vec::new(),
         };
         let text = toml::to_string(&def).unwrap();
         assert!(

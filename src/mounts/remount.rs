@@ -13,7 +13,7 @@ use crate::sys::at;
 use crate::sys::{mount_attr, SysError};
 
 /// The host's /proc while the root is built: magic links to descriptors, and our mountinfo.
-const PROC_FD: &str = "/oldroot/proc/self/fd";
+pub(super) const PROC_FD: &str = "/oldroot/proc/self/fd";
 const MOUNTINFO: &str = "/oldroot/proc/self/mountinfo";
 
 /// Add `attrs` to the attached mount `tree` and to every mount below it, one remount each, by

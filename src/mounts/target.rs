@@ -52,6 +52,11 @@ pub struct Root {
     fd: OwnedFd,
     /// Where hutch assembles it (a path of its own scratch root, never shown to users).
     path: PathBuf,
+    /// Where shadows of read-only directories are staged, once [`Root::shadow_read_only_in`]
+    /// allowed them.
+    shadow_staging: Option<PathBuf>,
+    /// The shadows made so far, to be made read-only once every mount point is in place.
+    shadows: Vec<OwnedFd>,
 }
 
 impl Root {
@@ -59,7 +64,77 @@ impl Root {
         Ok(Root {
             fd: at::open_dir(path, Path::new("/"))?,
             path: path.to_owned(),
+            shadow_staging: None,
+            shadows: Vec::new(),
         })
+    }
+
+    /// Let a mount point whose parent directory is read-only be made, as bwrap's tmpfs root
+    /// allows: the parent is covered by a *shadow*, a directory of the scratch tmpfs (staged
+    /// under `staging`) holding a bind of each of the parent's entries (symlinks copied), where
+    /// the new mount point is made. The host stays read-only and untouched; the shadows are made
+    /// read-only by [`Root::seal_shadows`]. Only a run that needs one pays for it.
+    pub fn shadow_read_only_in(&mut self, staging: PathBuf) {
+        self.shadow_staging = Some(staging);
+    }
+
+    /// The shadows made, each as the descriptor of its mount: to be made read-only.
+    pub fn take_shadows(&mut self) -> Vec<OwnedFd> {
+        std::mem::take(&mut self.shadows)
+    }
+
+    /// Cover the read-only directory `covered` (at `parent`, relative to the root) with a shadow
+    /// (see [`Root::shadow_read_only_in`]) and return the shadow's descriptor.
+    fn shadow(&mut self, staging: &Path, parent: &Path, covered: &OwnedFd) -> SysResult<OwnedFd> {
+        use std::os::unix::fs::PermissionsExt;
+        let shown = shown(parent);
+        let staged = staging.join(format!("shadow-{}", self.shadows.len()));
+        let io = |what: &str, path: &Path| {
+            let call = format!("{what} (shadow of {})", path.display());
+            move |e: std::io::Error| SysError::io(call, &e)
+        };
+        let entries = at::list_dir(covered.as_fd(), &shown)?;
+        let (mode, uid, gid) = at::mode_and_owner(covered.as_fd(), &shown)?;
+        std::fs::create_dir(&staged).map_err(io("mkdir", &shown))?;
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))
+            .map_err(io("chmod", &shown))?;
+        // Cosmetic: shown as owned by the covered directory's owner where that id is mapped;
+        // an unmapped owner (the host's root, without --map-root) cannot be given, and the
+        // directory then shows as ours, as under bwrap.
+        let _ = std::os::unix::fs::chown(&staged, Some(uid), Some(gid));
+        for (name, kind) in &entries {
+            let path = staged.join(name);
+            match kind {
+                at::EntryKind::Dir => std::fs::create_dir(&path),
+                at::EntryKind::Symlink(target) => std::os::unix::fs::symlink(target, &path),
+                at::EntryKind::Other => std::fs::File::create(&path).map(drop),
+            }
+            .map_err(io("make a mount point", &shown.join(name)))?;
+        }
+        let tree = at::clone_tree(&staged, false, &shown)?;
+        at::attach(tree.as_fd(), covered.as_fd(), &shown)?;
+        // The covered directory may have been the root itself.
+        self.reopen()?;
+        let top =
+            sys::open_in_root(self.fd.as_fd(), parent, OFlags::PATH).map_err(|e| SysError {
+                call: format!("openat2({}, RESOLVE_IN_ROOT)", shown.display()),
+                errno: e.errno,
+            })?;
+        // Looked up from the covered directory's descriptor, a name is still the entry beneath.
+        for (name, kind) in &entries {
+            if matches!(kind, at::EntryKind::Symlink(_)) {
+                continue;
+            }
+            let entry_shown = shown.join(name);
+            let bound = at::clone_entry(covered.as_fd(), name, &entry_shown)?;
+            let onto = at::open_entry_nofollow(top.as_fd(), name, &entry_shown)?;
+            at::attach(bound.as_fd(), onto.as_fd(), &entry_shown)?;
+        }
+        let count = entries.len();
+        tracing::debug!(dir = %shown.display(), entries = count, "shadowed a read-only directory");
+        self.shadows
+            .push(top.try_clone().map_err(io("dup", &shown))?);
+        Ok(top)
     }
 
     /// Open the root again. A descriptor keeps naming the directory it was opened on, and lookups
@@ -76,9 +151,9 @@ impl Root {
 
     /// An `O_PATH` descriptor of `dst` (a sandbox path) inside the root, made as `kind` where
     /// missing. What is there already serves: the mount itself says if it does not fit.
-    pub fn mount_point(&self, dst: &Path, kind: Kind) -> Result<OwnedFd, TargetError> {
+    pub fn mount_point(&mut self, dst: &Path, kind: Kind) -> Result<OwnedFd, TargetError> {
         let mut walk = Walk {
-            root: self.fd.as_fd(),
+            root: self,
             links: 0,
             through: None,
         };
@@ -91,7 +166,7 @@ impl Root {
 
     /// The directory `path` (a sandbox path) lives in, made where missing, and its last
     /// component: where to make an entry without following a symlink at its name.
-    pub fn parent_of(&self, path: &Path) -> Result<(OwnedFd, OsString), TargetError> {
+    pub fn parent_of(&mut self, path: &Path) -> Result<(OwnedFd, OsString), TargetError> {
         let no_name = || TargetError {
             source: SysError {
                 call: format!("{}: no file name", path.display()),
@@ -102,7 +177,7 @@ impl Root {
         let rel = relative(path);
         let (parent, name) = split_last(&rel).ok_or_else(no_name)?;
         let mut walk = Walk {
-            root: self.fd.as_fd(),
+            root: self,
             links: 0,
             through: None,
         };
@@ -118,7 +193,7 @@ impl Root {
 }
 
 struct Walk<'a> {
-    root: BorrowedFd<'a>,
+    root: &'a mut Root,
     links: u32,
     through: Option<Link>,
 }
@@ -128,7 +203,7 @@ impl Walk<'_> {
     fn ensure(&mut self, rel: &Path, kind: Kind) -> SysResult<OwnedFd> {
         let shown = shown(rel);
         // The common case, one call: the destination exists.
-        match sys::open_in_root(self.root, rel, OFlags::PATH) {
+        match sys::open_in_root(self.root.fd.as_fd(), rel, OFlags::PATH) {
             Err(e) if e.errno == Errno::ENOENT => {}
             other => {
                 return other.map_err(|e| SysError {
@@ -144,11 +219,18 @@ impl Walk<'_> {
                 errno: Errno::ENOENT,
             });
         };
-        let dir = self.ensure(&parent, Kind::Dir)?;
-        let made = match kind {
+        let mut dir = self.ensure(&parent, Kind::Dir)?;
+        let make = |dir: &OwnedFd| match kind {
             Kind::Dir => at::mkdir(dir.as_fd(), name, 0o755, &shown),
             Kind::File => at::create_file(dir.as_fd(), name, 0o644, &shown),
         };
+        let mut made = make(&dir);
+        if let (Err(e), Some(staging)) = (&made, self.root.shadow_staging.clone()) {
+            if e.errno == Errno::EROFS {
+                dir = self.root.shadow(&staging, &parent, &dir)?;
+                made = make(&dir);
+            }
+        }
         match made {
             // EEXIST: a dangling symlink (mkdirat and O_EXCL never follow one), or something
             // made meanwhile.
@@ -273,7 +355,7 @@ mod tests {
 
     #[test]
     fn missing_destinations_are_made_inside_the_root() {
-        let f = fixture();
+        let mut f = fixture();
         f.root.mount_point(Path::new("/a/b/c"), Kind::Dir).unwrap();
         assert!(f.root_path.join("a/b/c").is_dir());
         f.root
@@ -292,7 +374,7 @@ mod tests {
 
     #[test]
     fn symlinks_leading_out_are_followed_inside_the_root() {
-        let f = fixture();
+        let mut f = fixture();
         let outside = f.outside.to_str().unwrap();
         // Absolute, to the host's path of a directory outside the root.
         symlink(outside, f.root_path.join("work/abs")).unwrap();
@@ -313,7 +395,7 @@ mod tests {
 
     #[test]
     fn dangling_symlinks_are_made_inside_the_root_and_reported() {
-        let f = fixture();
+        let mut f = fixture();
         // systemd-resolved's layout: the stub lives in /run, empty at boot.
         symlink(
             "../run/systemd/resolve/stub-resolv.conf",
@@ -351,7 +433,7 @@ mod tests {
 
     #[test]
     fn symlink_loops_and_magic_links_are_refused() {
-        let f = fixture();
+        let mut f = fixture();
         symlink("loop", f.root_path.join("loop")).unwrap();
         let err = f
             .root
@@ -359,7 +441,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.source.errno, Errno::ELOOP, "{}", err.source);
         // /proc's magic links would lead anywhere.
-        let proc_root = Root::open(Path::new("/")).unwrap();
+        let mut proc_root = Root::open(Path::new("/")).unwrap();
         let err = proc_root
             .mount_point(Path::new("/proc/self/cwd/x"), Kind::Dir)
             .unwrap_err();

@@ -130,10 +130,15 @@ impl Catalog {
                 Ok(source) => source,
                 Err(ProfileError::NotFound { available, .. }) if extended_at.is_some() => {
                     let at: &super::At = extended_at.as_ref().expect("checked");
+                    let names = available.iter().map(String::as_str);
+                    let hint = match super::source::did_you_mean(&next, names) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => format!("profiles that exist: {}", available.join(", ")),
+                    };
                     return Err(ProfileError::at(
                         at,
                         &format!("`extends` names a profile that does not exist: {next:?}"),
-                        Some(format!("profiles that exist: {}", available.join(", "))),
+                        Some(hint),
                     ));
                 }
                 Err(e) => return Err(e),

@@ -282,13 +282,18 @@ impl ProfileError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ProfileError::NotFound {
+                name,
                 available,
                 user_dir,
-                ..
-            } => Some(format!(
-                "profiles that exist: {}; your own profiles go in {user_dir}",
-                available.join(", "),
-            )),
+            } => {
+                let close = did_you_mean(name, available.iter().map(String::as_str))
+                    .map(|close| format!("did you mean `{close}`? "))
+                    .unwrap_or_default();
+                Some(format!(
+                    "{close}profiles that exist: {}; your own profiles go in {user_dir}",
+                    available.join(", "),
+                ))
+            }
             ProfileError::Invalid { hint, .. } => hint.clone(),
             ProfileError::Cycle { .. } => Some("remove one of the `extends` keys".into()),
             ProfileError::Read { .. } => None,
@@ -410,12 +415,16 @@ fn parse(source: &Arc<Source>) -> Result<(Profile, Option<Located<String>>), Pro
 
 fn parse_error(source: &Source, error: &toml::de::Error) -> ProfileError {
     let message = error.message().trim_end();
-    // serde says "unknown field `x`, expected one of `a`, `b`": offer the closest.
-    let hint = message.strip_prefix("unknown field `").and_then(|rest| {
-        let (field, expected) = rest.split_once('`')?;
-        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        did_you_mean(field, candidates).map(|c| format!("did you mean `{c}`?"))
-    });
+    // serde says "unknown field `x`, expected one of `a`, `b`", or "unknown variant `x`, ..."
+    // for a value such as `mode = "hots"`: offer the closest.
+    let hint = ["unknown field `", "unknown variant `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| {
+            let (word, expected) = rest.split_once('`')?;
+            let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            did_you_mean(word, candidates).map(|c| format!("did you mean `{c}`?"))
+        });
     let rendered = match error.span() {
         Some(span) => source::render(source, span, &format!("invalid profile: {message}")),
         None => format!("invalid profile {}: {message}", source.describe()),

@@ -414,3 +414,18 @@ fn the_format_man_page_documents_every_key() {
         }
     }
 }
+
+#[test]
+fn almost_right_names_and_values_get_a_suggestion() {
+    let user = UserProfiles::new(&[
+        ("e.toml", "extends = \"defualt\"\n"),
+        ("n.toml", "[net]\nmode = \"hots\"\n"),
+    ]);
+    golden("errors/extends-typo.txt", &user.error("e"));
+    golden("errors/net-mode-typo.txt", &user.error("n"));
+    let missing = user.error("stirct");
+    assert!(
+        missing.contains("hint: did you mean `strict`? profiles that exist:"),
+        "{missing}"
+    );
+}

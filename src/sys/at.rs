@@ -276,3 +276,76 @@ pub fn open_in_root_no_symlinks(
         shown.display()
     )))
 }
+
+/// What an entry of a directory is, as far as placing a mount point for it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    Dir,
+    Symlink(PathBuf),
+    /// A regular file, a device, a socket or a FIFO: anything a file can be bound over.
+    Other,
+}
+
+/// The entries of the directory `dir` is open on (`O_PATH` will do), `.` and `..` left out.
+pub fn list_dir(
+    dir: BorrowedFd<'_>,
+    shown: &Path,
+) -> SysResult<Vec<(std::ffi::OsString, EntryKind)>> {
+    use std::os::unix::ffi::OsStrExt;
+    let readable = rustix::fs::openat(
+        dir,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(failed(format!("open({})", shown.display())))?;
+    let listing = rustix::fs::Dir::read_from(&readable)
+        .map_err(failed(format!("opendir({})", shown.display())))?;
+    let mut entries = Vec::new();
+    for entry in listing {
+        let entry = entry.map_err(failed(format!("readdir({})", shown.display())))?;
+        let name = OsStr::from_bytes(entry.file_name().to_bytes()).to_owned();
+        if name == "." || name == ".." {
+            continue;
+        }
+        let entry_shown = shown.join(&name);
+        let file_type = match entry.file_type() {
+            rustix::fs::FileType::Unknown => {
+                let stat = rustix::fs::statat(dir, &name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                    .map_err(failed(format!("stat({})", entry_shown.display())))?;
+                rustix::fs::FileType::from_raw_mode(stat.st_mode)
+            }
+            known => known,
+        };
+        let kind = match file_type {
+            rustix::fs::FileType::Directory => EntryKind::Dir,
+            rustix::fs::FileType::Symlink => {
+                EntryKind::Symlink(read_link(dir, &name, &entry_shown)?)
+            }
+            _ => EntryKind::Other,
+        };
+        entries.push((name, kind));
+    }
+    Ok(entries)
+}
+
+/// open_tree(2) `OPEN_TREE_CLONE | AT_RECURSIVE` of `name` in `dir`, never through a symlink at
+/// `name`: a detached bind of one entry with every mount below it (mounts the host locked in a
+/// user namespace can only be cloned together with what is below them).
+pub fn clone_entry(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> SysResult<OwnedFd> {
+    let flags = OpenTreeFlags::OPEN_TREE_CLONE
+        | OpenTreeFlags::OPEN_TREE_CLOEXEC
+        | OpenTreeFlags::AT_RECURSIVE
+        | OpenTreeFlags::AT_SYMLINK_NOFOLLOW;
+    rustix::mount::open_tree(dir, name, flags).map_err(failed(format!(
+        "open_tree({}, OPEN_TREE_CLONE|AT_RECURSIVE)",
+        shown.display()
+    )))
+}
+
+/// The permission bits, owner and group of what `fd` is open on (fstat(2)).
+pub fn mode_and_owner(fd: BorrowedFd<'_>, shown: &Path) -> SysResult<(u32, u32, u32)> {
+    rustix::fs::fstat(fd)
+        .map(|stat| (stat.st_mode & 0o7777, stat.st_uid, stat.st_gid))
+        .map_err(failed(format!("stat({})", shown.display())))
+}

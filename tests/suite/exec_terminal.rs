@@ -13,7 +13,7 @@ use super::environments::{busybox_image, hutch, subuid_start, Cleanup};
 use super::harness::{ok, sandbox, stderr, stdout, unique_marker, Sandbox};
 
 /// `hutch --root <work>/state ARGS...`, not yet spawned.
-fn command(sb: &Sandbox, args: &[&str]) -> Command {
+pub(super) fn command(sb: &Sandbox, args: &[&str]) -> Command {
     let root = sb.path().join("state");
     let mut cmd = sb.hutch(["--root".as_ref(), root.as_os_str()]);
     cmd.args(args);
@@ -21,7 +21,7 @@ fn command(sb: &Sandbox, args: &[&str]) -> Command {
 }
 
 /// A host environment `name`, started.
-fn host_environment(sb: &Sandbox, name: &str, extra: &[&str]) {
+pub(super) fn host_environment(sb: &Sandbox, name: &str, extra: &[&str]) {
     let mut args = vec!["create", name, "--host"];
     args.extend_from_slice(extra);
     ok(&hutch(sb, &args));
@@ -29,7 +29,7 @@ fn host_environment(sb: &Sandbox, name: &str, extra: &[&str]) {
 }
 
 /// A pty of the test's own, `rows` x `cols`: the caller's terminal.
-fn host_pty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+pub(super) fn host_pty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
     let size = nix::pty::Winsize {
         ws_row: rows,
         ws_col: cols,
@@ -41,7 +41,7 @@ fn host_pty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
 }
 
 /// Everything the master gets until no slave is open any more (EIO), or `seconds` pass.
-fn read_all(master: OwnedFd, seconds: u64) -> String {
+pub(super) fn read_all(master: OwnedFd, seconds: u64) -> String {
     let mut file = std::fs::File::from(master);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut text = Vec::new();
@@ -156,7 +156,7 @@ fn exec_with_a_terminal_gets_a_pty_of_the_environment_and_keeps_nothing_of_the_h
 }
 
 /// Read from `master` until the text read so far contains `needle`; the text (without \r).
-fn read_until(master: &std::fs::File, needle: &str, seconds: u64) -> String {
+pub(super) fn read_until(master: &std::fs::File, needle: &str, seconds: u64) -> String {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut text = Vec::new();
     let mut buf = [0u8; 4096];

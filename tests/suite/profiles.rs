@@ -200,3 +200,53 @@ fn dev_profile_keeps_its_home_between_runs() {
         0o700
     );
 }
+
+/// Every built-in profile starts, and puts the command in the directory it was run from: one in
+/// the home (which `dev` covers with its persistent home), one under /tmp (which every profile
+/// covers with a tmpfs), and `/` (which none binds writable).
+#[test]
+fn builtin_profiles_work_from_home_tmp_and_root() {
+    let Some(sb) = sandbox() else { return };
+    let data = sb.path().join("data");
+    let in_home = tempfile::Builder::new()
+        .prefix("hutch-test-cwd-")
+        .tempdir_in(&sb.launcher.home)
+        .unwrap();
+    let in_tmp = sb.path().join("project");
+    for dir in [in_home.path(), in_tmp.as_path()] {
+        std::fs::create_dir_all(dir).unwrap();
+        nix::unistd::chown(
+            dir,
+            Some(nix::unistd::Uid::from_raw(sb.launcher.uid)),
+            Some(nix::unistd::Gid::from_raw(sb.launcher.gid)),
+        )
+        .unwrap();
+    }
+    let root = std::path::Path::new("/");
+    for profile in ["default", "strict", "dev", "ci"] {
+        for dir in [in_home.path(), in_tmp.as_path(), root] {
+            let out = sb
+                .launcher
+                .command(dir)
+                .args(["run", "--profile", profile, "--", "sh", "-c"])
+                .arg("pwd; touch probe 2>/dev/null && echo writable || echo read-only")
+                .env("XDG_DATA_HOME", &data)
+                .output()
+                .unwrap();
+            let writable = dir != root && profile != "strict";
+            let expected = format!(
+                "{}\n{}\n",
+                dir.display(),
+                if writable { "writable" } else { "read-only" }
+            );
+            assert_eq!(
+                ok(&out),
+                expected,
+                "--profile {profile} in {}",
+                dir.display()
+            );
+            assert_eq!(dir.join("probe").exists(), writable, "{profile}");
+            let _ = std::fs::remove_file(dir.join("probe"));
+        }
+    }
+}

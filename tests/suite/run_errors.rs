@@ -91,15 +91,16 @@ fn a_bad_bind_source_is_125_and_named() {
 #[test]
 fn set_up_failures_inside_name_the_step_and_give_a_hint() {
     let Some(sb) = sandbox() else { return };
-    // /usr is read-only in the sandbox, so its mount point cannot be created.
-    let out = sb.run(&["--tmpfs", "/usr/hutch-no-such-dir", "--", "true"]);
+    // A file cannot be mounted on a directory.
+    sb.write("F", "file\n");
+    let out = sb.run(&["--ro-bind", "F:/usr", "--", "true"]);
     assert_eq!(status(&out), 125);
     let err = stderr(&out);
     assert!(
         err.contains("cannot build the sandbox's file system"),
         "{err}"
     );
-    assert!(err.contains("/usr/hutch-no-such-dir"), "{err}");
+    assert!(err.contains("on /usr"), "{err}");
     assert!(err.contains("hint: "), "{err}");
 
     let out = sb.run(&["--chdir", "/hutch-missing", "--", "true"]);

@@ -28,6 +28,29 @@ fn type_in(master: &mut std::fs::File, keys: &[u8]) {
     std::thread::sleep(Duration::from_millis(300));
 }
 
+/// Wait until the one process whose command line holds `marker` is in a state (the letter in
+/// /proc/PID/stat: R, S, T...) that satisfies `wanted`; fails after 15 s.
+fn wait_for_state(marker: &str, wanted: impl Fn(char) -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let found = super::harness::processes_with(marker);
+        if let [pid] = found[..] {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next());
+            if state.is_some_and(&wanted) {
+                return;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{marker}: not in the state wanted ({found:?})"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn enter_is_a_login_with_job_control_and_signals_to_the_command() {
     let Some(sb) = sandbox() else { return };
@@ -53,11 +76,17 @@ fn enter_is_a_login_with_job_control_and_signals_to_the_command() {
     assert!(answer.contains("S=33 101"), "{answer}");
     assert!(answer.contains("TERM=xterm-256color"), "{answer}");
     assert!(answer.contains(&format!("SH={shell}")), "{answer}");
-    // Job control: a foreground job stopped with Ctrl-Z and taken back with fg...
-    type_in(&mut master, b"sleep 100\n");
+    // Job control: a foreground job stopped with Ctrl-Z and taken back with fg... Each key
+    // goes in only once the job is in the state it acts on: a busy machine may take longer
+    // than any fixed pause to start or resume it.
+    let job = format!("sleep 100{}", std::process::id());
+    type_in(&mut master, format!("{job}\n").as_bytes());
+    wait_for_state(&job, |state| state != 'T');
     type_in(&mut master, b"\x1a");
     read_until(&master, "Stopped", 15);
+    wait_for_state(&job, |state| state == 'T');
     type_in(&mut master, b"jobs; fg\n");
+    wait_for_state(&job, |state| state != 'T');
     // ...and Ctrl-C ends it, not hutch: the shell reports the job's SIGINT and goes on.
     type_in(&mut master, b"\x03");
     type_in(&mut master, b"echo RC=$? STILL-HERE\n");

@@ -35,6 +35,8 @@ pub enum Error {
     Image(#[from] ImageError),
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroup::CgroupError),
 }
 
 impl Error {
@@ -57,6 +59,7 @@ impl Error {
             Error::Profile(e) => e.hint(),
             Error::Spec(e) => e.hint(),
             Error::Launch(e) => e.hint(),
+            Error::Cgroup(e) => e.hint(),
             Error::Check(_) | Error::Output(_) => None,
             Error::State(e) => e.hint(),
             Error::Env(e) => e.hint(),

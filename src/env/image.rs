@@ -112,6 +112,7 @@ pub fn spec(
         net: Some(definition.net.mode.unwrap_or_else(default_net)),
         publish: definition.net.publish.clone(),
         host_loopback: definition.net.host_loopback,
+        resources: definition.limits.clone(),
         ..Default::default()
     };
     let mut spec = SandboxSpec::resolve(&request, &profile, &host)?;

@@ -75,6 +75,13 @@ pub struct Definition {
     /// The network, over the profile's (`create --net/--publish/--net-host-loopback`).
     #[serde(default, skip_serializing_if = "NetSettings::is_empty")]
     pub net: NetSettings,
+    /// cgroup v2 limits (`create --memory/--pids/…`, `hutch update`), as given; over the
+    /// profile's.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::cgroup::ResourceFlags::is_empty"
+    )]
+    pub limits: crate::cgroup::ResourceFlags,
 }
 
 /// `[net]` in `env.toml`: what `hutch create` was told about the network. Checked when the
@@ -144,6 +151,8 @@ pub enum EnvError {
     },
     #[error("image {image:?}: {message}")]
     Image { image: String, message: String },
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroup::CgroupError),
     #[error("environment {name:?} did not {what} within {seconds} s")]
     Timeout {
         name: String,
@@ -170,6 +179,7 @@ impl EnvError {
             EnvError::Profile(e) => e.hint(),
             EnvError::Spec(e) => e.hint(),
             EnvError::Net(e) => e.hint(),
+            EnvError::Cgroup(e) => e.hint(),
             EnvError::Supervisor { name, .. } => Some(format!("`hutch logs {name}` shows its console")),
             _ => None,
         }
@@ -362,6 +372,7 @@ pub fn spec(
         net: definition.net.mode,
         publish: definition.net.publish.clone(),
         host_loopback: definition.net.host_loopback,
+        resources: definition.limits.clone(),
         ..Default::default()
     };
     let mut spec = SandboxSpec::resolve(&request, &profile, &host)?;
@@ -429,6 +440,7 @@ mod tests {
             init: Init::Hutch,
             image: None,
             net: NetSettings::default(),
+            limits: Default::default(),
         };
         create(&paths, &def).unwrap();
         assert_eq!(paths.load().unwrap(), def);
@@ -459,8 +471,17 @@ mod tests {
                 publish: vec!["127.0.0.1:8080:80".into()],
                 host_loopback: false,
             },
+            limits: crate::cgroup::ResourceFlags {
+                memory: Some("64M".into()),
+                pids: Some("32".into()),
+                ..Default::default()
+            },
         };
         let text = toml::to_string(&def).unwrap();
+        assert!(
+            text.contains("[limits]\nmemory = \"64M\"\npids = \"32\""),
+            "{text}"
+        );
         assert!(
             text.contains("[net]\nmode = \"pasta\"\npublish = [\"127.0.0.1:8080:80\"]"),
             "{text}"

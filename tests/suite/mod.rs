@@ -9,6 +9,7 @@ mod generated;
 mod harness;
 mod hosts;
 mod images;
+mod limits;
 mod man_pages;
 mod mount_targets;
 mod network;

@@ -33,6 +33,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand start 'Start an environment (its supervisor runs detached; output goes to its console log)'
             cand stop 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
             cand restart 'Restart an environment, as `reboot` inside it does'
+            cand update 'Change an environment''s resource limits (now, if it runs and its cgroup allows)'
             cand exec 'Run a command in a running environment; exit status as `hutch run`'
             cand enter 'Open a login shell in a running environment'
             cand ls 'List environments'
@@ -58,6 +59,12 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand -p 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
             cand --publish 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
             cand --rlimit 'Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only lowering a hard limit works without privileges)'
+            cand --memory 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)'
+            cand --memory-swap 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`'
+            cand --pids 'Most tasks (processes and threads) at once (pids.max), or `max`'
+            cand --cpus 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2'
+            cand --cpu-weight 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)'
+            cand --io-weight 'I/O share, 1 to 10000 (io.weight; 100 is the default)'
             cand --landlock 'Landlock file-access rules: enforce what the kernel supports, refuse to run without all of them, or none at all (default: the profile''s, best-effort)'
             cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --clearenv 'Start from an empty environment: only --env values are set'
@@ -122,6 +129,12 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --net 'Network: none (a namespace of its own with only loopback), host (the host''s network) or pasta (a namespace of its own, connected through pasta) (default: the profile''s; none for the default profile)'
             cand -p 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
             cand --publish 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
+            cand --memory 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)'
+            cand --memory-swap 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`'
+            cand --pids 'Most tasks (processes and threads) at once (pids.max), or `max`'
+            cand --cpus 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2'
+            cand --cpu-weight 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)'
+            cand --io-weight 'I/O share, 1 to 10000 (io.weight; 100 is the default)'
             cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --host 'Build it from the host''s own system (read-only), with a persistent home of its own'
             cand --map-root 'Be uid 0 inside; root there may also reboot(2) the environment'
@@ -154,6 +167,21 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;restart'= {
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;update'= {
+            cand --memory 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)'
+            cand --memory-swap 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`'
+            cand --pids 'Most tasks (processes and threads) at once (pids.max), or `max`'
+            cand --cpus 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2'
+            cand --cpu-weight 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)'
+            cand --io-weight 'I/O share, 1 to 10000 (io.weight; 100 is the default)'
             cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
@@ -316,6 +344,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand start 'Start an environment (its supervisor runs detached; output goes to its console log)'
             cand stop 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
             cand restart 'Restart an environment, as `reboot` inside it does'
+            cand update 'Change an environment''s resource limits (now, if it runs and its cgroup allows)'
             cand exec 'Run a command in a running environment; exit status as `hutch run`'
             cand enter 'Open a login shell in a running environment'
             cand ls 'List environments'
@@ -344,6 +373,8 @@ set edit:completion:arg-completer[hutch] = {|@words|
         &'hutch;help;stop'= {
         }
         &'hutch;help;restart'= {
+        }
+        &'hutch;help;update'= {
         }
         &'hutch;help;exec'= {
         }

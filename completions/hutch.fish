@@ -35,6 +35,7 @@ complete -c hutch -n "__fish_hutch_needs_command" -f -a "create" -d 'Create a pe
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "start" -d 'Start an environment (its supervisor runs detached; output goes to its console log)'
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "stop" -d 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "restart" -d 'Restart an environment, as `reboot` inside it does'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "update" -d 'Change an environment\'s resource limits (now, if it runs and its cgroup allows)'
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "exec" -d 'Run a command in a running environment; exit status as `hutch run`'
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "enter" -d 'Open a login shell in a running environment'
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "ls" -d 'List environments'
@@ -59,6 +60,12 @@ host\t''
 pasta\t''"
 complete -c hutch -n "__fish_hutch_using_subcommand run" -s p -l publish -d 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l rlimit -d 'Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only lowering a hard limit works without privileges)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l memory -d 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l memory-swap -d 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l pids -d 'Most tasks (processes and threads) at once (pids.max), or `max`' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l cpus -d 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l cpu-weight -d 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand run" -l io-weight -d 'I/O share, 1 to 10000 (io.weight; 100 is the default)' -r
 complete -c hutch -n "__fish_hutch_using_subcommand run" -l landlock -d 'Landlock file-access rules: enforce what the kernel supports, refuse to run without all of them, or none at all (default: the profile\'s, best-effort)' -r -f -a "best-effort\t''
 require\t''
 off\t''"
@@ -99,6 +106,12 @@ complete -c hutch -n "__fish_hutch_using_subcommand create" -l net -d 'Network: 
 host\t''
 pasta\t''"
 complete -c hutch -n "__fish_hutch_using_subcommand create" -s p -l publish -d 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable' -r
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l memory -d 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l memory-swap -d 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`' -r
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l pids -d 'Most tasks (processes and threads) at once (pids.max), or `max`' -r
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l cpus -d 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2' -r
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l cpu-weight -d 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand create" -l io-weight -d 'I/O share, 1 to 10000 (io.weight; 100 is the default)' -r
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l host -d 'Build it from the host\'s own system (read-only), with a persistent home of its own'
 complete -c hutch -n "__fish_hutch_using_subcommand create" -l map-root -d 'Be uid 0 inside; root there may also reboot(2) the environment'
@@ -119,6 +132,16 @@ complete -c hutch -n "__fish_hutch_using_subcommand restart" -l root -d 'Keep st
 complete -c hutch -n "__fish_hutch_using_subcommand restart" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand restart" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand restart" -s h -l help -d 'Print help'
+complete -c hutch -n "__fish_hutch_using_subcommand update" -l memory -d 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand update" -l memory-swap -d 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`' -r
+complete -c hutch -n "__fish_hutch_using_subcommand update" -l pids -d 'Most tasks (processes and threads) at once (pids.max), or `max`' -r
+complete -c hutch -n "__fish_hutch_using_subcommand update" -l cpus -d 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2' -r
+complete -c hutch -n "__fish_hutch_using_subcommand update" -l cpu-weight -d 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand update" -l io-weight -d 'I/O share, 1 to 10000 (io.weight; 100 is the default)' -r
+complete -c hutch -n "__fish_hutch_using_subcommand update" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
+complete -c hutch -n "__fish_hutch_using_subcommand update" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
+complete -c hutch -n "__fish_hutch_using_subcommand update" -s q -l quiet -d 'Print nothing but errors'
+complete -c hutch -n "__fish_hutch_using_subcommand update" -s h -l help -d 'Print help'
 complete -c hutch -n "__fish_hutch_using_subcommand exec" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand exec" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand exec" -s q -l quiet -d 'Print nothing but errors'
@@ -188,22 +211,23 @@ complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subco
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List images: name, size, creation time, format, digest and source'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove an image (refused while an environment uses it)'
 complete -c hutch -n "__fish_hutch_using_subcommand image; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "run" -d 'Run a command in a one-shot sandbox'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "profile" -d 'List profiles and show what they contain'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "create" -d 'Create a persistent environment (`--host`: the host\'s system, a home of its own)'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "start" -d 'Start an environment (its supervisor runs detached; output goes to its console log)'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "stop" -d 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "restart" -d 'Restart an environment, as `reboot` inside it does'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "exec" -d 'Run a command in a running environment; exit status as `hutch run`'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "enter" -d 'Open a login shell in a running environment'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "ls" -d 'List environments'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "status" -d 'Show one environment\'s state'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "logs" -d 'Print an environment\'s console log'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "rm" -d 'Remove an environment and its home (-f: also when running)'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "check" -d 'Check whether this host can run sandboxes, and say how to fix what is missing'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "completions" -d 'Print a shell completion script for hutch'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "image" -d 'Import, list and remove images (root file systems for environments)'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart exec enter ls status logs rm check completions image help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "run" -d 'Run a command in a one-shot sandbox'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "profile" -d 'List profiles and show what they contain'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "create" -d 'Create a persistent environment (`--host`: the host\'s system, a home of its own)'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "start" -d 'Start an environment (its supervisor runs detached; output goes to its console log)'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "stop" -d 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "restart" -d 'Restart an environment, as `reboot` inside it does'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "update" -d 'Change an environment\'s resource limits (now, if it runs and its cgroup allows)'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "exec" -d 'Run a command in a running environment; exit status as `hutch run`'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "enter" -d 'Open a login shell in a running environment'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "ls" -d 'List environments'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "status" -d 'Show one environment\'s state'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "logs" -d 'Print an environment\'s console log'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "rm" -d 'Remove an environment and its home (-f: also when running)'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "check" -d 'Check whether this host can run sandboxes, and say how to fix what is missing'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "completions" -d 'Print a shell completion script for hutch'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "image" -d 'Import, list and remove images (root file systems for environments)'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter ls status logs rm check completions image help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hutch -n "__fish_hutch_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "ls" -d 'List the profiles: yours (in $XDG_CONFIG_HOME/hutch/profiles) and the built-ins'
 complete -c hutch -n "__fish_hutch_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "show" -d 'Print a profile\'s file, or with --resolved what it amounts to on this host'
 complete -c hutch -n "__fish_hutch_using_subcommand help; and __fish_seen_subcommand_from image" -f -a "import" -d 'Import a root file system as an image, keeping owners, modes and links'

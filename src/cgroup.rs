@@ -445,6 +445,15 @@ pub enum CgroupError {
         controller: &'static str,
         path: PathBuf,
     },
+    #[error(
+        "cannot put the command into the environment's cgroup {} (its limits would not hold)",
+        cgroup.display()
+    )]
+    Join {
+        cgroup: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot {what} {}", path.display())]
     Io {
         what: &'static str,
@@ -471,7 +480,9 @@ impl CgroupError {
                  out the limit flags to run without limits"
                     .into()
             }
-            CgroupError::NotDelegated { .. } | CgroupError::Shared { .. } => {
+            CgroupError::NotDelegated { .. }
+            | CgroupError::Shared { .. }
+            | CgroupError::Join { .. } => {
                 "run hutch from a systemd user session (hutch then asks for a scope with \
                  `systemd-run --user --scope -p Delegate=yes` itself), or start it in a unit or \
                  scope with Delegate=yes"
@@ -492,10 +503,16 @@ impl CgroupError {
 
     /// Whether a scope of its own (see [`scope_command`]) would give hutch what it lacks.
     pub fn needs_scope(&self) -> bool {
-        matches!(
-            self,
-            CgroupError::NotDelegated { .. } | CgroupError::Shared { .. }
-        )
+        match self {
+            CgroupError::NotDelegated { .. } | CgroupError::Shared { .. } => true,
+            // Moving a process needs write access to cgroup.procs of the common ancestor of
+            // both cgroups (cgroups(7)): from a scope of the user's own, not from a session's.
+            CgroupError::Join { source, .. } => matches!(
+                source.raw_os_error(),
+                Some(libc::EACCES) | Some(libc::EPERM)
+            ),
+            _ => false,
+        }
     }
 }
 
@@ -657,6 +674,19 @@ impl Delegated {
         leaf.dir = Some(dir.into());
         Ok(leaf)
     }
+}
+
+/// Move the process `pid` into the cgroup at `path` (a running environment's, for the commands
+/// `hutch exec` runs there: they live under its limits too).
+pub fn join(path: &Path, pid: u32) -> Result<(), CgroupError> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path.join("cgroup.procs"))
+        .and_then(|mut f| f.write_all(pid.to_string().as_bytes()))
+        .map_err(|source| CgroupError::Join {
+            cgroup: path.to_owned(),
+            source,
+        })
 }
 
 /// Write `resources` to the cgroup at `path` (also a running environment's, by `hutch update`).

@@ -576,8 +576,14 @@ fn environment_command(cli: &Cli) -> Result<u8, Error> {
             ensure_delegated(&commands::resources_to_start(&dirs, &a.name)?)?;
             commands::restart(&dirs, &a.name)?
         }
-        Command::Exec(a) => return Ok(commands::exec(&dirs, &a.name, &a.command)?),
-        Command::Enter(a) => return Ok(commands::enter(&dirs, &a.name, a.user.as_deref())?),
+        Command::Exec(a) => {
+            join_cgroup(&dirs, &a.name)?;
+            return Ok(commands::exec(&dirs, &a.name, &a.command)?);
+        }
+        Command::Enter(a) => {
+            join_cgroup(&dirs, &a.name)?;
+            return Ok(commands::enter(&dirs, &a.name, a.user.as_deref())?);
+        }
         Command::Ls(a) => print(commands::ls(&dirs, a.json)?)?,
         Command::Status(a) => print(commands::status(&dirs, &a.name, a.json)?)?,
         Command::Logs(a) => print_log(commands::logs(&dirs, &a.name, a.follow)?)?,
@@ -839,6 +845,46 @@ pub struct UpdateArgs {
     pub limits: LimitArgs,
 }
 
+/// For `hutch exec`/`enter` of an environment with limits: move this process into the
+/// environment's cgroup first, so the command it starts there is held to the same limits. From a
+/// login session's scope the kernel refuses the move; hutch then runs itself again in a scope of
+/// its own, as for `hutch run` (see [`ensure_delegated`]).
+fn join_cgroup(dirs: &StateDirs, name: &str) -> Result<(), Error> {
+    use crate::cgroup;
+    let Some(target) = crate::env::commands::running_cgroup(dirs, name)? else {
+        return Ok(());
+    };
+    let err = match cgroup::join(&target, std::process::id()) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.needs_scope() => e,
+        Err(e) => return Err(e.into()),
+    };
+    re_exec_in_scope(err)
+}
+
+/// Run this same command again in a delegated scope of its own from the user's systemd; `err`
+/// is what stands in the way, returned where no user manager can be asked.
+fn re_exec_in_scope(err: crate::cgroup::CgroupError) -> Result<(), Error> {
+    use crate::cgroup;
+    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let Some(systemd_run) = cgroup::user_manager_reachable(&env) else {
+        return Err(err.into());
+    };
+    let hutch = std::env::current_exe().map_err(|source| cgroup::CgroupError::Scope {
+        program: "/proc/self/exe".into(),
+        source,
+    })?;
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    tracing::debug!(systemd_run = %systemd_run.display(), "re-executing in a delegated scope");
+    use std::os::unix::process::CommandExt;
+    let source = cgroup::scope_command(&systemd_run, &hutch, &args, std::process::id()).exec();
+    Err(cgroup::CgroupError::Scope {
+        program: systemd_run.display().to_string(),
+        source,
+    }
+    .into())
+}
+
 /// With limits, make sure this process can give the sandbox a cgroup: where its own cgroup is
 /// not delegated (a login shell's session scope), run this same command again in a scope of its
 /// own from the user's systemd (`systemd-run --user --scope -p Delegate=yes`). Returns only when
@@ -857,21 +903,5 @@ fn ensure_delegated(resources: &crate::cgroup::Resources) -> Result<(), Error> {
         Err(e) if e.needs_scope() => e,
         Err(e) => return Err(e.into()),
     };
-    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    let Some(systemd_run) = cgroup::user_manager_reachable(&env) else {
-        return Err(err.into());
-    };
-    let hutch = std::env::current_exe().map_err(|source| cgroup::CgroupError::Scope {
-        program: "/proc/self/exe".into(),
-        source,
-    })?;
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    tracing::debug!(systemd_run = %systemd_run.display(), "re-executing in a delegated scope");
-    use std::os::unix::process::CommandExt;
-    let source = cgroup::scope_command(&systemd_run, &hutch, &args, host.pid).exec();
-    Err(cgroup::CgroupError::Scope {
-        program: systemd_run.display().to_string(),
-        source,
-    }
-    .into())
+    re_exec_in_scope(err)
 }

@@ -306,6 +306,18 @@ fn usage_lines(usage: &crate::cgroup::Usage) -> String {
     out
 }
 
+/// The cgroup of a running environment with limits.
+pub fn running_cgroup(
+    dirs: &StateDirs,
+    name: &str,
+) -> Result<Option<std::path::PathBuf>, EnvError> {
+    let paths = EnvPaths::new(dirs, name)?;
+    Ok(match runtime::status(&paths)? {
+        Status::Running(state) => state.cgroup,
+        _ => None,
+    })
+}
+
 /// The limits a `hutch start` (or a restart) of a stopped environment must give it: none when
 /// it runs already.
 pub fn resources_to_start(

@@ -144,6 +144,15 @@ if h create limenv --host --memory 64M --pids 32 && h start limenv; then
     else
         not_ok "an environment shows its limits in its /sys/fs/cgroup" "$out"
     fi
+    # A command hutch exec runs is in the environment's cgroup too, held to its limits.
+    out=$(h exec limenv -- python3 -c "$fork_test" 2>&1)
+    read -r start forks why <<<"$out"
+    cgroup=$(h exec limenv -- cat /proc/self/cgroup 2>&1)
+    if [ "$cgroup" = "0::/" ] && [ "${why:-}" = EAGAIN ] && [ $((start + forks)) = 32 ]; then
+        ok "hutch exec runs in the environment's cgroup, under its --pids 32"
+    else
+        not_ok "hutch exec runs in the environment's cgroup" "$cgroup" "$out"
+    fi
     out=$(h status limenv)
     json=$(h status limenv --json)
     if [[ $out == *"memory:    "*" of 64.0M"* ]] && [[ $out == *"tasks:     "*" of 32"* ]] &&

@@ -703,6 +703,11 @@ fn populated(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// SIGKILL everything in the cgroup at `path` (cgroup.kill, Linux 5.14), without waiting.
+pub fn kill(path: &Path) {
+    let _ = write_file(&path.join("cgroup.kill"), "1");
+}
+
 /// Kill everything in the cgroup at `path` and remove it, waiting (up to 2 s) for the kernel to
 /// finish the kill.
 pub fn remove(path: &Path) {

@@ -342,6 +342,11 @@ pub fn stop(paths: &EnvPaths, grace: u64) -> Result<bool, EnvError> {
     }
     if !runtime::wait_for(grace, stopped)? {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL);
+        if let Some(cgroup) = &state.cgroup {
+            // Everything in the environment's cgroup at once, also what escaped PID 1's pid
+            // namespace teardown by a fork in the meantime; the supervisor removes the cgroup.
+            crate::cgroup::kill(cgroup);
+        }
         if !runtime::wait_for(10, stopped)? {
             return Err(EnvError::Timeout {
                 name: paths.name.clone(),

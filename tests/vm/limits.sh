@@ -38,6 +38,13 @@ cd "$state" || exit 99
 
 echo "# $(uname -r); $(cat /proc/self/cgroup); hutch $(command -v hutch)"
 
+out=$(hutch check 2>&1 | grep '^ok *cgroup.delegation')
+if [[ $out == *"hutch asks your systemd for a delegated scope"*"limits can use: cpu io memory pids" ]]; then
+    ok "hutch check: the limits can use cpu io memory pids, through a scope"
+else
+    not_ok "hutch check: the limits can use cpu io memory pids" "$(hutch check 2>&1 | grep cgroup)"
+fi
+
 # --- a one-shot run --------------------------------------------------------------------------
 out=$(hutch run --memory 64M -- python3 -c 'x = b"x" * (256 << 20); print("survived")' 2>&1)
 status=$?

@@ -715,7 +715,11 @@ pub fn remove(path: &Path) {
     // meanwhile; before it, each listed process is killed until none is left.
     let kill = path.join("cgroup.kill");
     let killed = kill.exists() && write_file(&kill, "1").is_ok();
-    for _ in 0..2000 {
+    // cgroup.events reports `populated 0` once the last process has left, and wakes a poll(2)
+    // for POLLPRI when it changes (cgroup-v2.rst): no sleeping in steps.
+    let events = std::fs::File::open(path.join("cgroup.events")).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
         if !killed {
             for pid in std::fs::read_to_string(path.join("cgroup.procs"))
                 .unwrap_or_default()
@@ -726,15 +730,39 @@ pub fn remove(path: &Path) {
             }
         }
         match std::fs::remove_dir(path) {
-            Ok(()) => return,
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
-                std::thread::sleep(std::time::Duration::from_millis(1))
+            Ok(()) => {
+                tracing::debug!(path = %path.display(), "cgroup removed");
+                return;
             }
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
             Err(e) => {
                 tracing::debug!(path = %path.display(), error = %e, "cannot remove a cgroup");
                 return;
             }
         }
+        if std::time::Instant::now() > deadline {
+            tracing::debug!(path = %path.display(), "a cgroup stayed populated");
+            return;
+        }
+        wait_for_change(events.as_ref());
+    }
+}
+
+/// Wait until `events` (a cgroup.events) changes, for at most 10 ms.
+fn wait_for_change(events: Option<&std::fs::File>) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    match events {
+        Some(events) => {
+            use std::io::{Read, Seek};
+            let mut fds = [PollFd::new(events.as_fd(), PollFlags::POLLPRI)];
+            let _ = poll(&mut fds, PollTimeout::from(10u8));
+            // Reading re-arms the notification (kernfs keeps an event count per open file).
+            let mut events = events;
+            let mut text = [0u8; 128];
+            let _ = events.rewind().and_then(|()| events.read(&mut text));
+        }
+        None => std::thread::sleep(std::time::Duration::from_millis(1)),
     }
 }
 

@@ -6,7 +6,9 @@
 //! forwards signals to it and exits with the payload's status. If the launcher dies, even by
 //! SIGKILL, the kernel kills PID 1 (parent-death signal) and with it the whole pid namespace.
 //! With `--net pasta` the launcher also starts pasta on the new network namespace and lets the
-//! sandbox go on once pasta has configured it (see `net::pasta`).
+//! sandbox go on once pasta has configured it (see `net::pasta`). With cgroup limits the child
+//! is born in a leaf cgroup of its own (clone3 `CLONE_INTO_CGROUP`, see `cgroup`) and makes its
+//! cgroup namespace there; the leaf is killed and removed when the sandbox ends.
 
 use std::path::Path;
 

@@ -29,6 +29,9 @@ pub struct RuntimeState {
     /// The kernel's boot id when this was written: start times count from boot.
     #[serde(default)]
     pub boot_id: String,
+    /// The sandbox's cgroup directory, with limits (`hutch status`, `hutch update`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<std::path::PathBuf>,
 }
 
 /// `/proc/sys/kernel/random/boot_id`: new at every boot.
@@ -196,6 +199,7 @@ mod tests {
             since: 0,
             restarts: 0,
             boot_id: boot_id(),
+            cgroup: None,
         };
         assert!(state.init_alive() && state.supervisor_alive());
         assert!(state.supervisor_pidfd().is_some());

@@ -150,6 +150,7 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
         since: 0,
         restarts: 0,
         boot_id: runtime::boot_id(),
+        cgroup: None,
     };
     let mut starter = Some(starter);
     let mut recent: VecDeque<Instant> = VecDeque::new();
@@ -166,6 +167,7 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
         state.init = started.init.as_raw();
         state.init_start = sys::process_start_time(started.init).unwrap_or(0);
         state.since = super::now();
+        state.cgroup = started.cgroup.as_ref().map(|leaf| leaf.path.clone());
         if let Err(e) = runtime::write_state(paths, &state) {
             let _ = sys::kill(started.init, libc::SIGKILL);
             let _ = waitpid(started.init, None);
@@ -180,6 +182,11 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
         }
         shed_start_up_memory();
         let (status, request) = wait_for_init(started.init, stop_signal(spec), &signals);
+        if let Some(leaf) = started.cgroup.take() {
+            sandbox::report_oom(spec, &leaf);
+            // cgroup.kill: nothing PID 1 left behind survives it, before a restart either.
+            drop(leaf);
+        }
         let rebooted = matches!(status, WaitStatus::Signaled(_, Signal::SIGHUP, _));
         let restart_requested = request == Request::Restart;
         if request == Request::Stop || !(rebooted || restart_requested) {
@@ -335,6 +342,11 @@ pub fn stop(paths: &EnvPaths, grace: u64) -> Result<bool, EnvError> {
     }
     if !runtime::wait_for(grace, stopped)? {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL);
+        if let Some(cgroup) = &state.cgroup {
+            // Everything in the environment's cgroup at once, also what escaped PID 1's pid
+            // namespace teardown by a fork in the meantime; the supervisor removes the cgroup.
+            crate::cgroup::kill(cgroup);
+        }
         if !runtime::wait_for(10, stopped)? {
             return Err(EnvError::Timeout {
                 name: paths.name.clone(),

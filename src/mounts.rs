@@ -500,10 +500,10 @@ fn attach(root: &mut Root, mount: &OwnedFd, dst: &Path, kind: Kind) -> Result<()
     let target = root
         .mount_point(dst, kind)
         .map_err(|e| Failure::MountPoint(dst.to_owned(), e))?;
-    if let Err(mut e) = at::attach(mount.as_fd(), target.as_fd(), dst) {
+    if let Err(mut e) = at::attach(mount.as_fd(), target.fd.as_fd(), dst) {
         // move_mount(2) says EINVAL for a directory onto a file and the reverse; say which.
         if e.errno == Errno::EINVAL {
-            match (kind, at::is_dir(target.as_fd(), dst)) {
+            match (kind, at::is_dir(target.fd.as_fd(), dst)) {
                 (Kind::Dir, Ok(false)) => e.errno = Errno::ENOTDIR,
                 (Kind::File, Ok(true)) => e.errno = Errno::EISDIR,
                 _ => {}
@@ -512,7 +512,9 @@ fn attach(root: &mut Root, mount: &OwnedFd, dst: &Path, kind: Kind) -> Result<()
         return Err(e.into());
     }
     // The destination may have been the root itself (`/`, or a symlink leading there).
-    root.reopen()?;
+    if target.may_be_root {
+        root.reopen()?;
+    }
     Ok(())
 }
 

@@ -74,9 +74,9 @@ impl Root {
         self.fd.as_fd()
     }
 
-    /// An `O_PATH` descriptor of `dst` (a sandbox path) inside the root, made as `kind` where
-    /// missing. What is there already serves: the mount itself says if it does not fit.
-    pub fn mount_point(&self, dst: &Path, kind: Kind) -> Result<OwnedFd, TargetError> {
+    /// A descriptor of `dst` (a sandbox path) inside the root, made as `kind` where missing.
+    /// What is there already serves: the mount itself says if it does not fit.
+    pub fn mount_point(&self, dst: &Path, kind: Kind) -> Result<MountPoint, TargetError> {
         let mut walk = Walk {
             root: self.fd.as_fd(),
             links: 0,
@@ -108,13 +108,23 @@ impl Root {
         };
         let result = walk.ensure(&parent, Kind::Dir);
         match result {
-            Ok(dir) => Ok((dir, name.to_owned())),
+            Ok(dir) => Ok((dir.fd, name.to_owned())),
             Err(source) => Err(TargetError {
                 source,
                 through: walk.through,
             }),
         }
     }
+}
+
+/// A destination, resolved inside the root.
+#[derive(Debug)]
+pub struct MountPoint {
+    /// `O_PATH`, or (a file hutch just made) the descriptor it was made with.
+    pub fd: OwnedFd,
+    /// Whether this may be the root itself: only a walk through a symlink or `..`, or to `/`,
+    /// can end there. A mount made on the root hides it from the root's descriptor.
+    pub may_be_root: bool,
 }
 
 struct Walk<'a> {
@@ -125,10 +135,10 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     /// `rel` (relative to the root) opened, after making what is missing of it.
-    fn ensure(&mut self, rel: &Path, kind: Kind) -> SysResult<OwnedFd> {
+    fn ensure(&mut self, rel: &Path, kind: Kind) -> SysResult<MountPoint> {
         let shown = shown(rel);
         // The common case, one call: the destination exists.
-        match sys::open_in_root(self.root, rel, OFlags::PATH) {
+        match self.open(rel) {
             Err(e) if e.errno == Errno::ENOENT => {}
             other => {
                 return other.map_err(|e| SysError {
@@ -144,10 +154,19 @@ impl Walk<'_> {
                 errno: Errno::ENOENT,
             });
         };
-        let dir = self.ensure(&parent, Kind::Dir)?;
+        let dir = self.ensure(&parent, Kind::Dir)?.fd;
         let made = match kind {
             Kind::Dir => at::mkdir(dir.as_fd(), name, 0o755, &shown),
-            Kind::File => at::create_file(dir.as_fd(), name, 0o644, &shown),
+            // The descriptor it was made with names the new file: no second lookup.
+            Kind::File => match at::create_file(dir.as_fd(), name, 0o644, &shown) {
+                Ok(fd) => {
+                    return Ok(MountPoint {
+                        fd,
+                        may_be_root: false,
+                    })
+                }
+                Err(e) => Err(e),
+            },
         };
         match made {
             // EEXIST: a dangling symlink (mkdirat and O_EXCL never follow one), or something
@@ -158,7 +177,12 @@ impl Walk<'_> {
         }
         match at::open_entry_nofollow(dir.as_fd(), name, &shown) {
             Err(e) if e.errno == Errno::ELOOP => {}
-            other => return other,
+            other => {
+                return other.map(|fd| MountPoint {
+                    fd,
+                    may_be_root: false,
+                })
+            }
         }
         // A symlink whose target is missing: make the target, resolved inside the root.
         self.links += 1;
@@ -175,6 +199,30 @@ impl Walk<'_> {
             target,
         });
         self.ensure(&next, kind)
+    }
+
+    /// `rel` opened inside the root, following symlinks (inside it). A path of plain names is
+    /// first walked through no symlink at all: such a walk only goes down, so it cannot end on
+    /// the root, and the caller need not look at the root again after mounting on it.
+    fn open(&self, rel: &Path) -> SysResult<MountPoint> {
+        let plain = !rel.as_os_str().is_empty()
+            && rel.components().all(|c| matches!(c, Component::Normal(_)));
+        if plain {
+            match at::open_in_root_no_symlinks(self.root, rel, rel) {
+                // A symlink on the way; EAGAIN: a rename raced the walk (retried below).
+                Err(e) if matches!(e.errno, Errno::ELOOP | Errno::EAGAIN) => {}
+                other => {
+                    return other.map(|fd| MountPoint {
+                        fd,
+                        may_be_root: false,
+                    })
+                }
+            }
+        }
+        sys::open_in_root(self.root, rel, OFlags::PATH).map(|fd| MountPoint {
+            fd,
+            may_be_root: true,
+        })
     }
 }
 
@@ -210,7 +258,7 @@ pub fn substitute(parent: &Path, target: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{symlink, MetadataExt};
 
     #[test]
     fn paths_split_and_substitute_without_leaving_the_root() {
@@ -347,6 +395,33 @@ mod tests {
             err.source.call,
             "openat2(/work/sub/planted, RESOLVE_IN_ROOT)"
         );
+    }
+
+    #[test]
+    fn only_a_walk_through_symlinks_or_dots_may_end_on_the_root() {
+        let f = fixture();
+        symlink("/", f.root_path.join("work/top")).unwrap();
+        symlink("..", f.root_path.join("work/up")).unwrap();
+        symlink("/etc", f.root_path.join("work/etc")).unwrap();
+        let root_id = std::fs::metadata(&f.root_path).map(|m| (m.dev(), m.ino()));
+        for (dst, kind, may_be_root) in [
+            ("/", Kind::Dir, true),
+            ("/work/..", Kind::Dir, true),
+            ("/work/top", Kind::Dir, true),
+            ("/work/up", Kind::Dir, true),
+            ("/work/etc", Kind::Dir, true),
+            ("/etc", Kind::Dir, false),
+            ("/new/dir", Kind::Dir, false),
+            ("/new/file", Kind::File, false),
+            ("/new/file", Kind::File, false),
+        ] {
+            let target = f.root.mount_point(Path::new(dst), kind).unwrap();
+            assert_eq!(target.may_be_root, may_be_root, "{dst}");
+            let id = rustix::fs::fstat(&target.fd).map(|s| (s.st_dev, s.st_ino));
+            if !may_be_root {
+                assert_ne!(id.ok(), root_id.as_ref().ok().copied(), "{dst}");
+            }
+        }
     }
 
     #[test]

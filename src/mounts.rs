@@ -403,7 +403,8 @@ fn apply(root: &mut Root, index: usize, op: &MountOp) -> Result<(), Failure> {
     match op {
         MountOp::Bind { src, dst, access } => {
             let tree = at::clone_tree(&inside(OLD_ROOT, src), true, src)?;
-            let kind = if at::is_dir(tree.as_fd(), src)? {
+            // A device is a node, never a directory: no need to look.
+            let kind = if *access != Access::Device && at::is_dir(tree.as_fd(), src)? {
                 Kind::Dir
             } else {
                 Kind::File
@@ -511,6 +512,7 @@ fn attach(root: &mut Root, mount: &OwnedFd, dst: &Path, kind: Kind) -> Result<()
         }
         return Err(e.into());
     }
+    root.mounted_on(&target);
     // The destination may have been the root itself (`/`, or a symlink leading there).
     if target.may_be_root {
         root.reopen()?;

@@ -14,9 +14,11 @@
 //!
 //! Errors name paths as seen inside the sandbox.
 
+use std::cell::RefCell;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use rustix::fs::OFlags;
 
@@ -52,6 +54,11 @@ pub struct Root {
     fd: OwnedFd,
     /// Where hutch assembles it (a path of its own scratch root, never shown to users).
     path: PathBuf,
+    /// The directory the last destination was found or made in (relative to the root), still
+    /// what that path resolves to: consecutive destinations in one directory (/dev's entries)
+    /// are looked up from there in one call. Forgotten at every mount anywhere but on one of
+    /// its entries, the only mounts that cannot change where its path leads.
+    last_dir: RefCell<Option<(PathBuf, Rc<OwnedFd>)>>,
 }
 
 impl Root {
@@ -59,7 +66,15 @@ impl Root {
         Ok(Root {
             fd: at::open_dir(path, Path::new("/"))?,
             path: path.to_owned(),
+            last_dir: RefCell::new(None),
         })
+    }
+
+    /// Note a mount made on `target`: what may have moved is forgotten.
+    pub fn mounted_on(&self, target: &MountPoint) {
+        if !target.in_last_dir {
+            self.last_dir.replace(None);
+        }
     }
 
     /// Open the root again. A descriptor keeps naming the directory it was opened on, and lookups
@@ -67,6 +82,7 @@ impl Root {
     /// (an image's overlay, `--bind DIR:/`), the lookups must start from the mount on top.
     pub fn reopen(&mut self) -> SysResult<()> {
         self.fd = at::open_dir(&self.path, Path::new("/"))?;
+        self.last_dir.replace(None);
         Ok(())
     }
 
@@ -74,14 +90,19 @@ impl Root {
         self.fd.as_fd()
     }
 
+    fn walk(&self) -> Walk<'_> {
+        Walk {
+            root: self.fd.as_fd(),
+            last_dir: &self.last_dir,
+            links: 0,
+            through: None,
+        }
+    }
+
     /// A descriptor of `dst` (a sandbox path) inside the root, made as `kind` where missing.
     /// What is there already serves: the mount itself says if it does not fit.
     pub fn mount_point(&self, dst: &Path, kind: Kind) -> Result<MountPoint, TargetError> {
-        let mut walk = Walk {
-            root: self.fd.as_fd(),
-            links: 0,
-            through: None,
-        };
+        let mut walk = self.walk();
         let result = walk.ensure(&relative(dst), kind);
         result.map_err(|source| TargetError {
             source,
@@ -91,7 +112,7 @@ impl Root {
 
     /// The directory `path` (a sandbox path) lives in, made where missing, and its last
     /// component: where to make an entry without following a symlink at its name.
-    pub fn parent_of(&self, path: &Path) -> Result<(OwnedFd, OsString), TargetError> {
+    pub fn parent_of(&self, path: &Path) -> Result<(Rc<OwnedFd>, OsString), TargetError> {
         let no_name = || TargetError {
             source: SysError {
                 call: format!("{}: no file name", path.display()),
@@ -101,14 +122,16 @@ impl Root {
         };
         let rel = relative(path);
         let (parent, name) = split_last(&rel).ok_or_else(no_name)?;
-        let mut walk = Walk {
-            root: self.fd.as_fd(),
-            links: 0,
-            through: None,
-        };
+        let mut walk = self.walk();
+        if let Some(dir) = walk.remembered(&parent) {
+            return Ok((dir, name.to_owned()));
+        }
         let result = walk.ensure(&parent, Kind::Dir);
         match result {
-            Ok(dir) => Ok((dir.fd, name.to_owned())),
+            Ok(dir) => {
+                walk.remember(parent, &dir.fd);
+                Ok((dir.fd, name.to_owned()))
+            }
             Err(source) => Err(TargetError {
                 source,
                 through: walk.through,
@@ -121,14 +144,27 @@ impl Root {
 #[derive(Debug)]
 pub struct MountPoint {
     /// `O_PATH`, or (a file hutch just made) the descriptor it was made with.
-    pub fd: OwnedFd,
+    pub fd: Rc<OwnedFd>,
     /// Whether this may be the root itself: only a walk through a symlink or `..`, or to `/`,
     /// can end there. A mount made on the root hides it from the root's descriptor.
     pub may_be_root: bool,
+    /// Whether this is an entry of the directory the root remembers (see [`Root`]).
+    in_last_dir: bool,
+}
+
+impl MountPoint {
+    fn new(fd: OwnedFd, may_be_root: bool, in_last_dir: bool) -> MountPoint {
+        MountPoint {
+            fd: Rc::new(fd),
+            may_be_root,
+            in_last_dir,
+        }
+    }
 }
 
 struct Walk<'a> {
     root: BorrowedFd<'a>,
+    last_dir: &'a RefCell<Option<(PathBuf, Rc<OwnedFd>)>>,
     links: u32,
     through: Option<Link>,
 }
@@ -137,34 +173,51 @@ impl Walk<'_> {
     /// `rel` (relative to the root) opened, after making what is missing of it.
     fn ensure(&mut self, rel: &Path, kind: Kind) -> SysResult<MountPoint> {
         let shown = shown(rel);
-        // The common case, one call: the destination exists.
-        match self.open(rel) {
-            Err(e) if e.errno == Errno::ENOENT => {}
-            other => {
-                return other.map_err(|e| SysError {
-                    call: format!("openat2({}, RESOLVE_IN_ROOT)", shown.display()),
-                    errno: e.errno,
-                })
+        let split = split_last(rel);
+        // An entry of the directory the last destination was in: one call, from there, through
+        // no symlink (a symlink is followed by the walk from the root below).
+        let mut remembered = None;
+        if let Some((parent, name)) = &split {
+            if let Some(dir) = self.remembered(parent) {
+                match at::open_entry_nofollow(dir.as_fd(), name, &shown) {
+                    Ok(fd) => return Ok(MountPoint::new(fd, false, true)),
+                    Err(e) if e.errno == Errno::ENOENT => remembered = Some(dir),
+                    Err(_) => {}
+                }
+            }
+        }
+        if remembered.is_none() {
+            // The common case, one call: the destination exists.
+            match self.open(rel) {
+                Err(e) if e.errno == Errno::ENOENT => {}
+                other => {
+                    return other.map_err(|e| SysError {
+                        call: format!("openat2({}, RESOLVE_IN_ROOT)", shown.display()),
+                        errno: e.errno,
+                    })
+                }
             }
         }
         // `.` and `..` always exist where their directory does, so a missing path ends in a name.
-        let Some((parent, name)) = split_last(rel) else {
+        let Some((parent, name)) = split else {
             return Err(SysError {
                 call: format!("openat2({}, RESOLVE_IN_ROOT)", shown.display()),
                 errno: Errno::ENOENT,
             });
         };
-        let dir = self.ensure(&parent, Kind::Dir)?.fd;
+        let dir = match remembered {
+            Some(dir) => dir,
+            None => {
+                let dir = self.ensure(&parent, Kind::Dir)?.fd;
+                self.remember(parent.clone(), &dir);
+                dir
+            }
+        };
         let made = match kind {
             Kind::Dir => at::mkdir(dir.as_fd(), name, 0o755, &shown),
             // The descriptor it was made with names the new file: no second lookup.
             Kind::File => match at::create_file(dir.as_fd(), name, 0o644, &shown) {
-                Ok(fd) => {
-                    return Ok(MountPoint {
-                        fd,
-                        may_be_root: false,
-                    })
-                }
+                Ok(fd) => return Ok(MountPoint::new(fd, false, true)),
                 Err(e) => Err(e),
             },
         };
@@ -177,12 +230,7 @@ impl Walk<'_> {
         }
         match at::open_entry_nofollow(dir.as_fd(), name, &shown) {
             Err(e) if e.errno == Errno::ELOOP => {}
-            other => {
-                return other.map(|fd| MountPoint {
-                    fd,
-                    may_be_root: false,
-                })
-            }
+            other => return other.map(|fd| MountPoint::new(fd, false, true)),
         }
         // A symlink whose target is missing: make the target, resolved inside the root.
         self.links += 1;
@@ -201,6 +249,19 @@ impl Walk<'_> {
         self.ensure(&next, kind)
     }
 
+    /// The remembered directory, if `rel` is its path.
+    fn remembered(&self, rel: &Path) -> Option<Rc<OwnedFd>> {
+        match &*self.last_dir.borrow() {
+            Some((path, dir)) if path == rel => Some(Rc::clone(dir)),
+            _ => None,
+        }
+    }
+
+    /// Remember `dir`, found at `rel`, as the directory the next destination is looked for in.
+    fn remember(&self, rel: PathBuf, dir: &Rc<OwnedFd>) {
+        self.last_dir.replace(Some((rel, Rc::clone(dir))));
+    }
+
     /// `rel` opened inside the root, following symlinks (inside it). A path of plain names is
     /// first walked through no symlink at all: such a walk only goes down, so it cannot end on
     /// the root, and the caller need not look at the root again after mounting on it.
@@ -211,18 +272,10 @@ impl Walk<'_> {
             match at::open_in_root_no_symlinks(self.root, rel, rel) {
                 // A symlink on the way; EAGAIN: a rename raced the walk (retried below).
                 Err(e) if matches!(e.errno, Errno::ELOOP | Errno::EAGAIN) => {}
-                other => {
-                    return other.map(|fd| MountPoint {
-                        fd,
-                        may_be_root: false,
-                    })
-                }
+                other => return other.map(|fd| MountPoint::new(fd, false, false)),
             }
         }
-        sys::open_in_root(self.root, rel, OFlags::PATH).map(|fd| MountPoint {
-            fd,
-            may_be_root: true,
-        })
+        sys::open_in_root(self.root, rel, OFlags::PATH).map(|fd| MountPoint::new(fd, true, false))
     }
 }
 

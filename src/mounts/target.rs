@@ -174,28 +174,25 @@ impl Walk<'_> {
     fn ensure(&mut self, rel: &Path, kind: Kind) -> SysResult<MountPoint> {
         let shown = shown(rel);
         let split = split_last(rel);
-        // An entry of the directory the last destination was in: one call, from there, through
-        // no symlink (a symlink is followed by the walk from the root below).
-        let mut remembered = None;
-        if let Some((parent, name)) = &split {
-            if let Some(dir) = self.remembered(parent) {
-                match at::open_entry_nofollow(dir.as_fd(), name, &shown) {
-                    Ok(fd) => return Ok(MountPoint::new(fd, false, true)),
-                    Err(e) if e.errno == Errno::ENOENT => remembered = Some(dir),
-                    Err(_) => {}
-                }
+        // An entry of the directory the last destination was in: made there, or found through
+        // no symlink, from there; anything else (a symlink, an error) is left to the walk from
+        // the root below.
+        let remembered = split
+            .as_ref()
+            .and_then(|(parent, _)| self.remembered(parent));
+        if let (Some(dir), Some((_, name))) = (&remembered, &split) {
+            if let Some(found) = make_or_find(dir.as_fd(), name, kind, &shown) {
+                return Ok(found);
             }
         }
-        if remembered.is_none() {
-            // The common case, one call: the destination exists.
-            match self.open(rel) {
-                Err(e) if e.errno == Errno::ENOENT => {}
-                other => {
-                    return other.map_err(|e| SysError {
-                        call: format!("openat2({}, RESOLVE_IN_ROOT)", shown.display()),
-                        errno: e.errno,
-                    })
-                }
+        // The common case, one call: the destination exists.
+        match self.open(rel) {
+            Err(e) if e.errno == Errno::ENOENT => {}
+            other => {
+                return other.map_err(|e| SysError {
+                    call: format!("openat2({}, RESOLVE_IN_ROOT)", shown.display()),
+                    errno: e.errno,
+                })
             }
         }
         // `.` and `..` always exist where their directory does, so a missing path ends in a name.
@@ -277,6 +274,25 @@ impl Walk<'_> {
         }
         sys::open_in_root(self.root, rel, OFlags::PATH).map(|fd| MountPoint::new(fd, true, false))
     }
+}
+
+/// `name` in `dir` made as `kind`, or found there through no symlink, as an entry of the
+/// remembered directory; `None` on any other outcome. In the directory the last destination
+/// was made in (/dev), the next one is usually missing too: making first saves a lookup.
+fn make_or_find(dir: BorrowedFd<'_>, name: &OsStr, kind: Kind, shown: &Path) -> Option<MountPoint> {
+    let made = match kind {
+        Kind::Dir => at::mkdir(dir, name, 0o755, shown).map(|()| None),
+        Kind::File => at::create_file(dir, name, 0o644, shown).map(Some),
+    };
+    match made {
+        Ok(Some(fd)) => return Some(MountPoint::new(fd, false, true)),
+        Ok(None) => {}
+        Err(e) if e.errno == Errno::EEXIST => {}
+        Err(_) => return None,
+    }
+    at::open_entry_nofollow(dir, name, shown)
+        .ok()
+        .map(|fd| MountPoint::new(fd, false, true))
 }
 
 /// A sandbox path relative to the root (`/work/x` → `work/x`, `/` → empty).

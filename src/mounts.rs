@@ -17,7 +17,7 @@ mod target;
 
 use std::fmt;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
@@ -345,8 +345,16 @@ pub fn build_root(ops: &[MountOp]) -> Result<(), MountError> {
     // Every destination is resolved from this descriptor, never by path (see `target`).
     let mut root = Root::open(new_root).map_err(scratch_err)?;
 
+    // The umask, to know where mkdir(2) alone gives a staged directory its mode. Read by setting
+    // it and putting it back at once; the thread making the network namespace meanwhile makes no
+    // file.
+    let umask = {
+        let mask = rustix::process::umask(rustix::fs::Mode::empty());
+        rustix::process::umask(mask);
+        mask.bits()
+    };
     for (index, op) in ops.iter().enumerate() {
-        apply(&mut root, index, op).map_err(|e| e.with_op(op))?;
+        apply(&mut root, index, op, umask).map_err(|e| e.with_op(op))?;
     }
     drop(root);
 
@@ -397,8 +405,8 @@ fn inside(root: &str, path: &Path) -> PathBuf {
 
 /// Carry out `op`, the plan's `index`th. Sources are host paths the user chose, looked up on the
 /// host (under /oldroot); destinations are resolved inside the new root, and every mount is
-/// made detached and then attached onto the destination's descriptor.
-fn apply(root: &mut Root, index: usize, op: &MountOp) -> Result<(), Failure> {
+/// made detached and then attached onto the destination's descriptor. `umask` is the process's.
+fn apply(root: &mut Root, index: usize, op: &MountOp, umask: u32) -> Result<(), Failure> {
     use mount_attr::{NODEV, NOSUID, RDONLY};
     match op {
         MountOp::Bind { src, dst, access } => {
@@ -444,8 +452,15 @@ fn apply(root: &mut Root, index: usize, op: &MountOp) -> Result<(), Failure> {
             // profile). The bind keeps the scratch mount's nosuid and nodev, and all of them
             // together are held to one tmpfs's size.
             let staged = Path::new(TMPFS_DIRS).join(index.to_string());
-            std::fs::create_dir(&staged)
+            // mkdir(2) keeps the permission bits and the sticky bit (on Linux) the umask leaves.
+            let exact = *mode & !0o1777 == 0 && *mode & umask == 0;
+            std::fs::DirBuilder::new()
+                .mode(*mode & 0o1777)
+                .create(&staged)
                 .and_then(|()| {
+                    if exact {
+                        return Ok(());
+                    }
                     std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(*mode))
                 })
                 .map_err(|e| SysError::io(format!("stage a tmpfs for {}", dst.display()), &e))?;

@@ -17,7 +17,7 @@ pub(crate) mod target;
 
 use std::fmt;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
@@ -359,8 +359,16 @@ pub fn build_root(ops: &[MountOp]) -> Result<(), MountError> {
     let mut root = Root::open(new_root).map_err(scratch_err)?;
     root.shadow_read_only_in(Path::new(TMPFS_DIRS).to_owned());
 
+    // The umask, to know where mkdir(2) alone gives a staged directory its mode. Read by setting
+    // it and putting it back at once; the thread making the network namespace meanwhile makes no
+    // file.
+    let umask = {
+        let mask = rustix::process::umask(rustix::fs::Mode::empty());
+        rustix::process::umask(mask);
+        mask.bits()
+    };
     for (index, op) in ops.iter().enumerate() {
-        apply(&mut root, index, op).map_err(|e| e.with_op(op))?;
+        apply(&mut root, index, op, umask).map_err(|e| e.with_op(op))?;
     }
     for shadow in root.take_shadows() {
         seal_shadow(&shadow).map_err(|source| MountError::Op {
@@ -417,13 +425,14 @@ fn inside(root: &str, path: &Path) -> PathBuf {
 
 /// Carry out `op`, the plan's `index`th. Sources are host paths the user chose, looked up on the
 /// host (under /oldroot); destinations are resolved inside the new root, and every mount is
-/// made detached and then attached onto the destination's descriptor.
-fn apply(root: &mut Root, index: usize, op: &MountOp) -> Result<(), Failure> {
+/// made detached and then attached onto the destination's descriptor. `umask` is the process's.
+fn apply(root: &mut Root, index: usize, op: &MountOp, umask: u32) -> Result<(), Failure> {
     use mount_attr::{NODEV, NOSUID, RDONLY};
     match op {
         MountOp::Bind { src, dst, access } => {
             let tree = at::clone_tree(&inside(OLD_ROOT, src), true, src)?;
-            let kind = if at::is_dir(tree.as_fd(), src)? {
+            // A device is a node, never a directory: no need to look.
+            let kind = if *access != Access::Device && at::is_dir(tree.as_fd(), src)? {
                 Kind::Dir
             } else {
                 Kind::File
@@ -463,8 +472,15 @@ fn apply(root: &mut Root, index: usize, op: &MountOp) -> Result<(), Failure> {
             // profile). The bind keeps the scratch mount's nosuid and nodev, and all of them
             // together are held to one tmpfs's size.
             let staged = Path::new(TMPFS_DIRS).join(index.to_string());
-            std::fs::create_dir(&staged)
+            // mkdir(2) keeps the permission bits and the sticky bit (on Linux) the umask leaves.
+            let exact = *mode & !0o1777 == 0 && *mode & umask == 0;
+            std::fs::DirBuilder::new()
+                .mode(*mode & 0o1777)
+                .create(&staged)
                 .and_then(|()| {
+                    if exact {
+                        return Ok(());
+                    }
                     std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(*mode))
                 })
                 .map_err(|e| SysError::io(format!("stage a tmpfs for {}", dst.display()), &e))?;
@@ -527,10 +543,10 @@ fn attach(root: &mut Root, mount: &OwnedFd, dst: &Path, kind: Kind) -> Result<()
     let target = root
         .mount_point(dst, kind)
         .map_err(|e| Failure::MountPoint(dst.to_owned(), e))?;
-    if let Err(mut e) = at::attach(mount.as_fd(), target.as_fd(), dst) {
+    if let Err(mut e) = at::attach(mount.as_fd(), target.fd.as_fd(), dst) {
         // move_mount(2) says EINVAL for a directory onto a file and the reverse; say which.
         if e.errno == Errno::EINVAL {
-            match (kind, at::is_dir(target.as_fd(), dst)) {
+            match (kind, at::is_dir(target.fd.as_fd(), dst)) {
                 (Kind::Dir, Ok(false)) => e.errno = Errno::ENOTDIR,
                 (Kind::File, Ok(true)) => e.errno = Errno::EISDIR,
                 _ => {}
@@ -538,8 +554,11 @@ fn attach(root: &mut Root, mount: &OwnedFd, dst: &Path, kind: Kind) -> Result<()
         }
         return Err(e.into());
     }
+    root.mounted_on(&target);
     // The destination may have been the root itself (`/`, or a symlink leading there).
-    root.reopen()?;
+    if target.may_be_root {
+        root.reopen()?;
+    }
     Ok(())
 }
 

@@ -58,16 +58,21 @@ pub fn mkdir(dir: BorrowedFd<'_>, name: &OsStr, mode: u32, shown: &Path) -> SysR
         .map_err(failed(format!("mkdir({})", shown.display())))
 }
 
-/// An empty regular file `name` in `dir`, made with `O_CREAT | O_EXCL | O_NOFOLLOW`: an existing
-/// entry (a symlink included) gives EEXIST and is never opened — opening a device can act.
-pub fn create_file(dir: BorrowedFd<'_>, name: &OsStr, mode: u32, shown: &Path) -> SysResult<()> {
+/// An empty regular file `name` in `dir`, made with `O_CREAT | O_EXCL | O_NOFOLLOW`, and the
+/// descriptor it was made with: an existing entry (a symlink included) gives EEXIST and is never
+/// opened — opening a device can act.
+pub fn create_file(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    mode: u32,
+    shown: &Path,
+) -> SysResult<OwnedFd> {
     rustix::fs::openat(
         dir,
         name,
         OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::from_raw_mode(mode),
     )
-    .map(drop)
     .map_err(failed(format!("create({})", shown.display())))
 }
 

@@ -18,3 +18,4 @@ mod readme;
 mod run_errors;
 mod run_isolation;
 mod run_lifecycle;
+mod vm;

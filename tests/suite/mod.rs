@@ -26,4 +26,5 @@ mod readme_examples;
 mod run_errors;
 mod run_isolation;
 mod run_lifecycle;
+mod vm;
 mod vm_limits;

@@ -961,6 +961,13 @@ def write(args):
              " connection to 127.0.0.1 inside the sandbox, where the server listens.")
     L.append("")
 
+    # Rows measured by hand where bench/run cannot take them (bench/elsewhere.md), as they are.
+    elsewhere = os.path.join(os.path.dirname(os.path.abspath(__file__)), "elsewhere.md")
+    if os.path.exists(elsewhere):
+        with open(elsewhere, encoding="utf-8") as f:
+            L.extend(f.read().rstrip("\n").split("\n"))
+        L.append("")
+
     # How to rerun.
     L.append("## How to rerun")
     L.append("")

@@ -60,9 +60,20 @@ pub fn run(spec: &SandboxSpec, report: ReportWriter, exit: ExitWriter, signals: 
     };
     // Our copy of the report pipe must close, or the launcher would wait for it forever.
     drop(report);
+    let mut shed = false;
     loop {
-        let received = match sys::wait_for_signal(signals) {
-            Ok(received) => received,
+        let received = if shed {
+            sys::wait_for_signal(signals).map(Some)
+        } else {
+            sys::wait_for_signal_within(signals, crate::sandbox::SHED_AFTER)
+        };
+        let received = match received {
+            Ok(Some(received)) => received,
+            Ok(None) => {
+                crate::env::supervisor::shed_start_up_memory();
+                shed = true;
+                continue;
+            }
             Err(_) => sys::exit_immediately(125),
         };
         if received.signal == Signal::SIGCHLD as i32 {

@@ -167,6 +167,27 @@ pub fn rules(ops: &[MountOp]) -> Vec<PathRule> {
                 MountOp::Devpts { dst } => (dst, Grant::Device),
                 MountOp::Symlink { .. } => return None,
                 MountOp::File { dst, .. } => (dst, Grant::ReadExecute),
+                MountOp::FileSystem {
+                    fstype, dst, attrs, ..
+                } => (
+                    dst,
+                    match fstype.as_str() {
+                        "proc" => Grant::Proc,
+                        "devpts" => Grant::Device,
+                        _ if attrs & crate::sys::mount_attr::RDONLY != 0 => Grant::ReadExecute,
+                        _ => Grant::Full,
+                    },
+                ),
+                MountOp::BindWith { dst, attrs, .. } => (
+                    dst,
+                    if attrs & crate::sys::mount_attr::RDONLY != 0 {
+                        Grant::ReadExecute
+                    } else {
+                        Grant::Full
+                    },
+                ),
+                // Narrower than what holds them; the mount layer enforces them.
+                MountOp::ReadOnly { .. } | MountOp::Mask { .. } => return None,
             };
             Some(PathRule {
                 path: path.clone(),

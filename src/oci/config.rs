@@ -585,6 +585,21 @@ pub fn plan(
     })
 }
 
+/// The Landlock rules for the plan's mounts (`landlock::rules`), with what the plan makes
+/// read-only afterwards (`root.readonly`, `readonlyPaths`) granted read and execute only: the
+/// root is bound writable so that mount points can be made in it, and read-only at the end.
+pub fn landlock_rules(plan: &ContainerPlan) -> Vec<crate::landlock::PathRule> {
+    let mut rules = crate::landlock::rules(&plan.mount_ops);
+    for op in &plan.mount_ops {
+        if let MountOp::ReadOnly { dst } = op {
+            for rule in rules.iter_mut().filter(|r| &r.path == dst) {
+                rule.grant = crate::landlock::Grant::ReadExecute;
+            }
+        }
+    }
+    rules
+}
+
 /// `linux.resources`: what needs cgroups is refused until hutch creates them (#13 lands here);
 /// device rules are enforced without them: a rootless container cannot create device nodes
 /// (mknod needs CAP_MKNOD in the initial user namespace) and sees only the nodes bound in.

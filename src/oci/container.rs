@@ -107,7 +107,7 @@ fn launch(
     for (flag, path) in &plan.joined {
         join_namespace(*flag, path)?;
     }
-    let rules = crate::landlock::rules(&plan.mount_ops);
+    let rules = config::landlock_rules(plan);
     let last_cap = sys::last_capability();
     let (reader, writer) = channel::report_pipe().map_err(OciError::Sys)?;
     let (holder, watch) = channel::lifeline().map_err(OciError::Sys)?;

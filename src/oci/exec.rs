@@ -137,7 +137,7 @@ pub fn exec(request: &ExecRequest<'_>) -> Result<u8, OciError> {
         ),
         None => None,
     };
-    let rules = crate::landlock::rules(&plan.mount_ops);
+    let rules = config::landlock_rules(&plan);
     let last_cap = sys::last_capability();
     let signals = sandbox::launcher_signals();
     if !request.detach {

@@ -12,6 +12,7 @@ mod images;
 mod man_pages;
 mod mount_targets;
 mod network;
+mod oci;
 mod output;
 mod profiles;
 mod readme;

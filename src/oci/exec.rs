@@ -4,7 +4,7 @@
 //! container's init, from the same plan (the copy of config.json kept at `create`): bounding
 //! set, no_new_privs, Landlock, seccomp, user and capabilities; then it execs the command.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
@@ -143,6 +143,12 @@ pub fn exec(request: &ExecRequest<'_>) -> Result<u8, OciError> {
     if !request.detach {
         sandbox::take_signals(&signals).map_err(|e| OciError::Usage(e.to_string()))?;
     }
+    // The pid file is a host path: its directory is opened before this process leaves the host's
+    // mount namespace.
+    let pid_file = match request.pid_file {
+        Some(path) => Some(PidFile::open(path)?),
+        None => None,
+    };
     let (reader, writer) = channel::report_pipe().map_err(OciError::Sys)?;
     // This process joins them all; the pid namespace only holds for its children.
     if !namespaces.is_empty() {
@@ -179,17 +185,71 @@ pub fn exec(request: &ExecRequest<'_>) -> Result<u8, OciError> {
         let _ = nix::sys::wait::waitpid(child, None);
         return Err(OciError::Inside(report.message));
     }
-    if let Some(path) = request.pid_file {
-        std::fs::write(path, child.as_raw().to_string()).map_err(|source| OciError::Io {
-            what: "write the pid file",
-            path: path.to_owned(),
-            source,
-        })?;
+    if let Some(pid_file) = pid_file {
+        pid_file.write(child)?;
     }
     if request.detach {
         return Ok(0);
     }
     sandbox::wait_forwarding(child, &signals, None).map_err(|e| OciError::Usage(e.to_string()))
+}
+
+/// A pid file to write once this process is in the container's mount namespace, where its
+/// path means nothing: written through its directory's descriptor, replaced atomically.
+struct PidFile {
+    path: PathBuf,
+    dir: OwnedFd,
+    name: std::ffi::OsString,
+}
+
+impl PidFile {
+    fn open(path: &Path) -> Result<PidFile, OciError> {
+        let io = |source| OciError::Io {
+            what: "open the directory of the pid file",
+            path: path.to_owned(),
+            source,
+        };
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let dir = rustix::fs::open(
+            parent,
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| io(e.into()))?;
+        let name = path
+            .file_name()
+            .ok_or_else(|| io(std::io::Error::from_raw_os_error(libc::EISDIR)))?
+            .to_owned();
+        Ok(PidFile {
+            path: path.to_owned(),
+            dir,
+            name,
+        })
+    }
+
+    fn write(self, pid: Pid) -> Result<(), OciError> {
+        use rustix::fs::{Mode, OFlags};
+        let io = |e: rustix::io::Errno| OciError::Io {
+            what: "write the pid file",
+            path: self.path.clone(),
+            source: e.into(),
+        };
+        let mut temporary = std::ffi::OsString::from(".");
+        temporary.push(&self.name);
+        temporary.push(".hutch-oci");
+        let file = rustix::fs::openat(
+            &self.dir,
+            &temporary,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        )
+        .map_err(io)?;
+        rustix::io::write(&file, pid.as_raw().to_string().as_bytes()).map_err(io)?;
+        rustix::fs::renameat(&self.dir, &temporary, &self.dir, &self.name).map_err(io)
+    }
 }
 
 fn c_strings(list: &[String]) -> Result<Vec<std::ffi::CString>, OciError> {

@@ -163,21 +163,24 @@ fn set_up(
             return Err(InitError::CreateGone);
         }
     }
-    // 3. The root: bundle rootfs, the spec's mounts, devices, masked and read-only paths.
-    crate::mounts::build_root(&plan.mount_ops).map_err(InitError::Mount)?;
-    // 4. Name the host, bring up loopback, namespaced sysctls (through the new /proc).
-    if let Some(name) = &plan.hostname {
-        sys::sethostname(name).map_err(InitError::Hostname)?;
-    }
-    if plan.new_namespaces.contains(CloneFlags::CLONE_NEWNET) {
-        sys::loopback_up().map_err(InitError::Loopback)?;
-    }
+    // 3. Namespaced sysctls, through the host's /proc while it is still ours: /proc/sys/net and
+    //    /proc/sys/kernel's ipc and uts entries are those of the writer's own namespaces, and
+    //    the container's /proc/sys is read-only once the root is built (readonlyPaths).
     for (key, value) in &plan.sysctl {
         let path = Path::new("/proc/sys").join(key.replace('.', "/"));
         std::fs::write(&path, value).map_err(|source| InitError::Sysctl {
             key: key.clone(),
             source,
         })?;
+    }
+    // 3b. The root: bundle rootfs, the spec's mounts, devices, masked and read-only paths.
+    crate::mounts::build_root(&plan.mount_ops).map_err(InitError::Mount)?;
+    // 4. Name the host, bring up loopback.
+    if let Some(name) = &plan.hostname {
+        sys::sethostname(name).map_err(InitError::Hostname)?;
+    }
+    if plan.new_namespaces.contains(CloneFlags::CLONE_NEWNET) {
+        sys::loopback_up().map_err(InitError::Loopback)?;
     }
     if let Some(value) = plan.process.oom_score_adj {
         std::fs::write("/proc/self/oom_score_adj", value.to_string())

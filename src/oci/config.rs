@@ -96,6 +96,9 @@ pub struct HostFacts {
     pub egid: u32,
     /// /sys/fs/cgroup is a cgroup2 file system (not cgroup v1 or a hybrid tree).
     pub cgroup2: bool,
+    /// How many gids from 0 up exist in the user namespace we run in (all of them in the
+    /// initial one; one under `unshare -Ur`).
+    pub gids_here: u32,
 }
 
 impl HostFacts {
@@ -106,8 +109,33 @@ impl HostFacts {
             euid: nix::unistd::geteuid().as_raw(),
             egid: nix::unistd::getegid().as_raw(),
             cgroup2,
+            gids_here: std::fs::read_to_string("/proc/self/gid_map")
+                .map(|map| contiguous_from_zero(&map))
+                .unwrap_or(u32::MAX),
         }
     }
+}
+
+/// How many ids from 0 up a uid_map or gid_map maps without a gap.
+fn contiguous_from_zero(map: &str) -> u32 {
+    let mut ranges: Vec<(u64, u64)> = map
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace().map(|f| f.parse::<u64>().ok());
+            let inside = fields.next()??;
+            let _outside = fields.next()??;
+            Some((inside, fields.next()??))
+        })
+        .collect();
+    ranges.sort_unstable();
+    let mut end = 0u64;
+    for (start, count) in ranges {
+        if start > end {
+            break;
+        }
+        end = end.max(start + count);
+    }
+    end.min(u64::from(u32::MAX)) as u32
 }
 
 /// The capability sets of the container's process (capabilities(7)).
@@ -448,6 +476,16 @@ pub fn plan(
         recursive: true,
         attrs: mount_attr::NODEV,
     }];
+    // devpts' `gid=` (5, tty) must exist in the container's user namespace: with one id mapped
+    // (a rootless runtime's own namespace, `unshare -Ur`) it does not, and runc drops it too.
+    let gid_exists = |gid: u32| match &id_maps {
+        Some(maps) => maps
+            .gid
+            .entries
+            .iter()
+            .any(|e| gid >= e.inside && gid - e.inside < e.count),
+        None => gid < host.gids_here,
+    };
     let mut dev_is_tmpfs = false;
     for (i, mount) in spec.mounts().iter().flatten().enumerate() {
         let field = format!("mounts[{i}]");
@@ -460,6 +498,37 @@ pub fn plan(
             &joined,
             &mut warnings,
         )? {
+            let op = match op {
+                MountOp::FileSystem {
+                    fstype,
+                    dst,
+                    mut options,
+                    attrs,
+                } if fstype == "devpts" => {
+                    options.retain(|(key, value)| {
+                        let unmapped = key == "gid"
+                            && value
+                                .as_deref()
+                                .and_then(|v| v.parse().ok())
+                                .is_some_and(|gid| !gid_exists(gid));
+                        if unmapped {
+                            warnings.push(format!(
+                                "{field}: devpts option gid={} dropped: that group is not mapped \
+                                 in the container",
+                                value.as_deref().unwrap_or_default()
+                            ));
+                        }
+                        !unmapped
+                    });
+                    MountOp::FileSystem {
+                        fstype,
+                        dst,
+                        options,
+                        attrs,
+                    }
+                }
+                op => op,
+            };
             if mount.destination() == Path::new("/dev")
                 && matches!(&op, MountOp::FileSystem { fstype, .. } if fstype == "tmpfs")
             {
@@ -897,10 +966,23 @@ fn mount_op(
             attrs,
         }));
     }
+    // The source names the mount in /proc/self/mountinfo (`proc`, `tmpfs`, `shm`...), where
+    // engines and runtime-tools look for it.
+    if let Some(source) = mount.source() {
+        if matches!(
+            fstype.as_str(),
+            "tmpfs" | "devpts" | "mqueue" | "proc" | "sysfs"
+        ) {
+            data.insert(
+                0,
+                ("source".into(), Some(source.to_string_lossy().into_owned())),
+            );
+        }
+    }
     let unsupported_data = |fstype: &str| {
         ConfigError::unsupported(
             format!("{field}.options"),
-            format!("{:?} on a {fstype} mount", data[0].0),
+            format!("{:?} on a {fstype} mount", data.last().map(|d| &d.0)),
         )
     };
     let own_netns = new_namespaces.contains(CloneFlags::CLONE_NEWNET)
@@ -913,7 +995,7 @@ fn mount_op(
             attrs,
         },
         "proc" => {
-            if !data.is_empty() {
+            if data.iter().any(|(key, _)| key != "source") {
                 return Err(unsupported_data("proc"));
             }
             if !new_namespaces.contains(CloneFlags::CLONE_NEWPID) {
@@ -930,12 +1012,15 @@ fn mount_op(
                 attrs,
             }
         }
-        "sysfs" if own_netns => MountOp::FileSystem {
-            fstype,
-            dst,
-            options: Vec::new(),
-            attrs,
-        },
+        "sysfs" if own_netns => {
+            data.retain(|(key, _)| key == "source");
+            MountOp::FileSystem {
+                fstype,
+                dst,
+                options: data,
+                attrs,
+            }
+        }
         // The kernel lets only the owner of a network namespace mount sysfs; without one of
         // the container's own, the host's /sys is bound, read-only, as runc does rootless.
         "sysfs" => MountOp::BindWith {

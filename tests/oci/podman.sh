@@ -1,6 +1,8 @@
 #!/bin/sh
 # Rootless podman with hutch-oci as its runtime: each check prints PASS or FAIL and what it ran.
-# Usage (as the unprivileged user, with podman installed and a busybox image imported):
+# `cargo test --test all oci_podman` runs it as the unprivileged test user, with a podman of its
+# own (HOME, XDG_* and TMPDIR in a temporary directory) and docs/oci/containers.conf.
+# By hand (as the unprivileged user, with podman installed and a busybox image imported):
 #   HUTCH_OCI=/path/to/hutch-oci IMAGE=localhost/busybox:local tests/oci/podman.sh
 # Build the image from Debian's busybox-static without a registry:
 #   mkdir -p img/bin img/etc && cp /bin/busybox img/bin/ && (cd img/bin && for a in $(./busybox --list); do ln -sf busybox "$a"; done)
@@ -36,6 +38,9 @@ out=$(script -qec "podman --cgroup-manager=cgroupfs --events-backend=file --runt
 podman kill "$id" >/dev/null 2>&1; sleep 1
 check "kill" exited "$(podman inspect -f '{{.State.Status}}' "$id" 2>&1)"
 podman rm "$id" >/dev/null 2>&1; check "rm" 0 $?
+id=$(podman run -d "$IMAGE" sh -c 'exit 9' 2>&1); podman wait "$id" >/dev/null 2>&1
+check "inspect: exit code" "exited 9" "$(podman inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$id" 2>&1)"
+podman rm "$id" >/dev/null 2>&1
 id=$(podman run -d "$IMAGE" sleep 1000 2>&1)
 podman stop -t 2 "$id" >/dev/null 2>&1; check "stop" exited "$(podman inspect -f '{{.State.Status}}' "$id" 2>&1)"
 podman rm -f "$id" >/dev/null 2>&1

@@ -18,7 +18,7 @@ set -u
 : "${HUTCH_OCI:?path to hutch-oci}"
 cd "$RUNTIME_TOOLS" || exit 1
 out=${OUT:-$(mktemp -d)}
-tests=${*:-$(ls validation/*/*.t | sed 's|validation/||; s|/.*||')}
+tests=${*:-$(for t in validation/*/*.t; do t=${t#validation/}; echo "${t%%/*}"; done)}
 printf '%-32s %5s %5s %5s  %s\n' TEST PASS FAIL SKIP END
 for t in $tests; do
     log="$out/$t.log"

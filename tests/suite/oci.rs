@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::harness::{eventually, sandbox, stderr, stdout, Sandbox};
 
 /// The test user's copy of hutch-oci, beside its copy of hutch (staged once per test run).
-fn staged_binary(sb: &Sandbox) -> PathBuf {
+pub(super) fn staged_binary(sb: &Sandbox) -> PathBuf {
     static STAGED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     STAGED.get_or_init(|| stage(sb)).clone()
 }

@@ -675,7 +675,13 @@ pub fn landlock_rules(plan: &ContainerPlan) -> Vec<crate::landlock::PathRule> {
 fn check_resources(resources: &LinuxResources) -> Result<(), ConfigError> {
     let needs_cgroups = [
         ("memory", resources.memory().is_some()),
-        ("cpu", resources.cpu().is_some()),
+        (
+            "cpu",
+            resources
+                .cpu()
+                .as_ref()
+                .is_some_and(|cpu| !cpu_is_default(cpu)),
+        ),
         ("pids", resources.pids().is_some()),
         ("blockIO", resources.block_io().is_some()),
         (
@@ -704,6 +710,20 @@ fn check_resources(resources: &LinuxResources) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// Whether `linux.resources.cpu` asks only for what every process has without a cgroup: the
+/// kernel's default weight (shares 1024), no quota (absent, 0 or -1: unlimited), a period that
+/// means nothing without a quota, no realtime budget, no cpuset, no SCHED_IDLE. containerd's `ctr`
+/// always writes shares 1024; honouring that takes no cgroup, so it is not refused.
+fn cpu_is_default(cpu: &oci_spec::runtime::LinuxCpu) -> bool {
+    cpu.shares().is_none_or(|s| s == 1024)
+        && cpu.quota().is_none_or(|q| q <= 0)
+        && cpu.realtime_runtime().is_none_or(|r| r == 0)
+        && cpu.realtime_period().is_none_or(|p| p == 0)
+        && cpu.cpus().as_deref().is_none_or(str::is_empty)
+        && cpu.mems().as_deref().is_none_or(str::is_empty)
+        && cpu.idle().is_none_or(|i| i == 0)
 }
 
 fn id_map(field: &str, mappings: &Option<Vec<LinuxIdMapping>>) -> Result<IdMap, ConfigError> {

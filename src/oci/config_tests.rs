@@ -200,6 +200,21 @@ fn unsupported_fields_are_named() {
             "linux.resources.pids",
         ),
         (
+            "/linux/resources",
+            json!({"cpu": {"shares": 2}}),
+            "linux.resources.cpu",
+        ),
+        (
+            "/linux/resources",
+            json!({"cpu": {"shares": 1024, "quota": 50000, "period": 100000}}),
+            "linux.resources.cpu",
+        ),
+        (
+            "/linux/resources",
+            json!({"cpu": {"cpus": "0"}}),
+            "linux.resources.cpu",
+        ),
+        (
             "/hooks",
             json!({"createContainer": [{"path": "/bin/true"}]}),
             "hooks.createContainer",
@@ -399,4 +414,18 @@ fn id_maps_are_measured_from_zero() {
     assert_eq!(contiguous_from_zero("0 0 4294967295\n"), u32::MAX);
     assert_eq!(contiguous_from_zero("1 100000 65536\n0 1000 1\n"), 65537);
     assert_eq!(contiguous_from_zero("5 5 1\n"), 0);
+}
+
+#[test]
+fn cpu_resources_that_change_nothing_are_accepted() {
+    // containerd's ctr writes shares 1024 (the kernel's default weight) into every spec.
+    for cpu in [
+        json!({"shares": 1024}),
+        json!({"shares": 1024, "quota": -1, "period": 100000}),
+        json!({"quota": 0, "cpus": "", "mems": ""}),
+    ] {
+        let mut c = config();
+        c["linux"]["resources"] = json!({ "cpu": cpu });
+        assert!(Bundle::new().plan(&c, ROOTLESS).is_ok(), "{cpu}");
+    }
 }

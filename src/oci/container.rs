@@ -398,6 +398,13 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<String>, OciErro
             container.remove()?;
             return Ok(Vec::new());
         }
+        // runc's answer: engines `delete --force` after a failed create (whose directory may hold
+        // no state yet) and again while cleaning up (containerd's shim does); gone is what they
+        // asked for.
+        Err(OciStateError::NotFound { .. }) if force => {
+            container.remove()?;
+            return Ok(Vec::new());
+        }
         Err(e) => return Err(e.into()),
     };
     let status = container.status(&record);

@@ -202,6 +202,13 @@ fn lifecycle_created_running_stopped_deleted() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
     assert!(!oci.root.join("life").exists());
+    // Deleting it again is an error, but not with --force (runc's answer, which containerd's
+    // shim relies on when it cleans up).
+    let out = oci.run(&["delete", "life"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    let out = oci.run(&["delete", "--force", "life"]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

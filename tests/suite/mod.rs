@@ -13,6 +13,7 @@ mod man_pages;
 mod mount_targets;
 mod network;
 mod oci;
+mod oci_engines;
 mod oci_podman;
 mod output;
 mod profiles;

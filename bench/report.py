@@ -6,7 +6,7 @@
       processes called --comm in that tree as JSON, then stop the payload (SIGTERM).
   report.py env-pss --state DIR
       print as JSON the summed PSS of the supervisor and PID 1 of every environment running
-      under the hutch state root DIR (from DIR/runtime/NAME/state.json).
+      under the hutch state root DIR (from DIR/data/envs/NAME/run/state.json).
   report.py disk --state DIR
       print as JSON the disk use of the image store and of the environments under the hutch
       state root DIR, counted as `du -s` does (allocated blocks, each file once).
@@ -108,12 +108,16 @@ def cmd_pss(args):
 
 
 def cmd_env_pss(args):
-    runtime = os.path.join(args.state, "runtime")
+    # Live state sits beside each definition; only a running environment has it.
+    defined = os.path.join(args.state, "data", "envs")
     envs = {}
     errors = []
-    for name in sorted(os.listdir(runtime)) if os.path.isdir(runtime) else []:
+    for name in sorted(os.listdir(defined)) if os.path.isdir(defined) else []:
+        state_path = os.path.join(defined, name, "run", "state.json")
+        if not os.path.exists(state_path):
+            continue
         try:
-            with open(os.path.join(runtime, name, "state.json")) as f:
+            with open(state_path) as f:
                 state = json.load(f)
             envs[name] = {"supervisor": pss_kib(state["supervisor"]), "init": pss_kib(state["init"])}
         except (OSError, ValueError, KeyError) as e:

@@ -136,6 +136,9 @@ fn the_runtimeclass_names_the_containerd_handler() {
 struct Containerd {
     dir: tempfile::TempDir,
     daemon: std::process::Child,
+    /// Whether /run/containerd was there before: the shim makes its socket directory there
+    /// (containerd 1.6 has no option for it), which is removed again if the test made it.
+    had_run_dir: bool,
 }
 
 impl Containerd {
@@ -155,6 +158,11 @@ impl Drop for Containerd {
     fn drop(&mut self) {
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
+        if !self.had_run_dir {
+            // Only empty directories: anything else there is not this test's.
+            let _ = std::fs::remove_dir("/run/containerd/s");
+            let _ = std::fs::remove_dir("/run/containerd");
+        }
     }
 }
 
@@ -193,6 +201,7 @@ fn containerds_runc_shim_runs_containers_with_hutch_oci() {
     }
     let runtime = dir.path().join("hutch-oci");
     std::fs::copy(env!("CARGO_BIN_EXE_hutch-oci"), &runtime).unwrap();
+    let had_run_dir = Path::new("/run/containerd").exists();
     let daemon = Command::new("containerd")
         .arg("--config")
         .arg(&config)
@@ -201,16 +210,29 @@ fn containerds_runc_shim_runs_containers_with_hutch_oci() {
         .stderr(std::fs::File::create(dir.path().join("containerd.log")).unwrap())
         .spawn()
         .unwrap();
-    let ctrd = Containerd { dir, daemon };
+    let ctrd = Containerd {
+        dir,
+        daemon,
+        had_run_dir,
+    };
     assert!(
         eventually(10, || ctrd.ctr(&["version"]).status.success()),
         "containerd did not start: {}",
         std::fs::read_to_string(ctrd.dir.path().join("containerd.log")).unwrap_or_default()
     );
+    // FIFOs and hutch-oci's state (the shim's --root) in the test's directory too.
+    let fifo_dir = ctrd.dir.path().join("fifo");
+    let runc_root = ctrd.dir.path().join("runc-root");
+    let placed = [
+        "--fifo-dir",
+        fifo_dir.to_str().unwrap(),
+        "--runc-root",
+        runc_root.to_str().unwrap(),
+    ];
     let ctr_run = |id: &str, script: &str| {
-        ctrd.ctr(&[
-            "run",
-            "--rm",
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(&placed);
+        args.extend_from_slice(&[
             "--runc-binary",
             runtime.to_str().unwrap(),
             "--rootfs",
@@ -219,7 +241,8 @@ fn containerds_runc_shim_runs_containers_with_hutch_oci() {
             "sh",
             "-c",
             script,
-        ])
+        ]);
+        ctrd.ctr(&args)
     };
     let out = ctr_run("hello", "echo hello");
     assert!(
@@ -233,9 +256,9 @@ fn containerds_runc_shim_runs_containers_with_hutch_oci() {
     let out = ctr_run("status", "exit 3");
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     // It is hutch-oci that ran them (runc would apply this): its refusal, through the shim.
-    let out = ctrd.ctr(&[
-        "run",
-        "--rm",
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(&placed);
+    args.extend_from_slice(&[
         "--cpu-shares",
         "2",
         "--runc-binary",
@@ -245,15 +268,22 @@ fn containerds_runc_shim_runs_containers_with_hutch_oci() {
         "limited",
         "true",
     ]);
+    let out = ctrd.ctr(&args);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("`linux.resources.cpu` is not supported by hutch-oci"),
         "{}",
         stderr(&out)
     );
-    // Nothing is left: no container, no task, no shim.
+    // Nothing is left: no container, no task, no shim, no state of hutch-oci's.
     let out = ctrd.ctr(&["containers", "list", "--quiet"]);
     assert_eq!(stdout(&out), "", "{}", stderr(&out));
+    let states: Vec<_> = std::fs::read_dir(runc_root.join("default"))
+        .expect("the shim passed --runc-root on to hutch-oci")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(states.is_empty(), "hutch-oci state left: {states:?}");
     let marker = ctrd.dir.path().display().to_string();
     drop(ctrd);
     assert!(

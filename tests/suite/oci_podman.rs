@@ -225,7 +225,7 @@ fn containers_conf_from_the_docs_makes_hutch_oci_the_runtime() {
     assert_eq!(
         stdout(&out).trim(),
         format!("hutch-oci {}", pod.runtime.display()),
-        "{}",
+        "{}(an installed /usr/local/bin/hutch-oci or /usr/bin/hutch-oci comes first)",
         stderr(&out)
     );
     assert_eq!(pod.run_ok(&[BUSYBOX_IMAGE, "echo", "hello"]), "hello\n");

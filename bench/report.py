@@ -36,6 +36,7 @@ OVERHEAD_GOAL = 3.0
 EXEC_GOAL = 1.5
 RESTART_GOAL_MS = 30
 IMPORT_GOAL = 1.5
+PODMAN_GOAL = 1.0
 PSS_GOAL_KIB = 2048
 # An environment from an image may add its upper layer and a few files, never a copy of the
 # image: what each one adds must stay below this fraction of the image.
@@ -301,6 +302,8 @@ PALETTE = {
     "tar": "#3465a4",
     "curl via a port published": "#1b7a4b",
     "curl via plain": "#7a7a7a",
+    "podman run --runtime hutch-oci": "#1b7a4b",
+    "podman run --runtime runc": "#3465a4",
 }
 
 
@@ -497,6 +500,8 @@ def write(args):
     i_tar = get("import", "tar -x")
     n_pasta = get("net", "curl via a port published")
     n_loop = get("net", "curl via plain loopback")
+    p_hutch = get("podman", "podman run --runtime hutch-oci")
+    p_runc = get("podman", "podman run --runtime runc")
     env_pss = sorted((int(k[5:]), v) for k, v in pss.items() if k.startswith("envs-") and k[5:].isdigit())
     tmp = meta.get("tmp", "")
     import_dir = meta.get("import_dir", "")
@@ -612,6 +617,15 @@ def write(args):
         r, s = ratio(i_hutch, i_tar)
         L.append(f"| `hutch image import` vs `tar -x` of the same tarball | ≤ {IMPORT_GOAL}× tar -x"
                  f" | {r:.2f}× ± {s:.2f} | {'met' if r <= IMPORT_GOAL else '**not met**'} |")
+    if p_hutch and p_runc:
+        r, s = ratio(p_hutch, p_runc)
+        L.append(f"| rootless `podman run --rm IMAGE true` with hutch-oci vs runc (see"
+                 f" [OCI runtime](#oci-runtime-podman-with-hutch-oci-and-runc)) | ≤ {PODMAN_GOAL:g}× runc"
+                 f" | {r:.2f}× ± {s:.2f} | {'met' if r <= PODMAN_GOAL else '**not met**'} |")
+    else:
+        why = next((skip for (s_, _, _, skip) in rows if s_ == "podman" and skip), "not measured")
+        L.append(f"| rootless `podman run --rm IMAGE true` with hutch-oci vs runc | ≤ {PODMAN_GOAL:g}× runc"
+                 f" | {why} | |")
     if "per_env_kib" in disk:
         share = disk["per_env_kib"] / disk["image_kib"] if disk["image_kib"] else float("inf")
         L.append(f"| disk use of {disk['environments']} environments from one image (see"
@@ -961,6 +975,45 @@ def write(args):
              " connection to 127.0.0.1 inside the sandbox, where the server listens.")
     L.append("")
 
+    # OCI runtime.
+    L.append("## OCI runtime: podman with hutch-oci and runc")
+    L.append("")
+    L.append("Rootless podman runs `true` in a busybox image (Debian's busybox-static, imported),"
+             " once with `--runtime hutch-oci` (the release build), once with `--runtime runc`"
+             " (Debian's package), as the benchmarking user; the whole `podman run --rm` is timed:"
+             " podman, conmon, the runtime's create, start, state and delete, the overlay mount"
+             " and the removal. Its state (storage: native overlay) lives in the temporary"
+             " directory, and [docs/oci/containers.conf](docs/oci/containers.conf) has podman"
+             " pass `--log` to both runtimes. `--cgroup-manager=cgroupfs --events-backend=file`:"
+             " no systemd user session is needed; on this cgroup v1 host podman makes no cgroups"
+             " for rootless containers, with either runtime.")
+    if meta.get("podman_versions"):
+        L.append(f"Versions: {meta['podman_versions']}; {meta.get('rounds')} ×"
+                 f" {meta.get('podman_runs')} runs (+{meta.get('podman_warmup')}) per row.")
+    L.append("")
+    L.append("| runtime | mean ± σ (ms) | median | min | user / sys (ms) | vs runc |")
+    L.append("| --- | --- | --- | --- | --- | --- |")
+    for (set_name, label, command, skip) in rows:
+        if set_name != "podman":
+            continue
+        if skip:
+            L.append(f"| {label} | {skip} | | | | |")
+            continue
+        v = stats.get((set_name, label))
+        if not v:
+            L.append(f"| {label} | no result | | | | |")
+            continue
+        vs = "1" if v is p_runc else ("%.2f× ± %.2f" % ratio(v, p_runc) if p_runc else "—")
+        L.append(
+            f"| {label} | {fmt_ms(v['mean_ms'])} ± {fmt_ms(v['stddev_ms'], v['mean_ms'])} | "
+            f"{fmt_ms(v['median_ms'])} | {fmt_ms(v['min_ms'])} | "
+            f"{v['user_ms']:.0f} / {v['system_ms']:.0f} | {vs} |"
+        )
+    L.append("")
+    L.append("user / sys is that of podman and its children that it waited for (conmon and the"
+             " runtime run in processes podman does not wait for, mostly).")
+    L.append("")
+
     # Rows measured by hand where bench/run cannot take them (bench/elsewhere.md), as they are.
     elsewhere = os.path.join(os.path.dirname(os.path.abspath(__file__)), "elsewhere.md")
     if os.path.exists(elsewhere):
@@ -1010,6 +1063,8 @@ def write(args):
          [v for (s, label), v in stats.items() if s == "import"]),
         (f"Networking: downloading {int(meta.get('net_bytes', '0') or 0) / 1048576:.0f} MiB over 127.0.0.1",
          [v for (s, label), v in stats.items() if s == "net"]),
+        ("podman run --rm IMAGE true: hutch-oci and runc",
+         [v for (s, label), v in stats.items() if s == "podman"]),
     ]
     write_svg(args.svg, panels, caption)
 

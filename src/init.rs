@@ -182,7 +182,10 @@ fn search_path(env: &[CString]) -> &OsStr {
 /// The paths execvp(3) tries for `program`: the program itself when it names a path, else the
 /// program in each directory of the sandbox's own PATH (glibc's execvpe would search the
 /// caller's PATH instead).
-fn candidates<'a>(program: &'a CStr, env: &'a [CString]) -> impl Iterator<Item = CString> + 'a {
+pub(crate) fn candidates<'a>(
+    program: &'a CStr,
+    env: &'a [CString],
+) -> impl Iterator<Item = CString> + 'a {
     let name = program.to_bytes();
     let (own, search) = if name.contains(&b'/') {
         (Some(program.to_owned()), None)
@@ -207,7 +210,7 @@ fn candidates<'a>(program: &'a CStr, env: &'a [CString]) -> impl Iterator<Item =
 
 /// execvp(3) with the sandbox's own PATH. Returns only on failure: EACCES if some candidate
 /// existed but could not be run, else the last error.
-fn exec_search(argv: &[CString], env: &[CString]) -> Errno {
+pub(crate) fn exec_search(argv: &[CString], env: &[CString]) -> Errno {
     let mut saw_eacces = false;
     let mut last = Errno::ENOENT;
     for candidate in candidates(&argv[0], env) {

@@ -104,6 +104,33 @@ pub enum MountOp {
         dst: PathBuf,
         read_only: bool,
     },
+    /// A new file system of type `fstype` (OCI bundles: tmpfs with its size, sysfs, mqueue,
+    /// cgroup2, devpts with its options), configured with `options` (fsconfig(2) keys, with or
+    /// without a value) and mounted with the `MOUNT_ATTR_*` bits `attrs`.
+    FileSystem {
+        fstype: String,
+        dst: PathBuf,
+        options: Vec<(String, Option<String>)>,
+        attrs: u64,
+    },
+    /// A bind of the host path `src` with the `MOUNT_ATTR_*` bits `attrs` (OCI's `ro`,
+    /// `nosuid`, `nodev`, `noexec`), with the mounts below it when `recursive` (`rbind`).
+    BindWith {
+        src: PathBuf,
+        dst: PathBuf,
+        recursive: bool,
+        attrs: u64,
+    },
+    /// What is at `dst` inside the new root made read-only (OCI `readonlyPaths`, and
+    /// `root.readonly` for `/`, where only the root's own mount changes). Skipped where absent.
+    ReadOnly {
+        dst: PathBuf,
+    },
+    /// What is at `dst` inside the new root hidden (OCI `maskedPaths`): /dev/null over a file,
+    /// an empty read-only tmpfs over a directory. Skipped where absent.
+    Mask {
+        dst: PathBuf,
+    },
 }
 
 impl fmt::Display for MountOp {
@@ -143,6 +170,25 @@ impl fmt::Display for MountOp {
             MountOp::File { dst, .. } => {
                 write!(f, "generated file (read-only) on {}", dst.display())
             }
+            MountOp::FileSystem { fstype, dst, .. } => {
+                write!(f, "{fstype} on {}", dst.display())
+            }
+            MountOp::BindWith {
+                src,
+                dst,
+                recursive,
+                attrs,
+            } => {
+                let kind = if *recursive { "rbind" } else { "bind" };
+                let ro = if attrs & mount_attr::RDONLY != 0 {
+                    " (read-only)"
+                } else {
+                    ""
+                };
+                write!(f, "{kind} {} on {}{ro}", src.display(), dst.display())
+            }
+            MountOp::ReadOnly { dst } => write!(f, "read-only {}", dst.display()),
+            MountOp::Mask { dst } => write!(f, "masked {}", dst.display()),
         }
     }
 }
@@ -534,8 +580,77 @@ fn apply(root: &mut Root, index: usize, op: &MountOp, umask: u32) -> Result<(), 
             // destination's resolution follows it inside the new root, never onto the host.
             attach_with_attrs(root, &tree, RDONLY | NOSUID | NODEV, dst, Kind::File)?;
         }
+        MountOp::FileSystem {
+            fstype,
+            dst,
+            options,
+            attrs,
+        } => {
+            let options: Vec<FsOption<'_>> = options
+                .iter()
+                .map(|(key, value)| match value {
+                    Some(value) => FsOption::String(key, value),
+                    None => FsOption::Flag(key),
+                })
+                .collect();
+            let mount = at::new_mount(fstype, &options, *attrs, fstype)?;
+            attach(root, &mount, dst, Kind::Dir)?;
+        }
+        MountOp::BindWith {
+            src,
+            dst,
+            recursive,
+            attrs,
+        } => {
+            let tree = at::clone_tree(&inside(OLD_ROOT, src), *recursive, src)?;
+            let kind = if at::is_dir(tree.as_fd(), src)? {
+                Kind::Dir
+            } else {
+                Kind::File
+            };
+            attach_with_attrs(root, &tree, *attrs, dst, kind)?;
+        }
+        MountOp::ReadOnly { dst } => {
+            if dst == Path::new("/") {
+                // The root's own mount only: what is mounted below it keeps its own access.
+                at::set_mount_attrs(root.fd(), false, RDONLY, dst)?;
+                return Ok(());
+            }
+            let Some(existing) = existing_in_root(root, dst)? else {
+                return Ok(());
+            };
+            let tree = at::clone_tree_of(existing.as_fd(), true, dst)?;
+            at::set_mount_attrs(tree.as_fd(), true, RDONLY, dst)?;
+            at::attach(tree.as_fd(), existing.as_fd(), dst)?;
+        }
+        MountOp::Mask { dst } => {
+            let Some(existing) = existing_in_root(root, dst)? else {
+                return Ok(());
+            };
+            let mask = if at::is_dir(existing.as_fd(), dst)? {
+                at::new_mount(
+                    "tmpfs",
+                    &[],
+                    RDONLY | NOSUID | NODEV | mount_attr::NOEXEC,
+                    "tmpfs",
+                )?
+            } else {
+                at::clone_tree(&inside(OLD_ROOT, Path::new("/dev/null")), false, dst)?
+            };
+            at::attach(mask.as_fd(), existing.as_fd(), dst)?;
+        }
     }
     Ok(())
+}
+
+/// `dst` inside the root as it is now, `None` if absent: what is not there needs no hiding.
+fn existing_in_root(root: &Root, dst: &Path) -> Result<Option<OwnedFd>, Failure> {
+    let rel = target::relative(dst);
+    match sys::open_in_root(root.fd(), &rel, rustix::fs::OFlags::PATH) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if e.errno == Errno::ENOENT => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Attach the detached mount `mount` onto `dst` inside the root, made as `kind` where missing.

@@ -1185,6 +1185,118 @@ pub fn standard_fd(fd: i32) -> BorrowedFd<'static> {
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
+// --- OCI runtime (`hutch-oci`): credentials of a container's process. ---
+
+/// capset(2) with the three sets given separately (OCI's `process.capabilities`), as bit masks
+/// over capability numbers.
+pub fn set_capability_sets(effective: u64, permitted: u64, inheritable: u64) -> SysResult<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let data = [
+        Data {
+            effective: effective as u32,
+            permitted: permitted as u32,
+            inheritable: inheritable as u32,
+        },
+        Data {
+            effective: (effective >> 32) as u32,
+            permitted: (permitted >> 32) as u32,
+            inheritable: (inheritable >> 32) as u32,
+        },
+    ];
+    // SAFETY: header and data are the v3 layout of cap_user_header_t and two cap_user_data_t
+    // (linux/capability.h), alive for the whole call; the kernel only reads `data`.
+    let ret = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
+    if ret == -1 {
+        return Err(SysError {
+            call: format!(
+                "capset(effective {effective:#x}, permitted {permitted:#x}, inheritable \
+                 {inheritable:#x})"
+            ),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// prctl(PR_CAP_AMBIENT_RAISE): `cap` stays across execve for a process that is not root.
+pub fn raise_ambient_capability(cap: u32) -> SysResult<()> {
+    // SAFETY: prctl(PR_CAP_AMBIENT) takes integers only.
+    let ret = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+            cap as libc::c_ulong,
+            0,
+            0,
+        )
+    };
+    if ret == -1 {
+        return Err(SysError {
+            call: format!("prctl(PR_CAP_AMBIENT_RAISE, {cap})"),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// prctl(PR_SET_KEEPCAPS): keep the permitted set across a change from uid 0 to another uid.
+pub fn set_keep_capabilities(keep: bool) -> SysResult<()> {
+    nix::sys::prctl::set_keepcaps(keep).map_err(failed(format!("prctl(PR_SET_KEEPCAPS, {keep})")))
+}
+
+/// Cancel a parent-death signal asked for earlier: the process outlives the one that made it.
+pub fn clear_parent_death_signal() -> SysResult<()> {
+    nix::sys::prctl::set_pdeathsig(None).map_err(failed("prctl(PR_SET_PDEATHSIG, 0)"))
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER) of `program`, without setting no_new_privs first (which
+/// seccompiler's `apply_filter` does): for a caller holding CAP_SYS_ADMIN in its user
+/// namespace whose execs must keep setuid working (OCI `noNewPrivileges: false`).
+pub fn install_seccomp_keeping_privileges(program: &[seccompiler::sock_filter]) -> SysResult<()> {
+    #[repr(C)]
+    struct SockFprog {
+        len: libc::c_ushort,
+        filter: *const seccompiler::sock_filter,
+    }
+    let prog = SockFprog {
+        len: program.len() as libc::c_ushort,
+        filter: program.as_ptr(),
+    };
+    // SAFETY: `prog` is a struct sock_fprog pointing at `program`, a slice of classic BPF
+    // instructions laid out as struct sock_filter; both live across the call, which copies them.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &prog as *const SockFprog,
+        )
+    };
+    if ret == -1 {
+        return Err(SysError {
+            call: "seccomp(SECCOMP_SET_MODE_FILTER)".into(),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -116,6 +116,21 @@ pub fn clone_tree(source: &Path, recursive: bool, shown: &Path) -> SysResult<Own
     )))
 }
 
+/// [`clone_tree`] of what the descriptor `fd` is open on (`AT_EMPTY_PATH`): a detached copy of
+/// a path already inside a new root, to be placed over itself with other attributes.
+pub fn clone_tree_of(fd: BorrowedFd<'_>, recursive: bool, shown: &Path) -> SysResult<OwnedFd> {
+    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE
+        | OpenTreeFlags::OPEN_TREE_CLOEXEC
+        | OpenTreeFlags::AT_EMPTY_PATH;
+    if recursive {
+        flags |= OpenTreeFlags::AT_RECURSIVE;
+    }
+    rustix::mount::open_tree(fd, "", flags).map_err(failed(format!(
+        "open_tree({}, OPEN_TREE_CLONE|AT_EMPTY_PATH)",
+        shown.display()
+    )))
+}
+
 /// One setting of a new file system's context (fsconfig(2)).
 #[derive(Debug, Clone, Copy)]
 pub enum FsOption<'a> {

@@ -712,7 +712,13 @@ pub fn setsid() -> SysResult<()> {
 /// The start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat), which with
 /// the pid names one process across pid reuse.
 pub fn process_start_time(pid: Pid) -> Option<u64> {
-    parse_start_time(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    use std::io::Read;
+    // A stat line is a few hundred bytes: read in one call (`hutch ls` does this per process).
+    let mut stat = Vec::with_capacity(1024);
+    std::fs::File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut file| file.read_to_end(&mut stat))
+        .ok()?;
+    parse_start_time(std::str::from_utf8(&stat).ok()?)
 }
 
 /// Field 22 of a /proc/PID/stat line; the command name (field 2) may contain spaces and `)`.

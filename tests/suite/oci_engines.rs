@@ -134,20 +134,24 @@ fn the_runtimeclass_names_the_containerd_handler() {
 
 /// containerd started by the test, in a directory of its own; stopped and removed at the end.
 struct Containerd {
-    dir: tempfile::TempDir,
+    sb: super::harness::Sandbox,
     daemon: std::process::Child,
-    /// Whether /run/containerd was there before: the shim makes its socket directory there
-    /// (containerd 1.6 has no option for it), which is removed again if the test made it.
-    had_run_dir: bool,
 }
 
 impl Containerd {
+    fn dir(&self) -> &Path {
+        self.sb.path()
+    }
+
     fn socket(&self) -> PathBuf {
-        self.dir.path().join("containerd.sock")
+        self.dir().join("containerd.sock")
     }
 
     fn ctr(&self, args: &[&str]) -> Output {
-        run(Command::new("ctr")
+        run(self
+            .sb
+            .launcher
+            .program("ctr", self.dir())
             .arg("--address")
             .arg(self.socket())
             .args(args))
@@ -156,42 +160,40 @@ impl Containerd {
 
 impl Drop for Containerd {
     fn drop(&mut self) {
+        // rootlesskit's child, containerd, dies with it (parent-death signal); its /run is a
+        // copy in rootlesskit's mount namespace, so nothing of it is left on the host.
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
-        if !self.had_run_dir {
-            // Only empty directories: anything else there is not this test's.
-            let _ = std::fs::remove_dir("/run/containerd/s");
-            let _ = std::fs::remove_dir("/run/containerd");
-        }
     }
 }
 
+/// containerd, started rootless as the test user (rootlesskit: a user namespace mapped to the
+/// user's subordinate ids, /etc and /run copied up), runs busybox through its runc shim with
+/// hutch-oci as the runtime binary: what a node would do, without root.
 #[test]
 fn containerds_runc_shim_runs_containers_with_hutch_oci() {
-    if !tool("/usr/bin/containerd", "containerd") || !tool("/usr/bin/ctr", "containerd") {
+    if !tool("/usr/bin/containerd", "containerd")
+        || !tool("/usr/bin/ctr", "containerd")
+        || !tool("/usr/bin/rootlesskit", "rootlesskit")
+    {
         return;
     }
-    if !nix::unistd::Uid::effective().is_root() {
-        // containerd is a root daemon (rootless containerd needs rootlesskit).
-        eprintln!("skipping: containerd runs as root, and this test does not");
+    let Some(sb) = super::harness::sandbox() else {
         return;
-    }
-    let dir = tempfile::Builder::new()
-        .prefix("hutch-containerd-")
-        .tempdir()
-        .unwrap();
-    let config = dir.path().join("config.toml");
+    };
+    let dir = sb.path().to_owned();
+    let config = dir.join("config.toml");
     std::fs::write(
         &config,
         format!(
             "version = 2\nroot = \"{0}/root\"\nstate = \"{0}/state\"\n\
              disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
              [grpc]\n  address = \"{0}/containerd.sock\"\n",
-            dir.path().display()
+            dir.display()
         ),
     )
     .unwrap();
-    let rootfs = dir.path().join("rootfs");
+    let rootfs = dir.join("rootfs");
     for sub in ["bin", "etc", "proc", "dev", "sys", "tmp"] {
         std::fs::create_dir_all(rootfs.join(sub)).unwrap();
     }
@@ -199,30 +201,36 @@ fn containerds_runc_shim_runs_containers_with_hutch_oci() {
     for applet in ["sh", "echo", "cat", "id", "grep"] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
     }
-    let runtime = dir.path().join("hutch-oci");
+    let runtime = dir.join("hutch-oci");
     std::fs::copy(env!("CARGO_BIN_EXE_hutch-oci"), &runtime).unwrap();
-    let had_run_dir = Path::new("/run/containerd").exists();
-    let daemon = Command::new("containerd")
-        .arg("--config")
+    // Made by root here: the test user's, as everything it works with.
+    let chown = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{}:{}", sb.launcher.uid, sb.launcher.gid))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let daemon = sb
+        .launcher
+        .program("rootlesskit", &dir)
+        .args(["--net=host", "--copy-up=/etc", "--copy-up=/run"])
+        .arg(format!("--state-dir={}/rootlesskit", dir.display()))
+        .args(["containerd", "--config"])
         .arg(&config)
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.path().join("containerd.log")).unwrap())
+        .stderr(std::fs::File::create(dir.join("containerd.log")).unwrap())
         .spawn()
         .unwrap();
-    let ctrd = Containerd {
-        dir,
-        daemon,
-        had_run_dir,
-    };
+    let ctrd = Containerd { sb, daemon };
     assert!(
         eventually(10, || ctrd.ctr(&["version"]).status.success()),
         "containerd did not start: {}",
-        std::fs::read_to_string(ctrd.dir.path().join("containerd.log")).unwrap_or_default()
+        std::fs::read_to_string(ctrd.dir().join("containerd.log")).unwrap_or_default()
     );
     // FIFOs and hutch-oci's state (the shim's --root) in the test's directory too.
-    let fifo_dir = ctrd.dir.path().join("fifo");
-    let runc_root = ctrd.dir.path().join("runc-root");
+    let fifo_dir = ctrd.dir().join("fifo");
+    let runc_root = ctrd.dir().join("runc-root");
     let placed = [
         "--fifo-dir",
         fifo_dir.to_str().unwrap(),
@@ -249,7 +257,7 @@ fn containerds_runc_shim_runs_containers_with_hutch_oci() {
         out.status.success(),
         "ctr run: {}\ncontainerd: {}",
         stderr(&out),
-        std::fs::read_to_string(ctrd.dir.path().join("containerd.log")).unwrap_or_default()
+        std::fs::read_to_string(ctrd.dir().join("containerd.log")).unwrap_or_default()
     );
     assert_eq!(stdout(&out), "hello\n");
     // The exit status passes through the shim.
@@ -284,7 +292,7 @@ fn containerds_runc_shim_runs_containers_with_hutch_oci() {
         .map(|e| e.file_name())
         .collect();
     assert!(states.is_empty(), "hutch-oci state left: {states:?}");
-    let marker = ctrd.dir.path().display().to_string();
+    let marker = ctrd.dir().display().to_string();
     drop(ctrd);
     assert!(
         eventually(5, || super::harness::processes_with(&marker).is_empty()),

@@ -296,15 +296,11 @@ impl Walk<'_> {
                 made = make(&dir);
             }
         }
-        let made = match made {
-            Ok(Some(fd)) => return Ok(MountPoint::new(fd, false, true)),
-            Ok(None) => Ok(()),
-            Err(e) => Err(e),
-        };
         match made {
+            Ok(Some(file)) => return Ok(MountPoint::new(file, false, true)),
+            Ok(None) => {}
             // EEXIST: a dangling symlink (mkdirat and O_EXCL never follow one), or something
             // made meanwhile.
-            Ok(()) => {}
             Err(e) if e.errno == Errno::EEXIST => {}
             Err(e) => return Err(e),
         }

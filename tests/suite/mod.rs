@@ -25,3 +25,4 @@ mod readme_examples;
 mod run_errors;
 mod run_isolation;
 mod run_lifecycle;
+mod vm;

@@ -95,7 +95,7 @@ pub enum Command {
     Create(CreateArgs),
     /// Start an environment (its supervisor runs detached; output goes to its console log)
     Start(NameArg),
-    /// Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time
+    /// Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time
     Stop(StopArgs),
     /// Restart an environment, as `reboot` inside it does
     Restart(NameArg),
@@ -357,7 +357,7 @@ impl NetArgs {
 pub struct StopArgs {
     /// The environment
     pub name: String,
-    /// Seconds to wait after SIGTERM before SIGKILL
+    /// Seconds to wait for a clean shutdown before SIGKILL
     #[arg(long, short = 't', value_name = "S", default_value_t = 10)]
     pub time: u64,
 }

@@ -59,6 +59,7 @@ pub fn create(
         image: image.map(str::to_owned),
         net,
         mounts: shares,
+        stop_signal: None,
     };
     super::create(&paths, &definition)?;
     // The profile must resolve now, not at the first start; a definition that cannot start is
@@ -78,16 +79,39 @@ pub fn create(
 }
 
 fn load(dirs: &StateDirs, name: &str) -> Result<(EnvPaths, crate::spec::SandboxSpec), EnvError> {
-    let paths = EnvPaths::new(dirs, name)?;
-    let definition = paths.load()?;
+    let (paths, definition) = load_definition(dirs, name)?;
     let spec = super::spec(&paths, &definition, &Host::current()?)?;
     Ok((paths, spec))
 }
 
+fn load_definition(dirs: &StateDirs, name: &str) -> Result<(EnvPaths, Definition), EnvError> {
+    let paths = EnvPaths::new(dirs, name)?;
+    let definition = paths.load()?;
+    Ok((paths, definition))
+}
+
+/// The sandbox and the init's conventions a supervisor needs.
+fn load_for_supervisor(
+    dirs: &StateDirs,
+    name: &str,
+) -> Result<
+    (
+        EnvPaths,
+        crate::spec::SandboxSpec,
+        super::inits::Conventions,
+    ),
+    EnvError,
+> {
+    let (paths, definition) = load_definition(dirs, name)?;
+    let spec = super::spec(&paths, &definition, &Host::current()?)?;
+    let conventions = super::conventions(&paths, &definition)?;
+    Ok((paths, spec, conventions))
+}
+
 /// `hutch start`: whether it started (`false`: it was running already).
 pub fn start(dirs: &StateDirs, name: &str) -> Result<bool, EnvError> {
-    let (paths, spec) = load(dirs, name)?;
-    supervisor::start(&paths, &spec)
+    let (paths, spec, conventions) = load_for_supervisor(dirs, name)?;
+    supervisor::start(&paths, &spec, &conventions)
 }
 
 /// `hutch stop`: whether it was running.
@@ -97,8 +121,8 @@ pub fn stop(dirs: &StateDirs, name: &str, grace: u64) -> Result<bool, EnvError> 
 }
 
 pub fn restart(dirs: &StateDirs, name: &str) -> Result<(), EnvError> {
-    let (paths, spec) = load(dirs, name)?;
-    supervisor::restart(&paths, &spec)
+    let (paths, spec, conventions) = load_for_supervisor(dirs, name)?;
+    supervisor::restart(&paths, &spec, &conventions)
 }
 
 pub fn exec(

@@ -94,6 +94,27 @@ fn id_ranges(
     }
 }
 
+/// The environment's root as layers, top first: its own upper layer, then the image.
+pub fn layers(paths: &EnvPaths, definition: &Definition) -> Result<Vec<PathBuf>, EnvError> {
+    let image = definition.image.as_deref().ok_or_else(|| EnvError::Image {
+        image: String::new(),
+        message: format!("{} names no image", paths.definition().display()),
+    })?;
+    let (lower, _) = rootfs(&store_of(paths), image)?;
+    Ok(vec![paths.upper(), lower])
+}
+
+/// The image store an environment's data directory belongs to.
+fn store_of(paths: &EnvPaths) -> Store {
+    Store::new(
+        paths
+            .dir
+            .parent()
+            .and_then(|envs| envs.parent())
+            .expect("DATA/envs/NAME"),
+    )
+}
+
 pub fn spec(
     paths: &EnvPaths,
     definition: &Definition,
@@ -103,14 +124,7 @@ pub fn spec(
         image: String::new(),
         message: format!("{} names no image", paths.definition().display()),
     })?;
-    let store = Store::new(
-        paths
-            .dir
-            .parent()
-            .and_then(|envs| envs.parent())
-            .expect("DATA/envs/NAME"),
-    );
-    let (lower, meta) = rootfs(&store, image)?;
+    let (lower, meta) = rootfs(&store_of(paths), image)?;
     let profile = Profile::from_builtin_text("image", IMAGE_PROFILE)?;
     let mut host = host.clone();
     host.cwd = "/".into();

@@ -12,6 +12,7 @@
 pub mod commands;
 pub mod copy;
 pub mod image;
+pub mod inits;
 pub mod join;
 pub mod logs;
 pub mod relay;
@@ -73,6 +74,10 @@ pub struct Definition {
     /// PID 1: hutch's init, or the image's own /sbin/init (`--init system`).
     #[serde(default, skip_serializing_if = "Init::is_hutch")]
     pub init: Init,
+    /// The signal that asks PID 1 to shut down, over what its init is known to take (see
+    /// [`inits`]): `SIGPWR`, `SIGRTMIN+3`, a number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
     /// The image, for `source = "image"` (`hutch image rm` looks for this key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
@@ -144,6 +149,8 @@ pub enum EnvError {
     Spec(#[from] SpecError),
     #[error(transparent)]
     Net(#[from] NetError),
+    #[error(transparent)]
+    Inits(#[from] inits::InitsError),
     #[error("the supervisor of {name:?} failed: {message}")]
     Supervisor { name: String, message: String },
     #[error("{what}")]
@@ -180,6 +187,7 @@ impl EnvError {
             EnvError::Profile(e) => e.hint(),
             EnvError::Spec(e) => e.hint(),
             EnvError::Net(e) => e.hint(),
+            EnvError::Inits(e) => e.hint(),
             EnvError::Supervisor { name, .. } => Some(format!("`hutch logs {name}` shows its console")),
             _ => None,
         }
@@ -386,6 +394,35 @@ pub fn spec(
     Ok(spec)
 }
 
+/// How the environment's PID 1 is asked to stop and to reboot: hutch's init, or the image's own
+/// as found in its layers now (a package installed inside may have changed it).
+pub fn conventions(
+    paths: &EnvPaths,
+    definition: &Definition,
+) -> Result<inits::Conventions, EnvError> {
+    let stop_signal =
+        match &definition.stop_signal {
+            None => None,
+            Some(value) => Some(inits::parse_signal(value).ok_or_else(|| {
+                inits::InitsError::BadStopSignal {
+                    value: value.clone(),
+                    definition: paths.definition(),
+                }
+            })?),
+        };
+    if definition.init == Init::Hutch || definition.source == Source::Host {
+        let mut conventions = inits::Conventions::hutch();
+        if let Some(signal) = stop_signal {
+            conventions.stop = inits::Ask::Signal(signal);
+        }
+        return Ok(conventions);
+    }
+    Ok(inits::Conventions::for_image(
+        &image::layers(paths, definition)?,
+        stop_signal,
+    ))
+}
+
 /// Landlock scopes for an environment: see [`crate::landlock::Scopes`]. Only a shared network
 /// needs the abstract-socket scope (the host's D-Bus and X11 are there).
 pub fn environment_scopes(spec: &SandboxSpec) -> crate::landlock::Scopes {
@@ -442,6 +479,7 @@ mod tests {
             image: None,
             net: NetSettings::default(),
             mounts: Vec::new(),
+            stop_signal: None,
         };
         create(&paths, &def).unwrap();
         assert_eq!(paths.load().unwrap(), def);
@@ -474,6 +512,7 @@ mod tests {
                 allow_hosts: vec!["a.test".into()],
             },
             mounts: Vec::new(),
+            stop_signal: None,
         };
         let text = toml::to_string(&def).unwrap();
         assert!(

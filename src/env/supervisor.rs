@@ -14,6 +14,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use super::inits::{self, Ask, Conventions};
 use super::runtime::{self, RuntimeState, Status};
 use super::{EnvError, EnvPaths};
 use crate::sandbox;
@@ -29,7 +30,11 @@ const STARTED: &str = "started";
 const ALREADY: &str = "already running";
 
 /// Start the environment unless it runs. Returns once PID 1 runs (or the start failed).
-pub fn start(paths: &EnvPaths, spec: &SandboxSpec) -> Result<bool, EnvError> {
+pub fn start(
+    paths: &EnvPaths,
+    spec: &SandboxSpec,
+    conventions: &Conventions,
+) -> Result<bool, EnvError> {
     if let Status::Running(_) | Status::Starting = runtime::status(paths)? {
         return Ok(false);
     }
@@ -55,7 +60,9 @@ pub fn start(paths: &EnvPaths, spec: &SandboxSpec) -> Result<bool, EnvError> {
             let _ = sys::setsid();
             // SAFETY: this child of a single-threaded process has the one thread that forked.
             match unsafe { sys::fork() } {
-                Ok(None) => crate::child::run("the supervisor", || supervise(paths, spec, writer)),
+                Ok(None) => crate::child::run("the supervisor", || {
+                    supervise(paths, spec, conventions, writer)
+                }),
                 _ => 0,
             }
         }),
@@ -95,7 +102,12 @@ fn say(message: &str) {
     crate::output::note!("hutch: {message}");
 }
 
-fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -> ! {
+fn supervise(
+    paths: &EnvPaths,
+    spec: &SandboxSpec,
+    conventions: &Conventions,
+    mut starter: std::fs::File,
+) -> ! {
     let console = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -179,7 +191,13 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
             let _ = answer(&mut starter, STARTED);
         }
         shed_start_up_memory();
-        let (status, request) = wait_for_init(started.init, stop_signal(spec), &signals);
+        let asker = Asker {
+            init: started.init,
+            paths,
+            spec,
+            conventions,
+        };
+        let (status, request) = wait_for_init(&asker, &signals);
         let rebooted = matches!(status, WaitStatus::Signaled(_, Signal::SIGHUP, _));
         let restart_requested = request == Request::Restart;
         if request == Request::Stop || !(rebooted || restart_requested) {
@@ -261,13 +279,96 @@ enum Request {
     Stop,
 }
 
-/// Wait until PID 1 ends, passing requests on to it as `stop_signal` (what its init takes as
-/// "shut down"). Returns PID 1's status and the last request.
-fn wait_for_init(
+/// Passes `hutch stop` and `hutch restart` on to PID 1 the way its init takes them.
+struct Asker<'a> {
     init: Pid,
-    stop_signal: libc::c_int,
-    signals: &nix::sys::signal::SigSet,
-) -> (WaitStatus, Request) {
+    paths: &'a EnvPaths,
+    spec: &'a SandboxSpec,
+    conventions: &'a Conventions,
+}
+
+impl Asker<'_> {
+    fn stop(&self) {
+        self.ask(&self.conventions.stop, "stop");
+    }
+
+    /// The init's own reboot where it has one; else a stop, and the supervisor starts it again.
+    fn reboot(&self) {
+        match &self.conventions.reboot {
+            Some(ask) => self.ask(ask, "reboot"),
+            None => self.stop(),
+        }
+    }
+
+    fn ask(&self, ask: &Ask, what: &str) {
+        match ask {
+            Ask::Signal(signal) => {
+                if self.conventions.kind != inits::InitKind::Hutch {
+                    say(&format!(
+                        "asking PID 1 ({}) to {what} with {}",
+                        self.conventions.kind,
+                        inits::signal_name(*signal)
+                    ));
+                }
+                let _ = sys::kill(self.init, *signal);
+            }
+            Ask::Command(argv) => {
+                say(&format!(
+                    "asking PID 1 ({}) to {what}: `{}` inside",
+                    self.conventions.kind,
+                    argv.join(" ")
+                ));
+                if let Err(e) = self.run_inside(argv) {
+                    // Nothing asked it, so nothing will stop it but `hutch stop`'s SIGKILL.
+                    say(&format!("cannot run `{}` inside: {e}", argv.join(" ")));
+                }
+            }
+        }
+    }
+
+    /// Run `argv` in the environment as `hutch exec` would, without waiting for it: a child
+    /// joins (setns changes the caller, which must not be the supervisor) and its own child
+    /// runs the command; the middle one is reaped here at once, the last one by the host.
+    fn run_inside(&self, argv: &[String]) -> Result<(), sys::SysError> {
+        let argv: Vec<std::ffi::CString> = argv
+            .iter()
+            .filter_map(|a| std::ffi::CString::new(a.as_str()).ok())
+            .collect();
+        // SAFETY: the supervisor is single-threaded (see `crate::child`).
+        match unsafe { sys::fork() }? {
+            None => crate::child::run("asking the init", || {
+                // SAFETY: this child of a single-threaded process has the one thread that forked.
+                match unsafe { sys::fork() } {
+                    Ok(None) => crate::child::run("a command for the init", || {
+                        match super::join::exec(
+                            self.paths,
+                            self.spec,
+                            Some(argv.clone()),
+                            None,
+                            Default::default(),
+                        ) {
+                            Ok(status) => status as i32,
+                            Err(e) => {
+                                say(&crate::error::render(&e, None));
+                                125
+                            }
+                        }
+                    }),
+                    _ => 0,
+                }
+            }),
+            Some(middle) => {
+                let _ = waitpid(middle, None);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Wait until PID 1 ends, passing requests on to it by its init's conventions. Returns PID 1's
+/// status and the last request.
+fn wait_for_init(asker: &Asker, signals: &nix::sys::signal::SigSet) -> (WaitStatus, Request) {
+    let init = asker.init;
     let mut request = Request::None;
     loop {
         let Ok(received) = sys::wait_for_signal(signals) else {
@@ -281,24 +382,14 @@ fn wait_for_init(
             },
             Ok(Signal::SIGUSR1) if request != Request::Stop => {
                 request = Request::Restart;
-                let _ = sys::kill(init, stop_signal);
+                asker.reboot();
             }
             Ok(Signal::SIGTERM | Signal::SIGINT | Signal::SIGHUP) => {
                 request = Request::Stop;
-                let _ = sys::kill(init, stop_signal);
+                asker.stop();
             }
             _ => {}
         }
-    }
-}
-
-/// The signal that asks PID 1 to shut down: SIGTERM for hutch's init; for an image's own init,
-/// SIGRTMIN+3 (systemd's "halt", as podman uses; inits that ignore it get SIGKILL after the
-/// grace time).
-fn stop_signal(spec: &SandboxSpec) -> libc::c_int {
-    match spec.init_program {
-        Some(_) => libc::SIGRTMIN() + 3,
-        None => libc::SIGTERM,
     }
 }
 
@@ -347,11 +438,15 @@ pub fn stop(paths: &EnvPaths, grace: u64) -> Result<bool, EnvError> {
 }
 
 /// Restart a running environment in place (same supervisor), or start a stopped one.
-pub fn restart(paths: &EnvPaths, spec: &SandboxSpec) -> Result<(), EnvError> {
+pub fn restart(
+    paths: &EnvPaths,
+    spec: &SandboxSpec,
+    conventions: &Conventions,
+) -> Result<(), EnvError> {
     runtime::wait_for(5, || Ok(runtime::status(paths)? != Status::Starting))?;
     let state = match runtime::status(paths)? {
         Status::Running(state) => state,
-        Status::Stopped => return start(paths, spec).map(drop),
+        Status::Stopped => return start(paths, spec, conventions).map(drop),
         Status::Starting => {
             return Err(EnvError::Timeout {
                 name: paths.name.clone(),

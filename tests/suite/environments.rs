@@ -327,6 +327,11 @@ fn bad_names_and_misuse_are_125() {
 
 /// A tiny distribution for the test: busybox (Debian's busybox-static) and an /etc of its own.
 pub(super) fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
+    busybox_image_with_inittab(sb, "::respawn:/bin/sleep 100000\n")
+}
+
+/// The busybox image, with `inittab` for its init.
+pub(super) fn busybox_image_with_inittab(sb: &Sandbox, inittab: &str) -> Option<PathBuf> {
     let busybox = std::path::Path::new("/bin/busybox");
     if !busybox.exists() {
         assert!(!super::harness::strict(), "install busybox-static");
@@ -374,7 +379,7 @@ pub(super) fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
     for (file, text) in [
         ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
         ("etc/group", "root:x:0:\n"),
-        ("etc/inittab", "::respawn:/bin/sleep 100000\n"),
+        ("etc/inittab", inittab),
     ] {
         let mut h = header(file, 0o644, tar::EntryType::Regular, text.len() as u64);
         tar.append_data(&mut h, file, text.as_bytes()).unwrap();
@@ -512,11 +517,29 @@ fn an_environment_from_an_image_keeps_owners_and_reboots() {
     );
 }
 
+/// busybox's inittab with actions that leave marks on the console at boot and at shutdown.
+const MARKING_INITTAB: &str = "::sysinit:/bin/busybox echo hutch-test: sysinit ran\n\
+    ::respawn:/bin/sleep 100000\n\
+    ::shutdown:/bin/busybox echo hutch-test: shutdown ran\n";
+
+/// How often `what` is in the environment's console log.
+fn console_count(sb: &Sandbox, name: &str, what: &str) -> usize {
+    let log = sb
+        .path()
+        .join("state/data/envs")
+        .join(name)
+        .join("console.log");
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .matches(what)
+        .count()
+}
+
 #[test]
 fn an_image_can_boot_its_own_init() {
     let Some(sb) = sandbox() else { return };
     let _cleanup = Cleanup(&sb);
-    let Some(tarball) = busybox_image(&sb) else {
+    let Some(tarball) = busybox_image_with_inittab(&sb, MARKING_INITTAB) else {
         return;
     };
     ok(&hutch(
@@ -536,14 +559,78 @@ fn an_image_can_boot_its_own_init() {
         ok(&hutch(&sb, &["exec", "sys", "--", "cat", "/proc/1/comm"])),
         "init\n"
     );
-    // busybox's `reboot` asks init, which shuts down and calls reboot(2): the environment
-    // comes back; `hutch stop` ends it even though this init ignores the stop signal.
+    assert!(eventually(10, || console_count(&sb, "sys", "sysinit ran") == 1));
+    ok(&hutch(
+        &sb,
+        &["exec", "sys", "--", "sh", "-c", "echo kept > /root/state"],
+    ));
+    // busybox's `reboot` asks init, which runs its shutdown actions and calls reboot(2): the
+    // environment comes back on the same state.
     let before = state(&sb, "sys");
     // The shutdown ends every process, `reboot` itself included: its own status says nothing.
     let _ = hutch(&sb, &["exec", "sys", "--", "reboot"]);
     assert_restarted(&sb, "sys", &before, 15);
-    ok(&hutch(&sb, &["stop", "sys", "--time", "1"]));
+    assert_eq!(console_count(&sb, "sys", "shutdown ran"), 1);
+    assert!(eventually(10, || console_count(&sb, "sys", "sysinit ran") == 2));
+    assert_eq!(
+        ok(&hutch(&sb, &["exec", "sys", "--", "cat", "/root/state"])),
+        "kept\n"
+    );
+    // `hutch restart` asks busybox for its reboot (SIGTERM): a clean one too.
+    let before = state(&sb, "sys");
+    ok(&hutch(&sb, &["restart", "sys"]));
+    assert_restarted(&sb, "sys", &before, 15);
+    assert_eq!(console_count(&sb, "sys", "shutdown ran"), 2);
+    // `hutch stop` asks for busybox's poweroff (SIGUSR2): the shutdown actions run and init
+    // powers off, well before the grace time would have it killed.
+    let asked = std::time::Instant::now();
+    ok(&hutch(&sb, &["stop", "sys", "--time", "10"]));
+    let took = asked.elapsed();
     assert_eq!(state(&sb, "sys")["status"], "stopped");
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    assert_eq!(console_count(&sb, "sys", "shutdown ran"), 3);
+    assert_eq!(
+        console_count(&sb, "sys", "asking PID 1 (busybox) to stop with SIGUSR2"),
+        1
+    );
+    assert_eq!(
+        console_count(&sb, "sys", "stopped (PID 1 was killed by SIGINT)"),
+        1,
+        "power off, not SIGKILL"
+    );
+    // `poweroff` inside stops it for good.
+    ok(&hutch(&sb, &["start", "sys"]));
+    let _ = hutch(&sb, &["exec", "sys", "--", "poweroff"]);
+    assert!(
+        eventually(10, || state(&sb, "sys")["status"] == "stopped"),
+        "{}",
+        state(&sb, "sys")
+    );
+    assert_eq!(console_count(&sb, "sys", "shutdown ran"), 4);
+    assert_eq!(
+        console_count(&sb, "sys", "stopped (PID 1 was killed by SIGINT)"),
+        2
+    );
+    // env.toml's stop_signal overrides the init's own: SIGUSR1 is busybox's halt.
+    let definition = sb.path().join("state/data/envs/sys/env.toml");
+    let text = std::fs::read_to_string(&definition).unwrap();
+    std::fs::write(&definition, format!("stop_signal = \"SIGUSR1\"\n{text}")).unwrap();
+    ok(&hutch(&sb, &["start", "sys"]));
+    ok(&hutch(&sb, &["stop", "sys"]));
+    assert_eq!(
+        console_count(&sb, "sys", "asking PID 1 (busybox) to stop with SIGUSR1"),
+        1
+    );
+    assert_eq!(console_count(&sb, "sys", "shutdown ran"), 5);
+    std::fs::write(&definition, format!("stop_signal = \"SIGNOPE\"\n{text}")).unwrap();
+    let out = hutch(&sb, &["start", "sys"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("stop_signal = \"SIGNOPE\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("hint:"), "{}", stderr(&out));
     ok(&hutch(&sb, &["rm", "sys"]));
     assert!(
         eventually(5, || leftovers(&sb) == (vec![], 0)),

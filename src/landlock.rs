@@ -166,7 +166,7 @@ pub fn rules(ops: &[MountOp]) -> Vec<PathRule> {
                 MountOp::Proc { dst } => (dst, Grant::Proc),
                 MountOp::Devpts { dst } => (dst, Grant::Device),
                 MountOp::Symlink { .. } => return None,
-                MountOp::File { dst, .. } => (dst, Grant::ReadExecute),
+                MountOp::File { dst, .. } | MountOp::Sysfs { dst } => (dst, Grant::ReadExecute),
             };
             Some(PathRule {
                 path: path.clone(),

@@ -265,9 +265,15 @@ pub fn namespaces(spec: &SandboxSpec) -> CloneFlags {
 /// file system. Creating a network namespace is the costliest part of a start-up (about 0.6 ms
 /// on a 2-core VM, as long as all the mounts); doing both at once hides it. pasta joins the
 /// namespace by the child's pid as soon as the child exists, so with pasta it must come with
-/// the clone.
+/// the clone; so must it for a sysfs, which the kernel grants only to a mounter whose network
+/// namespace its user namespace owns.
 pub(crate) fn network_in_parallel(spec: &SandboxSpec) -> bool {
-    spec.net.own_namespace() && spec.net != NetMode::Pasta
+    spec.net.own_namespace()
+        && spec.net != NetMode::Pasta
+        && !spec
+            .mounts
+            .iter()
+            .any(|m| matches!(m, mounts::Mount::Sysfs { .. }))
 }
 
 /// The namespaces the child is cloned into: [`namespaces`] less the network one when the child

@@ -580,7 +580,8 @@ fn mount_destination(mount: &Mount) -> &Path {
         | Mount::Bind { dst, .. }
         | Mount::Tmpfs { dst, .. }
         | Mount::Proc { dst }
-        | Mount::Dev { dst } => dst,
+        | Mount::Dev { dst }
+        | Mount::Sysfs { dst } => dst,
     }
 }
 

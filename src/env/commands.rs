@@ -38,6 +38,9 @@ pub fn create(
                     message: "it has no /sbin/init for --init system".into(),
                 });
             }
+            if init == super::Init::System {
+                bootable_here(super::inits::detect(&[rootfs]))?;
+            }
             Source::Image
         }
         _ => return Err(EnvError::NoSource),
@@ -105,7 +108,18 @@ fn load_for_supervisor(
     let (paths, definition) = load_definition(dirs, name)?;
     let spec = super::spec(&paths, &definition, &Host::current()?)?;
     let conventions = super::conventions(&paths, &definition)?;
+    // systemd installed inside since `hutch create` is found here.
+    bootable_here(conventions.kind)?;
     Ok((paths, spec, conventions))
+}
+
+/// Refuse to boot an init this host cannot run, rather than let it freeze.
+fn bootable_here(kind: super::inits::InitKind) -> Result<(), EnvError> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    match super::inits::host_problem(kind, &mountinfo) {
+        Some(problem) => Err(problem.into()),
+        None => Ok(()),
+    }
 }
 
 /// `hutch start`: whether it started (`false`: it was running already).

@@ -156,12 +156,67 @@ pub fn spec(
     spec.landlock_scopes = super::environment_scopes(&spec);
     if definition.init == super::Init::System {
         spec.init_program = Some(c"/sbin/init".to_owned());
+        machine(paths, &mut spec)?;
     }
     // A distribution's root: podman's list, and reboot(2) to restart the environment.
     spec.capabilities = CapSet::from_names(caps::ROOT_DEFAULT)
         .expect("the built-in list is valid")
         .with("SYS_BOOT");
     Ok(spec)
+}
+
+/// What a distribution's own init expects of a machine, as LXC and podman's `--systemd=always`
+/// provide it: `container=hutch` in its environment (systemd then knows it is in a container,
+/// writes /run/systemd/container itself, and leaves alone what a container cannot touch), a
+/// machine id of the environment's own (generated once, kept in `envs/NAME/machine-id`; an
+/// image's id would be shared by every environment made from it), /run/lock, and a read-only
+/// sysfs where the environment has a network namespace of its own, as the kernel requires.
+fn machine(paths: &EnvPaths, spec: &mut SandboxSpec) -> Result<(), EnvError> {
+    spec.env
+        .retain(|var| !var.as_bytes().starts_with(b"container="));
+    spec.env.push(c"container=hutch".to_owned());
+    spec.mounts.push(Mount::Tmpfs {
+        dst: "/run/lock".into(),
+        mode: 0o1777,
+    });
+    if spec.net.own_namespace() {
+        spec.mounts.push(Mount::Sysfs { dst: "/sys".into() });
+    }
+    spec.mounts.push(Mount::Bind {
+        src: machine_id(paths)?,
+        dst: "/etc/machine-id".into(),
+        read_only: true,
+    });
+    Ok(())
+}
+
+/// `envs/NAME/machine-id`, made with a new random id (machine-id(5): 32 lowercase hex digits
+/// and a newline) if it is not there yet.
+pub fn machine_id(paths: &EnvPaths) -> Result<PathBuf, EnvError> {
+    use std::io::Read;
+    let path = paths.dir.join("machine-id");
+    if path.exists() {
+        return Ok(path);
+    }
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .map_err(|source| EnvError::Io {
+            what: "cannot read",
+            path: "/dev/urandom".into(),
+            source,
+        })?;
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    super::write_atomically(&path, format!("{id}\n").as_bytes())?;
+    // Every user inside reads it (dbus, journald); envs/NAME is the user's alone.
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).map_err(
+        |source| EnvError::Io {
+            what: "cannot make readable",
+            path: path.clone(),
+            source,
+        },
+    )?;
+    Ok(path)
 }
 
 /// pasta when it is installed (an environment from an image expects a network), else none.

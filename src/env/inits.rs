@@ -68,6 +68,11 @@ pub struct Conventions {
 pub enum InitsError {
     #[error("stop_signal = {value:?} in {} is not a signal", definition.display())]
     BadStopSignal { value: String, definition: PathBuf },
+    #[error(
+        "the image's init is systemd, which needs a cgroup v2 hierarchy of its own to boot, and \
+         this host {why}: systemd would stop at \"Freezing execution\""
+    )]
+    SystemdNeedsCgroup2 { why: &'static str },
 }
 
 impl InitsError {
@@ -76,7 +81,42 @@ impl InitsError {
             InitsError::BadStopSignal { .. } => Some(
                 "name a signal as `SIGTERM`, `SIGPWR`, `SIGRTMIN+3` (or its number), or remove the key to use the init's own".into(),
             ),
+            InitsError::SystemdNeedsCgroup2 { .. } => Some(
+                "boot the host with the unified cgroup v2 hierarchy (`systemd.unified_cgroup_hierarchy=1`, the default since systemd 247), or create the environment with `--init hutch` (the image's services then do not start on their own); `hutch check` shows the cgroup state".into(),
+            ),
         }
+    }
+}
+
+/// Why an environment whose init is `kind` cannot boot on this host (`mountinfo`: the text of
+/// /proc/self/mountinfo), if it cannot. systemd mounts its cgroup hierarchy itself; inside a
+/// user namespace only a cgroup2 mount of its cgroup namespace is possible (cgroup v1
+/// hierarchies cannot be mounted there), so a host whose /sys/fs/cgroup is not cgroup2 (v1, or
+/// "hybrid" with cgroup2 only at /sys/fs/cgroup/unified) leaves systemd nothing to run on.
+pub fn host_problem(kind: InitKind, mountinfo: &str) -> Option<InitsError> {
+    if kind != InitKind::Systemd {
+        return None;
+    }
+    let mut cgroup2 = false;
+    let mut unified = false;
+    for line in mountinfo.lines() {
+        let Some((before, after)) = line.split_once(" - ") else {
+            continue;
+        };
+        if after.split(' ').next() != Some("cgroup2") {
+            continue;
+        }
+        cgroup2 = true;
+        unified |= before.split(' ').nth(4) == Some("/sys/fs/cgroup");
+    }
+    match (cgroup2, unified) {
+        (_, true) => None,
+        (true, false) => Some(InitsError::SystemdNeedsCgroup2 {
+            why: "has cgroup v1 with cgroup v2 only beside it (a hybrid hierarchy)",
+        }),
+        (false, false) => Some(InitsError::SystemdNeedsCgroup2 {
+            why: "has no cgroup v2 mounted (cgroup v1 only)",
+        }),
     }
 }
 
@@ -531,6 +571,27 @@ mod tests {
         // env.toml's stop_signal wins.
         let c = Conventions::for_image(&[busybox.path().to_owned()], Some(libc::SIGPWR));
         assert_eq!(c.stop, Ask::Signal(libc::SIGPWR));
+    }
+
+    #[test]
+    fn systemd_is_refused_where_cgroup_v2_is_not_the_hierarchy() {
+        let hybrid = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n\
+                      32 31 0:29 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n\
+                      33 31 0:30 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
+        let v1 = "33 31 0:30 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
+        let unified = "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n";
+        assert!(matches!(
+            host_problem(InitKind::Systemd, hybrid),
+            Some(InitsError::SystemdNeedsCgroup2 { why }) if why.contains("hybrid")
+        ));
+        assert!(matches!(
+            host_problem(InitKind::Systemd, v1),
+            Some(InitsError::SystemdNeedsCgroup2 { why }) if why.contains("v1 only")
+        ));
+        assert!(host_problem(InitKind::Systemd, unified).is_none());
+        for other in [InitKind::Busybox, InitKind::Sysvinit, InitKind::Hutch] {
+            assert!(host_problem(other, hybrid).is_none());
+        }
     }
 
     #[test]

@@ -332,6 +332,17 @@ pub(super) fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
 
 /// The busybox image, with `inittab` for its init.
 pub(super) fn busybox_image_with_inittab(sb: &Sandbox, inittab: &str) -> Option<PathBuf> {
+    busybox_image_with(sb, inittab, "../bin/busybox", &[])
+}
+
+/// The busybox image with `inittab`, /sbin/init linked to `init`, and `files` (path, text;
+/// their directories must exist).
+pub(super) fn busybox_image_with(
+    sb: &Sandbox,
+    inittab: &str,
+    init: &str,
+    files: &[(&str, &str)],
+) -> Option<PathBuf> {
     let busybox = std::path::Path::new("/bin/busybox");
     if !busybox.exists() {
         assert!(!super::harness::strict(), "install busybox-static");
@@ -351,7 +362,17 @@ pub(super) fn busybox_image_with_inittab(sb: &Sandbox, inittab: &str) -> Option<
         h
     };
     for dir in [
-        "bin", "sbin", "etc", "root", "home", "tmp", "proc", "dev", "run",
+        "bin",
+        "sbin",
+        "etc",
+        "root",
+        "home",
+        "tmp",
+        "proc",
+        "dev",
+        "run",
+        "lib",
+        "lib/systemd",
     ] {
         let mut h = header(dir, 0o755, tar::EntryType::Directory, 0);
         tar.append_data(&mut h, dir, std::io::empty()).unwrap();
@@ -366,7 +387,7 @@ pub(super) fn busybox_image_with_inittab(sb: &Sandbox, inittab: &str) -> Option<
     tar.append_data(&mut h, "bin/busybox", &data[..]).unwrap();
     for applet in [
         "sh", "id", "ls", "cat", "mkdir", "chown", "stat", "reboot", "poweroff", "hostname",
-        "sleep", "mkfifo", "rm", "ln", "truncate", "grep",
+        "sleep", "mkfifo", "rm", "ln", "truncate", "grep", "tr", "touch", "cut",
     ] {
         let mut h = header(&format!("bin/{applet}"), 0o777, tar::EntryType::Symlink, 0);
         tar.append_link(&mut h, format!("bin/{applet}"), "busybox")
@@ -374,13 +395,15 @@ pub(super) fn busybox_image_with_inittab(sb: &Sandbox, inittab: &str) -> Option<
     }
     // busybox's init, for --init system: one service that stays up.
     let mut h = header("sbin/init", 0o777, tar::EntryType::Symlink, 0);
-    tar.append_link(&mut h, "sbin/init", "../bin/busybox")
-        .unwrap();
-    for (file, text) in [
+    tar.append_link(&mut h, "sbin/init", init).unwrap();
+    for &(file, text) in [
         ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
         ("etc/group", "root:x:0:\n"),
         ("etc/inittab", inittab),
-    ] {
+    ]
+    .iter()
+    .chain(files)
+    {
         let mut h = header(file, 0o644, tar::EntryType::Regular, text.len() as u64);
         tar.append_data(&mut h, file, text.as_bytes()).unwrap();
     }
@@ -518,7 +541,7 @@ fn an_environment_from_an_image_keeps_owners_and_reboots() {
 }
 
 /// busybox's inittab with actions that leave marks on the console at boot and at shutdown.
-const MARKING_INITTAB: &str = "::sysinit:/bin/busybox echo hutch-test: sysinit ran\n\
+const MARKING_INITTAB: &str = "::sysinit:/bin/sh -c 'echo hutch-test: sysinit ran in $container'\n\
     ::respawn:/bin/sleep 100000\n\
     ::shutdown:/bin/busybox echo hutch-test: shutdown ran\n";
 
@@ -560,6 +583,26 @@ fn an_image_can_boot_its_own_init() {
         "init\n"
     );
     assert!(eventually(10, || console_count(&sb, "sys", "sysinit ran") == 1));
+    // A machine of its own: `container=hutch` for its init, its own machine id, /run/lock,
+    // and a read-only sysfs of its own network namespace.
+    assert_eq!(console_count(&sb, "sys", "sysinit ran in hutch"), 1);
+    let machine = "cat /etc/machine-id; \
+                   grep -E ' /(sys|run/lock) ' /proc/mounts | cut -d' ' -f2,3,4 | cut -d, -f1; \
+                   ls /sys/class/net; stat -c %a /run/lock; \
+                   touch /sys/hutch 2>&1 | grep -o 'Read-only file system'; \
+                   touch /etc/machine-id 2>&1 | grep -o 'Read-only file system'";
+    let id = std::fs::read_to_string(sb.path().join("state/data/envs/sys/machine-id")).unwrap();
+    assert!(
+        id.len() == 33 && id.trim_end().bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id:?}"
+    );
+    assert_eq!(
+        ok(&hutch(&sb, &["exec", "sys", "--", "sh", "-c", machine])),
+        format!(
+            "{id}/run/lock tmpfs rw\n/sys sysfs ro\nlo\n1777\n\
+             Read-only file system\nRead-only file system\n"
+        )
+    );
     ok(&hutch(
         &sb,
         &["exec", "sys", "--", "sh", "-c", "echo kept > /root/state"],
@@ -573,8 +616,12 @@ fn an_image_can_boot_its_own_init() {
     assert_eq!(console_count(&sb, "sys", "shutdown ran"), 1);
     assert!(eventually(10, || console_count(&sb, "sys", "sysinit ran") == 2));
     assert_eq!(
-        ok(&hutch(&sb, &["exec", "sys", "--", "cat", "/root/state"])),
-        "kept\n"
+        ok(&hutch(
+            &sb,
+            &["exec", "sys", "--", "cat", "/root/state", "/etc/machine-id"]
+        )),
+        format!("kept\n{id}"),
+        "the same state and machine id after a reboot"
     );
     // `hutch restart` asks busybox for its reboot (SIGTERM): a clean one too.
     let before = state(&sb, "sys");
@@ -637,6 +684,73 @@ fn an_image_can_boot_its_own_init() {
         "left behind: {:?}",
         leftovers(&sb)
     );
+}
+
+/// systemd mounts a cgroup2 hierarchy of its own at boot, which a user namespace can have only
+/// where cgroup v2 is the host's hierarchy: elsewhere (cgroup v1, hybrid) creating an
+/// environment that boots it is refused with the reason, rather than left to freeze.
+#[test]
+fn systemd_is_refused_where_it_would_freeze() {
+    let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
+    let Some(tarball) = busybox_image_with(
+        &sb,
+        "",
+        "../lib/systemd/systemd",
+        &[("lib/systemd/systemd", "#!/bin/sh\nexec sleep 100000\n")],
+    ) else {
+        return;
+    };
+    ok(&hutch(
+        &sb,
+        &["image", "import", tarball.to_str().unwrap(), "--name", "sd"],
+    ));
+    let unified = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(" /sys/fs/cgroup ") && l.contains(" - cgroup2 "));
+    let out = hutch(
+        &sb,
+        &[
+            "create", "sd", "--image", "sd", "--init", "system", "--net", "none",
+        ],
+    );
+    if unified {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ok(&hutch(&sb, &["rm", "sd"]));
+        return;
+    }
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains("the image's init is systemd, which needs a cgroup v2 hierarchy"),
+        "{err}"
+    );
+    assert!(err.contains("Freezing execution"), "{err}");
+    assert!(
+        err.contains("hint:") && err.contains("--init hutch"),
+        "{err}"
+    );
+    let ls = ok(&hutch(&sb, &["ls", "--json"]));
+    assert_eq!(ls.trim(), "[]", "nothing half made");
+    // With hutch's init the image's files are there to use.
+    ok(&hutch(
+        &sb,
+        &["create", "sd", "--image", "sd", "--net", "none"],
+    ));
+    // Switched to its own init by hand, it is refused at start, the environment kept.
+    let definition = sb.path().join("state/data/envs/sd/env.toml");
+    let text = std::fs::read_to_string(&definition).unwrap();
+    std::fs::write(&definition, format!("init = \"system\"\n{text}")).unwrap();
+    let out = hutch(&sb, &["start", "sd"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("needs a cgroup v2 hierarchy"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(state(&sb, "sd")["status"], "stopped");
+    ok(&hutch(&sb, &["rm", "sd"]));
 }
 
 #[test]

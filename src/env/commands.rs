@@ -63,6 +63,8 @@ pub fn create(
         net,
         mounts: shares,
         stop_signal: None,
+        ready: None,
+        boot_timeout: None,
     };
     super::create(&paths, &definition)?;
     // The profile must resolve now, not at the first start; a definition that cannot start is
@@ -179,6 +181,9 @@ pub struct Summary {
     /// Seconds since the epoch PID 1 (re)started, when running.
     pub since: Option<u64>,
     pub restarts: Option<u32>,
+    /// What the environment's init last said of itself (systemd's `STATUS=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_status: Option<String>,
     /// Why it last stopped on its own (crash loop, failed start), if it did.
     pub last_stop: Option<String>,
     pub created: u64,
@@ -202,10 +207,20 @@ impl Summary {
 fn summary(paths: &EnvPaths) -> Result<Summary, EnvError> {
     let definition = paths.load()?;
     let status = runtime::status(paths)?;
+    let last_stop = std::fs::read_to_string(paths.last_stop()).ok();
     let (status_name, state) = match status {
+        // It stopped on its own, for the reason in last_stop (a failed boot, a crash loop).
+        Status::Stopped if last_stop.is_some() => ("failed", None),
         Status::Stopped => ("stopped", None),
         Status::Starting => ("starting", None),
-        Status::Running(state) => ("running", Some(state)),
+        Status::Running(state) => (
+            match state.phase {
+                runtime::Phase::Booting => "booting",
+                runtime::Phase::Running => "running",
+                runtime::Phase::Stopping => "stopping",
+            },
+            Some(state),
+        ),
     };
     Ok(Summary {
         name: definition.name,
@@ -217,7 +232,8 @@ fn summary(paths: &EnvPaths) -> Result<Summary, EnvError> {
         init_pid: state.as_ref().map(|s| s.init),
         since: state.as_ref().map(|s| s.since),
         restarts: state.as_ref().map(|s| s.restarts),
-        last_stop: std::fs::read_to_string(paths.last_stop()).ok(),
+        init_status: state.as_ref().and_then(|s| s.init_status.clone()),
+        last_stop,
         created: definition.created,
         home: paths.home().display().to_string(),
         mounts: definition.mounts,
@@ -318,6 +334,9 @@ pub fn status(dirs: &StateDirs, name: &str, json: bool) -> Result<String, EnvErr
             "PID 1:     {pid} (on the host), up {} s, {restarts} restarts",
             super::now().saturating_sub(since)
         );
+    }
+    if let Some(said) = &s.init_status {
+        let _ = writeln!(out, "init says: {said}");
     }
     if let Some(reason) = s.last_stop {
         let _ = writeln!(out, "last stop: {reason}");

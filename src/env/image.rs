@@ -172,9 +172,19 @@ pub fn spec(
 /// image's id would be shared by every environment made from it), /run/lock, and a read-only
 /// sysfs where the environment has a network namespace of its own, as the kernel requires.
 fn machine(paths: &EnvPaths, spec: &mut SandboxSpec) -> Result<(), EnvError> {
-    spec.env
-        .retain(|var| !var.as_bytes().starts_with(b"container="));
+    spec.env.retain(|var| {
+        !var.as_bytes().starts_with(b"container=") && !var.as_bytes().starts_with(b"NOTIFY_SOCKET=")
+    });
     spec.env.push(c"container=hutch".to_owned());
+    spec.env.push(
+        std::ffi::CString::new(format!("NOTIFY_SOCKET={}", super::notify::INSIDE)).expect("no NUL"),
+    );
+    // Bound by the supervisor before PID 1 is started (see [`super::notify`]).
+    spec.mounts.push(Mount::Bind {
+        src: super::notify::host_path(paths),
+        dst: super::notify::INSIDE.into(),
+        read_only: true,
+    });
     spec.mounts.push(Mount::Tmpfs {
         dst: "/run/lock".into(),
         mode: 0o1777,

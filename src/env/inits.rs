@@ -55,14 +55,33 @@ pub enum Ask {
     Command(Vec<String>),
 }
 
-/// What the supervisor does to stop or reboot the environment's init.
+/// When an init counts as booted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Readiness {
+    /// Once it runs.
+    #[default]
+    Started,
+    /// Once it sends `READY=1` to `$NOTIFY_SOCKET` (see [`super::notify`]), as systemd does.
+    Notify,
+}
+
+/// What the supervisor does to stop or reboot the environment's init, and how it knows it
+/// has booted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conventions {
     pub kind: InitKind,
     pub stop: Ask,
     /// A reboot by the init's own means; `None`: stop it, and the supervisor starts it again.
     pub reboot: Option<Ask>,
+    pub ready: Readiness,
+    /// How long a [`Readiness::Notify`] init may take to boot before it is taken for frozen.
+    pub boot_timeout: std::time::Duration,
 }
+
+/// The default [`Conventions::boot_timeout`]. systemd's own default start timeout is 90 s; an
+/// emulated machine is slower.
+pub const BOOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitsError {
@@ -127,6 +146,8 @@ impl Conventions {
             kind: InitKind::Hutch,
             stop: Ask::Signal(libc::SIGTERM),
             reboot: None,
+            ready: Readiness::Started,
+            boot_timeout: BOOT_TIMEOUT,
         }
     }
 
@@ -145,17 +166,23 @@ impl Conventions {
                 kind,
                 stop: Ask::Signal(libc::SIGRTMIN() + 3),
                 reboot: Some(Ask::Signal(libc::SIGINT)),
+                ready: Readiness::Notify,
+                boot_timeout: BOOT_TIMEOUT,
             },
             InitKind::Busybox => Conventions {
                 kind,
                 stop: Ask::Signal(libc::SIGUSR2),
                 reboot: Some(Ask::Signal(libc::SIGTERM)),
+                ready: Readiness::Started,
+                boot_timeout: BOOT_TIMEOUT,
             },
             InitKind::Sysvinit => sysvinit(&inittab()),
             InitKind::Hutch | InitKind::Other => Conventions {
                 kind,
                 stop: Ask::Signal(libc::SIGTERM),
                 reboot: None,
+                ready: Readiness::Started,
+                boot_timeout: BOOT_TIMEOUT,
             },
         };
         if let Some(signal) = stop_signal {
@@ -185,6 +212,8 @@ fn sysvinit(inittab: &str) -> Conventions {
         } else {
             telinit("6")
         }),
+        ready: Readiness::Started,
+        boot_timeout: BOOT_TIMEOUT,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod image;
 pub mod inits;
 pub mod join;
 pub mod logs;
+pub mod notify;
 pub mod relay;
 pub mod runtime;
 pub mod shares;
@@ -78,6 +79,14 @@ pub struct Definition {
     /// [`inits`]): `SIGPWR`, `SIGRTMIN+3`, a number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
+    /// When the init counts as booted, over what its init is known to do: `notify` waits for
+    /// `READY=1` on `$NOTIFY_SOCKET` (systemd's default), `started` only for it to run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<inits::Readiness>,
+    /// Seconds a `notify` init may take to boot before it is taken for frozen and stopped
+    /// (default 180).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_timeout: Option<u64>,
     /// The image, for `source = "image"` (`hutch image rm` looks for this key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
@@ -417,10 +426,15 @@ pub fn conventions(
         }
         return Ok(conventions);
     }
-    Ok(inits::Conventions::for_image(
-        &image::layers(paths, definition)?,
-        stop_signal,
-    ))
+    let mut conventions =
+        inits::Conventions::for_image(&image::layers(paths, definition)?, stop_signal);
+    if let Some(ready) = definition.ready {
+        conventions.ready = ready;
+    }
+    if let Some(seconds) = definition.boot_timeout {
+        conventions.boot_timeout = std::time::Duration::from_secs(seconds);
+    }
+    Ok(conventions)
 }
 
 /// Landlock scopes for an environment: see [`crate::landlock::Scopes`]. Only a shared network
@@ -480,6 +494,8 @@ mod tests {
             net: NetSettings::default(),
             mounts: Vec::new(),
             stop_signal: None,
+            ready: None,
+            boot_timeout: None,
         };
         create(&paths, &def).unwrap();
         assert_eq!(paths.load().unwrap(), def);
@@ -513,6 +529,8 @@ mod tests {
             },
             mounts: Vec::new(),
             stop_signal: None,
+            ready: None,
+            boot_timeout: None,
         };
         let text = toml::to_string(&def).unwrap();
         assert!(

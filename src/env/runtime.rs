@@ -29,6 +29,24 @@ pub struct RuntimeState {
     /// The kernel's boot id when this was written: start times count from boot.
     #[serde(default)]
     pub boot_id: String,
+    /// Whether PID 1 has booted (see [`Phase`]).
+    #[serde(default)]
+    pub phase: Phase,
+    /// The init's last `STATUS=` (see [`super::notify`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_status: Option<String>,
+}
+
+/// Where a running environment's init is: an init that reports readiness (systemd) is booting
+/// until it says `READY=1`; any other is running once it runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Booting,
+    #[default]
+    Running,
+    /// It said `STOPPING=1`: shutting down.
+    Stopping,
 }
 
 /// `/proc/sys/kernel/random/boot_id`: new at every boot.
@@ -196,6 +214,8 @@ mod tests {
             since: 0,
             restarts: 0,
             boot_id: boot_id(),
+            phase: Phase::Running,
+            init_status: None,
         };
         assert!(state.init_alive() && state.supervisor_alive());
         assert!(state.supervisor_pidfd().is_some());

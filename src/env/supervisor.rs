@@ -14,8 +14,9 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::inits::{self, Ask, Conventions};
-use super::runtime::{self, RuntimeState, Status};
+use super::inits::{self, Ask, Conventions, Readiness};
+use super::notify::{Notice, NotifySocket};
+use super::runtime::{self, Phase, RuntimeState, Status};
 use super::{EnvError, EnvPaths};
 use crate::sandbox;
 use crate::spec::SandboxSpec;
@@ -162,6 +163,22 @@ fn supervise(
         since: 0,
         restarts: 0,
         boot_id: runtime::boot_id(),
+        phase: Phase::Running,
+        init_status: None,
+    };
+    // An image's own init gets a socket to say it has booted (bound before PID 1 exists: the
+    // environment's mounts include it).
+    let notify = if conventions.kind == inits::InitKind::Hutch {
+        None
+    } else {
+        match NotifySocket::bind(paths) {
+            Ok(notify) => Some(notify),
+            Err(e) => {
+                let _ = answer(&mut starter, &crate::error::render(&e, e.hint().as_deref()));
+                runtime::clear(paths);
+                sys::exit_immediately(125);
+            }
+        }
     };
     let mut starter = Some(starter);
     let mut recent: VecDeque<Instant> = VecDeque::new();
@@ -178,17 +195,28 @@ fn supervise(
         state.init = started.init.as_raw();
         state.init_start = sys::process_start_time(started.init).unwrap_or(0);
         state.since = super::now();
+        let notifies = conventions.ready == Readiness::Notify && notify.is_some();
+        state.phase = if notifies {
+            Phase::Booting
+        } else {
+            Phase::Running
+        };
+        state.init_status = None;
         if let Err(e) = runtime::write_state(paths, &state) {
             let _ = sys::kill(started.init, libc::SIGKILL);
             let _ = waitpid(started.init, None);
             break Some(crate::error::render(&e, None));
         }
         say(&format!(
-            "environment {} running (PID 1 is {} on the host)",
-            paths.name, started.init
+            "environment {} {} (PID 1 is {} on the host)",
+            paths.name,
+            if notifies { "booting" } else { "running" },
+            started.init
         ));
-        if let Some(mut starter) = starter.take() {
-            let _ = answer(&mut starter, STARTED);
+        if !notifies {
+            if let Some(mut starter) = starter.take() {
+                let _ = answer(&mut starter, STARTED);
+            }
         }
         shed_start_up_memory();
         let asker = Asker {
@@ -197,7 +225,29 @@ fn supervise(
             spec,
             conventions,
         };
-        let (status, request) = wait_for_init(&asker, &signals);
+        let mut boot = Boot {
+            paths,
+            state: &mut state,
+            notify: notify.as_ref(),
+            ready_by: notifies.then(|| Instant::now() + conventions.boot_timeout),
+            starter: &mut starter,
+            frozen: false,
+        };
+        let (status, request) = wait_for_init(&asker, &signals, &mut boot);
+        if boot.frozen {
+            let _ = waitpid(started.init, None);
+            break Some(format!(
+                "stopped: PID 1 ({}) did not report that it had booted (READY=1) within {} s",
+                conventions.kind,
+                conventions.boot_timeout.as_secs()
+            ));
+        }
+        if starter.is_some() && request != Request::Stop {
+            break Some(format!(
+                "PID 1 ended before it reported that it had booted ({})",
+                describe(status)
+            ));
+        }
         let rebooted = matches!(status, WaitStatus::Signaled(_, Signal::SIGHUP, _));
         let restart_requested = request == Request::Restart;
         if request == Request::Stop || !(rebooted || restart_requested) {
@@ -365,16 +415,84 @@ impl Asker<'_> {
     }
 }
 
+/// One boot of PID 1 as the supervisor follows it: what the init says on the notification
+/// socket goes into the state (and, with `READY=1`, to a waiting `hutch start`).
+struct Boot<'a> {
+    paths: &'a EnvPaths,
+    state: &'a mut RuntimeState,
+    notify: Option<&'a NotifySocket>,
+    /// Until when the init may boot; `None` once it has (or when it does not say).
+    ready_by: Option<Instant>,
+    starter: &'a mut Option<std::fs::File>,
+    /// It did not boot in time and was killed.
+    frozen: bool,
+}
+
+impl Boot<'_> {
+    fn heard(&mut self, notices: Vec<Notice>) {
+        let before = (self.state.phase, self.state.init_status.clone());
+        for notice in notices {
+            if let Some(status) = notice.status {
+                self.state.init_status = Some(status);
+            }
+            if notice.ready && self.state.phase == Phase::Booting {
+                self.state.phase = Phase::Running;
+                self.ready_by = None;
+            }
+            if notice.stopping {
+                self.state.phase = Phase::Stopping;
+            }
+        }
+        if (self.state.phase, self.state.init_status.clone()) == before {
+            return;
+        }
+        let _ = runtime::write_state(self.paths, self.state);
+        if before.0 == Phase::Booting && self.state.phase == Phase::Running {
+            say(&format!("environment {} running (booted)", self.paths.name));
+            if let Some(mut starter) = self.starter.take() {
+                let _ = answer(&mut starter, STARTED);
+            }
+        }
+    }
+}
+
 /// Wait until PID 1 ends, passing requests on to it by its init's conventions. Returns PID 1's
-/// status and the last request.
-fn wait_for_init(asker: &Asker, signals: &nix::sys::signal::SigSet) -> (WaitStatus, Request) {
+/// status and the last request. An init that has not booted by `boot.ready_by` is killed.
+fn wait_for_init(
+    asker: &Asker,
+    signals: &nix::sys::signal::SigSet,
+    boot: &mut Boot,
+) -> (WaitStatus, Request) {
     let init = asker.init;
     let mut request = Request::None;
     loop {
-        let Ok(received) = sys::wait_for_signal(signals) else {
-            return (WaitStatus::StillAlive, Request::Stop);
+        let received = match boot.ready_by {
+            Some(deadline) => sys::wait_for_signal_until(
+                signals,
+                deadline.saturating_duration_since(Instant::now()),
+            ),
+            None => sys::wait_for_signal(signals).map(Some),
+        };
+        let received = match received {
+            Ok(Some(received)) => received,
+            Ok(None) => {
+                say(&format!(
+                    "PID 1 ({}) has not booted within {} s: killing it",
+                    asker.conventions.kind,
+                    asker.conventions.boot_timeout.as_secs()
+                ));
+                boot.frozen = true;
+                let _ = sys::kill(init, libc::SIGKILL);
+                return (WaitStatus::StillAlive, Request::Stop);
+            }
+            Err(_) => return (WaitStatus::StillAlive, Request::Stop),
         };
         match Signal::try_from(received.signal) {
+            Ok(Signal::SIGIO) => {
+                if let Some(notify) = boot.notify {
+                    boot.heard(notify.drain());
+                }
+            }
             Ok(Signal::SIGCHLD) => match waitpid(init, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) => {}
                 Ok(status) => return (status, request),
@@ -466,9 +584,14 @@ pub fn restart(
             source,
         }
     })?;
-    let restarted = runtime::wait_for(30, || {
+    // A new PID 1, booted if its init says so.
+    let seconds = 30 + conventions.boot_timeout.as_secs();
+    let restarted = runtime::wait_for(seconds, || {
         Ok(match runtime::status(paths)? {
-            Status::Running(now) => now.init != state.init || now.init_start != state.init_start,
+            Status::Running(now) => {
+                (now.init != state.init || now.init_start != state.init_start)
+                    && now.phase != Phase::Booting
+            }
             Status::Stopped => {
                 return Err(EnvError::Supervisor {
                     name: paths.name.clone(),
@@ -484,7 +607,7 @@ pub fn restart(
         Err(EnvError::Timeout {
             name: paths.name.clone(),
             what: "restart",
-            seconds: 30,
+            seconds,
         })
     }
 }

@@ -387,7 +387,7 @@ pub(super) fn busybox_image_with(
     tar.append_data(&mut h, "bin/busybox", &data[..]).unwrap();
     for applet in [
         "sh", "id", "ls", "cat", "mkdir", "chown", "stat", "reboot", "poweroff", "hostname",
-        "sleep", "mkfifo", "rm", "ln", "truncate", "grep", "tr", "touch", "cut",
+        "sleep", "mkfifo", "rm", "ln", "truncate", "grep", "tr", "touch", "cut", "test",
     ] {
         let mut h = header(&format!("bin/{applet}"), 0o777, tar::EntryType::Symlink, 0);
         tar.append_link(&mut h, format!("bin/{applet}"), "busybox")
@@ -679,6 +679,104 @@ fn an_image_can_boot_its_own_init() {
     );
     assert!(stderr(&out).contains("hint:"), "{}", stderr(&out));
     ok(&hutch(&sb, &["rm", "sys"]));
+    assert!(
+        eventually(5, || leftovers(&sb) == (vec![], 0)),
+        "left behind: {:?}",
+        leftovers(&sb)
+    );
+}
+
+/// An init that says when it has booted (systemd's sd_notify; here busybox's init, told to be
+/// waited for in env.toml, with the test speaking for it): `hutch start` returns when it has,
+/// `hutch status` says `booting` until then, and one that never does is stopped as failed.
+#[test]
+fn start_waits_for_an_init_that_reports_readiness() {
+    let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
+    let Some(tarball) = busybox_image_with_inittab(&sb, MARKING_INITTAB) else {
+        return;
+    };
+    ok(&hutch(
+        &sb,
+        &["image", "import", tarball.to_str().unwrap(), "--name", "bb"],
+    ));
+    ok(&hutch(
+        &sb,
+        &[
+            "create", "nt", "--image", "bb", "--init", "system", "--net", "none",
+        ],
+    ));
+    let definition = sb.path().join("state/data/envs/nt/env.toml");
+    let text = std::fs::read_to_string(&definition).unwrap();
+    std::fs::write(&definition, format!("ready = \"notify\"\n{text}")).unwrap();
+    let root = sb.path().join("state");
+    let mut start = sb.hutch(["--root".as_ref(), root.as_os_str()]);
+    let mut start = start
+        .args(["start", "nt"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(10, || state(&sb, "nt")["status"] == "booting"),
+        "{}",
+        state(&sb, "nt")
+    );
+    // The socket is there inside, where $NOTIFY_SOCKET says.
+    assert_eq!(
+        ok(&hutch(
+            &sb,
+            &[
+                "exec",
+                "nt",
+                "--",
+                "sh",
+                "-c",
+                "test -S $NOTIFY_SOCKET && echo $NOTIFY_SOCKET"
+            ]
+        )),
+        "/run/host/notify\n"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        start.try_wait().unwrap(),
+        None,
+        "start waits while it boots"
+    );
+    let socket = sb.path().join("state/data/envs/nt/run/notify");
+    let sender = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    sender
+        .send_to(b"STATUS=Startup finished in 1s.\nREADY=1\n", &socket)
+        .unwrap();
+    let started = start.wait_with_output().unwrap();
+    assert_eq!(started.status.code(), Some(0), "{}", stderr(&started));
+    let now = state(&sb, "nt");
+    assert_eq!(now["status"], "running", "{now}");
+    assert_eq!(now["init_status"], "Startup finished in 1s.", "{now}");
+    assert!(ok(&hutch(&sb, &["status", "nt"])).contains("init says: Startup finished in 1s."));
+    sender.send_to(b"STOPPING=1", &socket).unwrap();
+    assert!(eventually(5, || state(&sb, "nt")["status"] == "stopping"));
+    ok(&hutch(&sb, &["stop", "nt"]));
+    // An init that never says so is taken for frozen: killed, and start fails with why.
+    std::fs::write(
+        &definition,
+        format!("ready = \"notify\"\nboot_timeout = 2\n{text}"),
+    )
+    .unwrap();
+    let out = hutch(&sb, &["start", "nt"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did not report that it had booted (READY=1) within 2 s"),
+        "{}",
+        stderr(&out)
+    );
+    let now = state(&sb, "nt");
+    assert_eq!(now["status"], "failed", "{now}");
+    assert!(
+        now["last_stop"].as_str().unwrap().contains("READY=1"),
+        "{now}"
+    );
+    ok(&hutch(&sb, &["rm", "nt"]));
     assert!(
         eventually(5, || leftovers(&sb) == (vec![], 0)),
         "left behind: {:?}",

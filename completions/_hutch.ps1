@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start an environment (its supervisor runs detached; output goes to its console log)')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart an environment, as `reboot` inside it does')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an environment''s resource limits (now, if it runs and its cgroup allows)')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command in a running environment; exit status as `hutch run`')
             [CompletionResult]::new('enter', 'enter', [CompletionResultType]::ParameterValue, 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)')
             [CompletionResult]::new('cp', 'cp', [CompletionResultType]::ParameterValue, 'Copy files and directories into or out of an environment, running or not: `hutch cp SRC ENV:DST` or `hutch cp ENV:SRC DST`')
@@ -64,6 +65,12 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable')
             [CompletionResult]::new('--allow-host', '--allow-host', [CompletionResultType]::ParameterName, 'With --net pasta: let the sandbox reach only this name (HTTP and HTTPS, or the given port), matched on the name each connection is for by a forwarder outside; DNS answers only allowed names; *.example.org allows the names under example.org; repeatable')
             [CompletionResult]::new('--rlimit', '--rlimit', [CompletionResultType]::ParameterName, 'Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only lowering a hard limit works without privileges)')
+            [CompletionResult]::new('--memory', '--memory', [CompletionResultType]::ParameterName, 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)')
+            [CompletionResult]::new('--memory-swap', '--memory-swap', [CompletionResultType]::ParameterName, 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`')
+            [CompletionResult]::new('--pids', '--pids', [CompletionResultType]::ParameterName, 'Most tasks (processes and threads) at once (pids.max), or `max`')
+            [CompletionResult]::new('--cpus', '--cpus', [CompletionResultType]::ParameterName, 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2')
+            [CompletionResult]::new('--cpu-weight', '--cpu-weight', [CompletionResultType]::ParameterName, 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)')
+            [CompletionResult]::new('--io-weight', '--io-weight', [CompletionResultType]::ParameterName, 'I/O share, 1 to 10000 (io.weight; 100 is the default)')
             [CompletionResult]::new('--landlock', '--landlock', [CompletionResultType]::ParameterName, 'Landlock file-access rules: enforce what the kernel supports, refuse to run without all of them, or none at all (default: the profile''s, best-effort)')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--clearenv', '--clearenv', [CompletionResultType]::ParameterName, 'Start from an empty environment: only --env values are set')
@@ -140,6 +147,12 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Share the host folder (or file) SRC writable at DST inside, at every start (default: the same path); e.g. --bind ~/src; repeatable')
             [CompletionResult]::new('--ro-bind', '--ro-bind', [CompletionResultType]::ParameterName, 'Share SRC read-only at DST inside (default: the same path); repeatable')
             [CompletionResult]::new('--tmpfs', '--tmpfs', [CompletionResultType]::ParameterName, 'Mount a fresh, empty tmpfs at DST inside at every start; repeatable')
+            [CompletionResult]::new('--memory', '--memory', [CompletionResultType]::ParameterName, 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)')
+            [CompletionResult]::new('--memory-swap', '--memory-swap', [CompletionResultType]::ParameterName, 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`')
+            [CompletionResult]::new('--pids', '--pids', [CompletionResultType]::ParameterName, 'Most tasks (processes and threads) at once (pids.max), or `max`')
+            [CompletionResult]::new('--cpus', '--cpus', [CompletionResultType]::ParameterName, 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2')
+            [CompletionResult]::new('--cpu-weight', '--cpu-weight', [CompletionResultType]::ParameterName, 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)')
+            [CompletionResult]::new('--io-weight', '--io-weight', [CompletionResultType]::ParameterName, 'I/O share, 1 to 10000 (io.weight; 100 is the default)')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Build it from the host''s own system (read-only), with a persistent home of its own')
             [CompletionResult]::new('--map-root', '--map-root', [CompletionResultType]::ParameterName, 'Be uid 0 inside; root there may also reboot(2) the environment')
@@ -175,6 +188,22 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;restart' {
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'hutch;update' {
+            [CompletionResult]::new('--memory', '--memory', [CompletionResultType]::ParameterName, 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)')
+            [CompletionResult]::new('--memory-swap', '--memory-swap', [CompletionResultType]::ParameterName, 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`')
+            [CompletionResult]::new('--pids', '--pids', [CompletionResultType]::ParameterName, 'Most tasks (processes and threads) at once (pids.max), or `max`')
+            [CompletionResult]::new('--cpus', '--cpus', [CompletionResultType]::ParameterName, 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2')
+            [CompletionResult]::new('--cpu-weight', '--cpu-weight', [CompletionResultType]::ParameterName, 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)')
+            [CompletionResult]::new('--io-weight', '--io-weight', [CompletionResultType]::ParameterName, 'I/O share, 1 to 10000 (io.weight; 100 is the default)')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -370,6 +399,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start an environment (its supervisor runs detached; output goes to its console log)')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart an environment, as `reboot` inside it does')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an environment''s resource limits (now, if it runs and its cgroup allows)')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command in a running environment; exit status as `hutch run`')
             [CompletionResult]::new('enter', 'enter', [CompletionResultType]::ParameterValue, 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)')
             [CompletionResult]::new('cp', 'cp', [CompletionResultType]::ParameterValue, 'Copy files and directories into or out of an environment, running or not: `hutch cp SRC ENV:DST` or `hutch cp ENV:SRC DST`')
@@ -407,6 +437,9 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;help;restart' {
+            break
+        }
+        'hutch;help;update' {
             break
         }
         'hutch;help;exec' {

@@ -70,6 +70,9 @@ _hutch() {
             hutch,stop)
                 cmd="hutch__subcmd__stop"
                 ;;
+            hutch,update)
+                cmd="hutch__subcmd__update"
+                ;;
             hutch__subcmd__help,check)
                 cmd="hutch__subcmd__help__subcmd__check"
                 ;;
@@ -120,6 +123,9 @@ _hutch() {
                 ;;
             hutch__subcmd__help,stop)
                 cmd="hutch__subcmd__help__subcmd__stop"
+                ;;
+            hutch__subcmd__help,update)
+                cmd="hutch__subcmd__help__subcmd__update"
                 ;;
             hutch__subcmd__help__subcmd__image,import)
                 cmd="hutch__subcmd__help__subcmd__image__subcmd__import"
@@ -185,7 +191,7 @@ _hutch() {
 
     case "${cmd}" in
         hutch)
-            opts="-v -q -h -V --verbose --quiet --root --help --version run profile create start stop restart exec enter cp ls status inspect logs rm check completions image help"
+            opts="-v -q -h -V --verbose --quiet --root --help --version run profile create start stop restart update exec enter cp ls status inspect logs rm check completions image help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,7 +263,7 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__create)
-            opts="-p -v -q -h --host --image --init --profile --map-root --net --publish --net-host-loopback --allow-host --bind --ro-bind --tmpfs --verbose --quiet --root --help"
+            opts="-p -v -q -h --host --image --init --profile --map-root --net --publish --net-host-loopback --allow-host --bind --ro-bind --tmpfs --memory --memory-swap --pids --cpus --cpu-weight --io-weight --verbose --quiet --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -300,6 +306,30 @@ _hutch() {
                     return 0
                     ;;
                 --tmpfs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-swap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpu-weight)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --io-weight)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -359,7 +389,7 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__help)
-            opts="run profile create start stop restart exec enter cp ls status logs rm check completions image help"
+            opts="run profile create start stop restart update exec enter cp ls status logs rm check completions image help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -667,6 +697,20 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__help__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1009,7 +1053,7 @@ _hutch() {
             return 0
             ;;
         hutch__subcmd__run)
-            opts="-p -v -q -h --profile --bind --ro-bind --tmpfs --chdir --hostname --env --unsetenv --clearenv --net --publish --net-host-loopback --allow-host --rlimit --map-root --landlock --explain --json --verbose --quiet --root --help"
+            opts="-p -v -q -h --profile --bind --ro-bind --tmpfs --chdir --hostname --env --unsetenv --clearenv --net --publish --net-host-loopback --allow-host --rlimit --memory --memory-swap --pids --cpus --cpu-weight --io-weight --map-root --landlock --explain --json --verbose --quiet --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1064,6 +1108,30 @@ _hutch() {
                     return 0
                     ;;
                 --rlimit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-swap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpu-weight)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --io-weight)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1130,6 +1198,48 @@ _hutch() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hutch__subcmd__update)
+            opts="-v -q -h --memory --memory-swap --pids --cpus --cpu-weight --io-weight --verbose --quiet --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-swap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpu-weight)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --io-weight)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

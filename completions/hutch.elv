@@ -33,6 +33,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand start 'Start an environment (its supervisor runs detached; output goes to its console log)'
             cand stop 'Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time'
             cand restart 'Restart an environment, as `reboot` inside it does'
+            cand update 'Change an environment''s resource limits (now, if it runs and its cgroup allows)'
             cand exec 'Run a command in a running environment; exit status as `hutch run`'
             cand enter 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)'
             cand cp 'Copy files and directories into or out of an environment, running or not: `hutch cp SRC ENV:DST` or `hutch cp ENV:SRC DST`'
@@ -60,6 +61,12 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --publish 'Forward a host port to a port inside (needs --net pasta); IP limits it to one host address, e.g. 127.0.0.1 for this machine only; repeatable'
             cand --allow-host 'With --net pasta: let the sandbox reach only this name (HTTP and HTTPS, or the given port), matched on the name each connection is for by a forwarder outside; DNS answers only allowed names; *.example.org allows the names under example.org; repeatable'
             cand --rlimit 'Resource limit inside, e.g. nofile=1024:4096 (a lone value sets soft and hard; only lowering a hard limit works without privileges)'
+            cand --memory 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)'
+            cand --memory-swap 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`'
+            cand --pids 'Most tasks (processes and threads) at once (pids.max), or `max`'
+            cand --cpus 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2'
+            cand --cpu-weight 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)'
+            cand --io-weight 'I/O share, 1 to 10000 (io.weight; 100 is the default)'
             cand --landlock 'Landlock file-access rules: enforce what the kernel supports, refuse to run without all of them, or none at all (default: the profile''s, best-effort)'
             cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --clearenv 'Start from an empty environment: only --env values are set'
@@ -128,6 +135,12 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --bind 'Share the host folder (or file) SRC writable at DST inside, at every start (default: the same path); e.g. --bind ~/src; repeatable'
             cand --ro-bind 'Share SRC read-only at DST inside (default: the same path); repeatable'
             cand --tmpfs 'Mount a fresh, empty tmpfs at DST inside at every start; repeatable'
+            cand --memory 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)'
+            cand --memory-swap 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`'
+            cand --pids 'Most tasks (processes and threads) at once (pids.max), or `max`'
+            cand --cpus 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2'
+            cand --cpu-weight 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)'
+            cand --io-weight 'I/O share, 1 to 10000 (io.weight; 100 is the default)'
             cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand --host 'Build it from the host''s own system (read-only), with a persistent home of its own'
             cand --map-root 'Be uid 0 inside; root there may also reboot(2) the environment'
@@ -160,6 +173,21 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;restart'= {
+            cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
+            cand -v 'Log what hutch does on stderr (-vv for more detail)'
+            cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'hutch;update'= {
+            cand --memory 'Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is OOM-killed (exit status 137)'
+            cand --memory-swap 'Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`'
+            cand --pids 'Most tasks (processes and threads) at once (pids.max), or `max`'
+            cand --cpus 'CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2'
+            cand --cpu-weight 'CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)'
+            cand --io-weight 'I/O share, 1 to 10000 (io.weight; 100 is the default)'
             cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
@@ -335,6 +363,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand start 'Start an environment (its supervisor runs detached; output goes to its console log)'
             cand stop 'Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time'
             cand restart 'Restart an environment, as `reboot` inside it does'
+            cand update 'Change an environment''s resource limits (now, if it runs and its cgroup allows)'
             cand exec 'Run a command in a running environment; exit status as `hutch run`'
             cand enter 'Open a login shell in a running environment (with a pseudoterminal of its own when you have a terminal)'
             cand cp 'Copy files and directories into or out of an environment, running or not: `hutch cp SRC ENV:DST` or `hutch cp ENV:SRC DST`'
@@ -364,6 +393,8 @@ set edit:completion:arg-completer[hutch] = {|@words|
         &'hutch;help;stop'= {
         }
         &'hutch;help;restart'= {
+        }
+        &'hutch;help;update'= {
         }
         &'hutch;help;exec'= {
         }

@@ -89,6 +89,8 @@ enum SetupError {
     ParentDeathSignal(#[source] SysError),
     #[error("hutch exited before the sandbox was set up")]
     LauncherGone,
+    #[error("cannot enter the sandbox's cgroup")]
+    Cgroup(#[source] SysError),
     #[error("cannot map user and group ids")]
     IdMap(#[source] IdMapError),
     #[error("cannot build the sandbox's file system")]
@@ -188,6 +190,19 @@ fn set_up(
     sys::set_parent_death_signal(Signal::SIGKILL).map_err(SetupError::ParentDeathSignal)?;
     if watch.launcher_gone().unwrap_or(true) {
         return Err(SetupError::LauncherGone);
+    }
+    // 1b. With limits: the payload's cgroup. clone3 started us in the leaf (else we move
+    //     ourselves, before anything else runs); a cgroup namespace rooted there makes
+    //     /proc/self/cgroup read `0::/` and lets a cgroup2 mount show the leaf alone
+    //     (cgroup_namespaces(7)). Ours to make: we hold CAP_SYS_ADMIN in our user namespace.
+    if let Some(entry) = &hardening.cgroup {
+        if let Some(procs) = &entry.procs {
+            use std::io::Write;
+            (&*procs)
+                .write_all(b"0")
+                .map_err(|e| SetupError::Cgroup(SysError::io("write(cgroup.procs, 0)", &e)))?;
+        }
+        sys::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(SetupError::Cgroup)?;
     }
     // 2. Id maps before anything that creates files, so that files the sandbox makes are owned
     //    by the user. We hold every capability in the new user namespace until the payload's

@@ -99,6 +99,12 @@ pub enum Command {
     Stop(StopArgs),
     /// Restart an environment, as `reboot` inside it does
     Restart(NameArg),
+    /// Change an environment's resource limits (now, if it runs and its cgroup allows)
+    #[command(
+        after_help = "Examples:\n  hutch update dev --memory 2G --pids 512\n  \
+                            hutch update dev --cpus max"
+    )]
+    Update(UpdateArgs),
     /// Run a command in a running environment; exit status as `hutch run`
     Exec(ExecArgs),
     /// Open a login shell in a running environment (with a pseudoterminal of its own when you
@@ -294,6 +300,8 @@ pub struct CreateArgs {
     pub net: NetArgs,
     #[command(flatten)]
     pub shares: ShareArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Host folders `hutch create` shares with the environment, mounted at every start and reboot.
@@ -467,6 +475,8 @@ pub struct RunArgs {
     /// lowering a hard limit works without privileges)
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]
     pub rlimit: Vec<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Be uid and gid 0 inside (mapped to you outside; no privileges over the host)
     #[arg(long)]
     pub map_root: bool,
@@ -542,6 +552,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         | Command::Start(_)
         | Command::Stop(_)
         | Command::Restart(_)
+        | Command::Update(_)
         | Command::Exec(_)
         | Command::Enter(_)
         | Command::Cp(_)
@@ -603,8 +614,28 @@ fn environment_command(cli: &Cli, matches: &ArgMatches) -> Result<u8, Error> {
                 .subcommand_matches("create")
                 .map(mount_flags_in_order)
                 .unwrap_or_default(),
+            a.limits.flags(),
         )?,
+        Command::Update(a) => {
+            let updated = commands::update(&dirs, &a.name, &a.limits.flags())?;
+            if !cli.quiet {
+                output::note!(
+                    "hutch: {}",
+                    match updated {
+                        commands::Updated::Live =>
+                            "limits updated in env.toml and in the running environment's cgroup",
+                        commands::Updated::AtNextStart { running: true } =>
+                            "limits updated in env.toml; the running environment cannot take \
+                             them now (it has no cgroup of its own, or lacks the controller): \
+                             they hold once it is stopped and started again",
+                        commands::Updated::AtNextStart { running: false } =>
+                            "limits updated in env.toml; they hold from the next start",
+                    }
+                );
+            }
+        }
         Command::Start(a) => {
+            ensure_delegated(&commands::resources_to_start(&dirs, &a.name)?)?;
             if !commands::start(&dirs, &a.name)? && !cli.quiet {
                 output::note!("hutch: environment {:?} is already running", a.name);
             }
@@ -614,8 +645,12 @@ fn environment_command(cli: &Cli, matches: &ArgMatches) -> Result<u8, Error> {
                 output::note!("hutch: environment {:?} is not running", a.name);
             }
         }
-        Command::Restart(a) => commands::restart(&dirs, &a.name)?,
+        Command::Restart(a) => {
+            ensure_delegated(&commands::resources_to_start(&dirs, &a.name)?)?;
+            commands::restart(&dirs, &a.name)?
+        }
         Command::Exec(a) => {
+            join_cgroup(&dirs, &a.name)?;
             let stdio = crate::env::join::StdioOptions {
                 tty: a.tty,
                 interactive: a.interactive,
@@ -623,7 +658,10 @@ fn environment_command(cli: &Cli, matches: &ArgMatches) -> Result<u8, Error> {
             };
             return Ok(commands::exec(&dirs, &a.name, &a.command, stdio)?);
         }
-        Command::Enter(a) => return Ok(commands::enter(&dirs, &a.name, a.user.as_deref())?),
+        Command::Enter(a) => {
+            join_cgroup(&dirs, &a.name)?;
+            return Ok(commands::enter(&dirs, &a.name, a.user.as_deref())?);
+        }
         Command::Cp(a) => crate::env::copy::copy(&dirs, &a.src, &a.dst)?,
         Command::Ls(a) => print(commands::ls(&dirs, a.json)?)?,
         Command::Status(a) => print(commands::status(&dirs, &a.name, a.json)?)?,
@@ -774,6 +812,7 @@ fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error>
         host_loopback: args.net.net_host_loopback,
         allow_hosts: args.net.allow_host.clone(),
         rlimits: args.rlimit.clone(),
+        resources: args.limits.flags(),
         landlock: args
             .landlock
             .as_deref()
@@ -795,6 +834,7 @@ fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error>
         })?;
         return Ok(0);
     }
+    ensure_delegated(&spec.resources)?;
     if !quiet {
         for warning in &spec.warnings {
             output::note!("hutch: warning: {warning}");
@@ -852,4 +892,111 @@ mod tests {
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+}
+
+/// The cgroup v2 limit flags `run`, `create` and `update` share.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Resource limits (cgroup v2; need a delegated cgroup)")]
+pub struct LimitArgs {
+    /// Memory limit (memory.max), e.g. 512M or 2G, or `max`; beyond it the whole sandbox is
+    /// OOM-killed (exit status 137)
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// Swap limit (memory.swap.max), e.g. 0 (no swap) or 1G, or `max`
+    #[arg(long, value_name = "SIZE")]
+    pub memory_swap: Option<String>,
+    /// Most tasks (processes and threads) at once (pids.max), or `max`
+    #[arg(long, value_name = "N")]
+    pub pids: Option<String>,
+    /// CPU time as a number of CPUs (cpu.max), e.g. 0.5 or 2
+    #[arg(long, value_name = "FLOAT")]
+    pub cpus: Option<String>,
+    /// CPU share against other cgroups, 1 to 10000 (cpu.weight; 100 is the default)
+    #[arg(long, value_name = "N")]
+    pub cpu_weight: Option<String>,
+    /// I/O share, 1 to 10000 (io.weight; 100 is the default)
+    #[arg(long, value_name = "N")]
+    pub io_weight: Option<String>,
+}
+
+impl LimitArgs {
+    fn flags(&self) -> crate::cgroup::ResourceFlags {
+        crate::cgroup::ResourceFlags {
+            memory: self.memory.clone(),
+            memory_swap: self.memory_swap.clone(),
+            pids: self.pids.clone(),
+            cpus: self.cpus.clone(),
+            cpu_weight: self.cpu_weight.clone(),
+            io_weight: self.io_weight.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The environment
+    pub name: String,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// For `hutch exec`/`enter` of an environment with limits: move this process into the
+/// environment's cgroup first, so the command it starts there is held to the same limits. From a
+/// login session's scope the kernel refuses the move; hutch then runs itself again in a scope of
+/// its own, as for `hutch run` (see [`ensure_delegated`]).
+fn join_cgroup(dirs: &StateDirs, name: &str) -> Result<(), Error> {
+    use crate::cgroup;
+    let Some(target) = crate::env::commands::running_cgroup(dirs, name)? else {
+        return Ok(());
+    };
+    let err = match cgroup::join(&target, std::process::id()) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.needs_scope() => e,
+        Err(e) => return Err(e.into()),
+    };
+    re_exec_in_scope(err)
+}
+
+/// Run this same command again in a delegated scope of its own from the user's systemd; `err`
+/// is what stands in the way, returned where no user manager can be asked.
+fn re_exec_in_scope(err: crate::cgroup::CgroupError) -> Result<(), Error> {
+    use crate::cgroup;
+    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let Some(systemd_run) = cgroup::user_manager_reachable(&env) else {
+        return Err(err.into());
+    };
+    let hutch = std::env::current_exe().map_err(|source| cgroup::CgroupError::Scope {
+        program: "/proc/self/exe".into(),
+        source,
+    })?;
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    tracing::debug!(systemd_run = %systemd_run.display(), "re-executing in a delegated scope");
+    use std::os::unix::process::CommandExt;
+    let source = cgroup::scope_command(&systemd_run, &hutch, &args, std::process::id()).exec();
+    Err(cgroup::CgroupError::Scope {
+        program: systemd_run.display().to_string(),
+        source,
+    }
+    .into())
+}
+
+/// With limits, make sure this process can give the sandbox a cgroup: where its own cgroup is
+/// not delegated (a login shell's session scope), run this same command again in a scope of its
+/// own from the user's systemd (`systemd-run --user --scope -p Delegate=yes`). Returns only when
+/// no new scope is needed, or with the reason none can be had.
+fn ensure_delegated(resources: &crate::cgroup::Resources) -> Result<(), Error> {
+    use crate::cgroup::{self, CgroupHost};
+    if resources.is_empty() {
+        return Ok(());
+    }
+    let host = CgroupHost::current();
+    let needed = resources.controllers();
+    let err = match cgroup::find(&host, &needed) {
+        // Out of the way at once: an environment's supervisor, forked from here, then starts
+        // in the launcher's leaf while this process still waits for it in the same base.
+        Ok(mut delegated) => return Ok(delegated.enter(host.pid, &needed)?),
+        Err(e) if e.needs_scope() => e,
+        Err(e) => return Err(e.into()),
+    };
+    re_exec_in_scope(err)
 }

@@ -38,6 +38,8 @@ pub enum Error {
     Copy(#[from] CopyError),
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroup::CgroupError),
 }
 
 impl Error {
@@ -60,6 +62,7 @@ impl Error {
             Error::Profile(e) => e.hint(),
             Error::Spec(e) => e.hint(),
             Error::Launch(e) => e.hint(),
+            Error::Cgroup(e) => e.hint(),
             Error::Check(_) | Error::Output(_) => None,
             Error::State(e) => e.hint(),
             Error::Env(e) => e.hint(),

@@ -32,6 +32,8 @@ pub struct Plan {
     /// Host variables and paths kept from the sandbox, and why: names, never values.
     pub hidden: crate::secrets::Hidden,
     pub limits: Vec<String>,
+    /// cgroup v2 interface files of the sandbox's leaf and their values (`--memory` …).
+    pub cgroup: Vec<(String, String)>,
     pub network: NetworkPlan,
 }
 
@@ -254,6 +256,12 @@ impl Plan {
                 .collect(),
             hidden: spec.hidden.clone(),
             limits: spec.limits.iter().map(ToString::to_string).collect(),
+            cgroup: spec
+                .resources
+                .files()
+                .into_iter()
+                .map(|(file, value)| (file.to_owned(), value))
+                .collect(),
             network: network_plan(spec, hardening),
         }
     }
@@ -416,6 +424,23 @@ impl Plan {
                 "inherited from hutch".into()
             } else {
                 self.limits.join(", ")
+            }
+        );
+        let _ = writeln!(
+            w,
+            "cgroup:       {}",
+            if self.cgroup.is_empty() {
+                "hutch's own (no cgroup limits)".into()
+            } else {
+                let files: Vec<String> = self
+                    .cgroup
+                    .iter()
+                    .map(|(f, v)| format!("{f}={v}"))
+                    .collect();
+                format!(
+                    "a leaf of your delegated cgroup, in a cgroup namespace: {}",
+                    files.join(", ")
+                )
             }
         );
         let _ = writeln!(w, "environment:");

@@ -165,6 +165,11 @@ pub fn rules(ops: &[MountOp]) -> Vec<PathRule> {
                 MountOp::Tmpfs { dst, .. } | MountOp::Overlay { dst, .. } => (dst, Grant::Full),
                 MountOp::Proc { dst } => (dst, Grant::Proc),
                 MountOp::Devpts { dst } => (dst, Grant::Device),
+                MountOp::Cgroup2 {
+                    dst,
+                    read_only: true,
+                } => (dst, Grant::ReadExecute),
+                MountOp::Cgroup2 { dst, .. } => (dst, Grant::Full),
                 MountOp::Symlink { .. } => return None,
                 MountOp::File { dst, .. } | MountOp::Sysfs { dst } => (dst, Grant::ReadExecute),
             };

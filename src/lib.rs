@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod caps;
+pub mod cgroup;
 pub mod channel;
 pub mod check;
 pub mod child;

@@ -108,6 +108,12 @@ pub enum MountOp {
         dst: PathBuf,
         contents: String,
     },
+    /// A cgroup2 mount of the sandbox's own cgroup namespace: its leaf cgroup, with its limits
+    /// (see `crate::cgroup`); writable only where root inside may manage its own subtree.
+    Cgroup2 {
+        dst: PathBuf,
+        read_only: bool,
+    },
 }
 
 impl fmt::Display for MountOp {
@@ -136,6 +142,12 @@ impl fmt::Display for MountOp {
             MountOp::Proc { dst } => write!(f, "proc on {}", dst.display()),
             MountOp::Devpts { dst } => write!(f, "devpts on {}", dst.display()),
             MountOp::Sysfs { dst } => write!(f, "sysfs (read-only) on {}", dst.display()),
+            MountOp::Cgroup2 { dst, read_only } => write!(
+                f,
+                "cgroup2 (the sandbox's own cgroup{}) on {}",
+                if *read_only { ", read-only" } else { "" },
+                dst.display()
+            ),
             MountOp::Symlink { target, link } => {
                 write!(f, "symlink {} -> {}", link.display(), target.display())
             }
@@ -483,6 +495,13 @@ fn apply(root: &mut Root, index: usize, op: &MountOp) -> Result<(), Failure> {
                 "sysfs",
             )?;
             attach(root, &sysfs, dst, Kind::Dir)?;
+        }
+        MountOp::Cgroup2 { dst, read_only } => {
+            // Mounted from inside the sandbox's cgroup namespace, it shows the sandbox's leaf
+            // as its root (cgroup_namespaces(7)), never the host's tree.
+            let attrs = NOSUID | NODEV | mount_attr::NOEXEC | if *read_only { RDONLY } else { 0 };
+            let cgroup = at::new_mount("cgroup2", &[], attrs, "cgroup2")?;
+            attach(root, &cgroup, dst, Kind::Dir)?;
         }
         MountOp::Devpts { dst } => {
             // A new instance: the sandbox's terminals are its own, the host's stay invisible.

@@ -6,7 +6,9 @@
 //! forwards signals to it and exits with the payload's status. If the launcher dies, even by
 //! SIGKILL, the kernel kills PID 1 (parent-death signal) and with it the whole pid namespace.
 //! With `--net pasta` the launcher also starts pasta on the new network namespace and lets the
-//! sandbox go on once pasta has configured it (see `net::pasta`).
+//! sandbox go on once pasta has configured it (see `net::pasta`). With cgroup limits the child
+//! is born in a leaf cgroup of its own (clone3 `CLONE_INTO_CGROUP`, see `cgroup`) and makes its
+//! cgroup namespace there; the leaf is killed and removed when the sandbox ends.
 
 use std::path::Path;
 
@@ -15,6 +17,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 
+use crate::cgroup::{self, CgroupError, CgroupHost, Leaf};
 use crate::channel::{self, Report};
 use crate::child;
 use crate::idmap;
@@ -29,6 +32,8 @@ use crate::subid::IdPlan;
 use crate::sys::{self, Errno, SysError};
 
 pub(crate) const PROC_SYS: &str = "/proc/sys";
+/// Where cgroup2 is mounted, on the host and in a sandbox with limits.
+const CGROUPFS: &str = "/sys/fs/cgroup";
 
 /// Signals the launcher passes on to the payload (through init).
 const FORWARDED: &[Signal] = &[
@@ -59,6 +64,8 @@ pub enum LaunchError {
     },
     #[error(transparent)]
     Network(#[from] NetError),
+    #[error("cannot give the sandbox its cgroup")]
+    Cgroup(#[from] CgroupError),
     #[error("cannot map the sandbox's id ranges")]
     IdRanges(#[source] idmap::HelperError),
     /// A failure inside the sandbox, already rendered there (with its hint).
@@ -76,6 +83,7 @@ impl LaunchError {
             }
             LaunchError::Network(e) => e.hint(),
             LaunchError::IdRanges(e) => e.hint(),
+            LaunchError::Cgroup(e) => e.hint(),
             _ => None,
         }
     }
@@ -117,6 +125,9 @@ pub struct Started {
     pub network: Option<net::Link>,
     /// Where PID 1 reports the payload's exit status.
     pub exit: channel::ExitReader,
+    /// The sandbox's cgroup (with limits); everything in it is killed and it is removed when
+    /// this is dropped.
+    pub cgroup: Option<Leaf>,
 }
 
 impl Started {
@@ -133,7 +144,8 @@ impl Started {
 /// ([`take_signals`]). A spec without a command gets an idle init (persistent environments).
 pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchError> {
     // Everything the child applies is prepared here, before the clone: the child only acts.
-    let hardening = Hardening::prepare(spec)?;
+    let mut hardening = Hardening::prepare(spec)?;
+    let leaf = cgroup_leaf(spec)?;
     // A missing pasta or a taken port is found before anything exists that must be undone.
     let pasta = match &hardening.network {
         Some(network) => {
@@ -155,16 +167,46 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
         None => None,
     };
 
-    let flags = clone_namespaces(spec);
+    let mut flags = clone_namespaces(spec);
     let (pasta, waiter) = match pasta {
         Some((program, network, sender, waiter)) => {
             (Some((program, network, sender)), Some(waiter))
         }
         None => (None, None),
     };
-    // SAFETY: the process is single-threaded: `start` runs in the `hutch` command (`run`) or in
-    // an environment's supervisor, a fork of it; neither starts a thread (see `crate::child`).
-    let clone = unsafe { sys::clone_into_namespaces(flags) };
+    let clone = match &leaf {
+        Some(leaf) => {
+            // The child makes its cgroup namespace itself, once it is in the leaf: one made by
+            // the clone would be rooted at the launcher's cgroup instead (copy_namespaces runs
+            // before the move into CLONE_INTO_CGROUP's target).
+            flags.remove(CloneFlags::CLONE_NEWCGROUP);
+            hardening.cgroup = Some(CgroupEntry { procs: None });
+            // SAFETY: single-threaded, as below.
+            match unsafe { sys::clone_into_cgroup(flags, leaf.fd()) } {
+                Err(e) if matches!(e.errno, Errno::ENOSYS | Errno::E2BIG) => {
+                    // Before Linux 5.7 the child moves itself in, before anything else.
+                    let procs = leaf.path.join("cgroup.procs");
+                    let file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&procs)
+                        .map_err(|e| {
+                            LaunchError::Prepare(SysError::io(
+                                format!("open({})", procs.display()),
+                                &e,
+                            ))
+                        })?;
+                    hardening.cgroup = Some(CgroupEntry { procs: Some(file) });
+                    // SAFETY: single-threaded, as below.
+                    unsafe { sys::clone_into_namespaces(flags) }
+                }
+                other => other,
+            }
+        }
+        // SAFETY: the process is single-threaded: `start` runs in the `hutch` command (`run`)
+        // or in an environment's supervisor, a fork of it; neither starts a thread (see
+        // `crate::child`).
+        None => unsafe { sys::clone_into_namespaces(flags) },
+    };
     let child = match clone.map_err(LaunchError::Clone)? {
         None => child::run("the sandbox's set-up", || {
             drop(reader);
@@ -226,7 +268,40 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
         lifeline: Some(holder),
         network,
         exit: exit_reader,
+        cgroup: leaf,
     })
+}
+
+/// With limits: the sandbox's leaf in the delegated cgroup, this process moved out of the way
+/// into a leaf of its own first (see `crate::cgroup`).
+fn cgroup_leaf(spec: &SandboxSpec) -> Result<Option<Leaf>, LaunchError> {
+    if spec.resources.is_empty() {
+        return Ok(None);
+    }
+    let host = CgroupHost::current();
+    let needed = spec.resources.controllers();
+    let mut delegated = cgroup::find(&host, &needed)?;
+    delegated.enter(host.pid, &needed)?;
+    let leaf = delegated.create_leaf(host.pid, &spec.resources)?;
+    tracing::debug!(cgroup = %leaf.path.display(), limits = %spec.resources, "sandbox cgroup");
+    Ok(Some(leaf))
+}
+
+/// Say that the memory limit ended the sandbox, when it did: the OOM killer's SIGKILL alone
+/// (status 137) looks like any other kill.
+pub(crate) fn report_oom(spec: &SandboxSpec, leaf: &Leaf) {
+    let kills = leaf.oom_kills();
+    if kills > 0 {
+        let limit = match spec.resources.memory {
+            Some(cgroup::Amount::Limited(bytes)) => format!(" ({})", cgroup::human_size(bytes)),
+            _ => String::new(),
+        };
+        crate::output::note!(
+            "hutch: the sandbox reached its memory limit{limit}: the kernel's OOM killer ended \
+             it ({kills} process{} killed); raise --memory",
+            if kills == 1 { "" } else { "es" }
+        );
+    }
 }
 
 /// Write the child's uid and gid maps with newuidmap/newgidmap (its subordinate ranges).
@@ -293,6 +368,11 @@ pub fn run(spec: &SandboxSpec) -> Result<u8, LaunchError> {
     let mut started = start(spec, &signals)?;
     let report = started.wait_until_running();
     let status = wait_forwarding(started.init, &signals, Some(&started.exit))?;
+    if let Some(leaf) = started.cgroup.take() {
+        report_oom(spec, &leaf);
+        // Nothing the payload left behind outlives hutch: cgroup.kill, then the leaf goes.
+        drop(leaf);
+    }
     match report {
         Some(report) => Err(LaunchError::Inside(Report { status, ..report })),
         None => Ok(status),
@@ -353,11 +433,32 @@ pub struct Hardening {
     /// The user-mode network (`--net pasta`), resolved against the host's network as it is now:
     /// an environment's supervisor prepares it again at every restart.
     pub network: Option<UserNet>,
+    /// With limits: how the child enters its cgroup (set by [`start`] once the leaf exists).
+    pub cgroup: Option<CgroupEntry>,
+}
+
+/// What the child does about its cgroup: a cgroup namespace rooted at the leaf it was born in,
+/// after moving itself there where clone3 could not start it there (`procs`: the leaf's
+/// cgroup.procs).
+pub struct CgroupEntry {
+    pub procs: Option<std::fs::File>,
 }
 
 impl Hardening {
     pub fn prepare(spec: &SandboxSpec) -> Result<Hardening, LaunchError> {
         let mut mount_ops = mounts::plan(&spec.mounts);
+        // With limits, /sys/fs/cgroup shows the sandbox's own cgroup where the host's would show
+        // (a bind of / or /sys): read-only, but for an image's own init, which manages it.
+        let cgroupfs = Path::new(CGROUPFS);
+        let shows_host_cgroups = mount_ops
+            .iter()
+            .any(|op| matches!(op, MountOp::Bind { dst, .. } if cgroupfs.starts_with(dst)));
+        if !spec.resources.is_empty() && shows_host_cgroups && cgroupfs.is_dir() {
+            mount_ops.push(MountOp::Cgroup2 {
+                dst: cgroupfs.to_owned(),
+                read_only: spec.init_program.is_none(),
+            });
+        }
         // Sanitised copies (the checkout's .git/config) over the host files they stand for.
         mount_ops.extend(
             spec.hidden
@@ -400,6 +501,7 @@ impl Hardening {
             seccomp,
             last_capability: sys::last_capability(),
             network,
+            cgroup: None,
         })
     }
 }

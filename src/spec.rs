@@ -7,6 +7,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
 
 use crate::caps::{self, CapSet, CapsError};
+use crate::cgroup::{ResourceError, ResourceFlags, Resources};
 use crate::environ::{self, EnvRules};
 use crate::idmap::IdMapping;
 use crate::landlock::{LandlockMode, Scopes, TcpPorts};
@@ -42,6 +43,8 @@ pub struct RunRequest {
     pub allow_hosts: Vec<String>,
     /// `--rlimit NAME=SOFT[:HARD]` flags.
     pub rlimits: Vec<String>,
+    /// `--memory`, `--pids`, `--cpus`… (cgroup v2 limits), as given.
+    pub resources: ResourceFlags,
     pub command: Vec<OsString>,
 }
 
@@ -154,6 +157,8 @@ pub struct SandboxSpec {
     /// `--allow-host`: egress only to these names, through hutch's forwarder instead of pasta.
     pub egress: Option<crate::net::EgressPlan>,
     pub limits: Vec<Limit>,
+    /// cgroup v2 limits; empty: the sandbox gets no cgroup of its own.
+    pub resources: Resources,
     pub landlock: LandlockMode,
     /// Landlock TCP port rules; only with the host's network (an own namespace needs none).
     pub tcp_ports: TcpPorts,
@@ -230,6 +235,8 @@ pub enum SpecError {
         #[source]
         source: LimitError,
     },
+    #[error(transparent)]
+    Resource(ResourceError),
     #[error("profile {profile:?}")]
     Seccomp {
         profile: String,
@@ -467,6 +474,9 @@ impl SandboxSpec {
         };
         let mut limits = Vec::new();
         for (name, value) in &profile.limits {
+            if crate::cgroup::PROFILE_KEYS.contains(&name.as_str()) {
+                continue;
+            }
             let limit = limits::parse(name, &value.value.text()).map_err(|e| {
                 ProfileError::at(&value.at, &format!("limits.{name}: {e}"), e.hint())
             })?;
@@ -479,6 +489,7 @@ impl SandboxSpec {
             })?);
         }
         let limits = limits::merge(limits);
+        let resources = resources(request, profile)?;
         let net = request.net.or(profile.net).unwrap_or(NetMode::None);
         let tcp_ports = match net {
             NetMode::Host => TcpPorts {
@@ -542,6 +553,7 @@ impl SandboxSpec {
             host_loopback,
             egress,
             limits,
+            resources,
             landlock,
             tcp_ports,
             landlock_scopes: Scopes::default(),
@@ -835,6 +847,37 @@ pub fn env_lookup<'a>(env: &'a [CString], name: &str) -> Option<&'a OsStr> {
         let value = bytes.strip_prefix(name.as_bytes())?.strip_prefix(b"=")?;
         Some(OsStr::from_bytes(value))
     })
+}
+
+/// The cgroup limits: the profile's `[limits]` keys (`memory`, `pids`, …; an error points at
+/// the profile's line), then the flags, each replacing the profile's value.
+fn resources(request: &RunRequest, profile: &Profile) -> Result<Resources, SpecError> {
+    let mut from_profile = ResourceFlags::default();
+    for (name, value) in &profile.limits {
+        if let Some(slot) = from_profile.slot(name) {
+            let text = value.value.text();
+            let alone = {
+                let mut one = ResourceFlags::default();
+                *one.slot(name).expect("a known key") = Some(text.clone());
+                one
+            };
+            Resources::parse(&alone, |_| format!("limits.{name}")).map_err(|e| {
+                ProfileError::at(&value.at, &e.to_string(), Some(cgroup_flag_hint(name)))
+            })?;
+            *slot = Some(text);
+        }
+    }
+    Resources::parse(&request.resources.over(&from_profile), |flag| {
+        format!("--{flag}")
+    })
+    .map_err(SpecError::Resource)
+}
+
+fn cgroup_flag_hint(key: &str) -> String {
+    format!(
+        "`{key}` is a cgroup v2 limit, the same as --{}",
+        key.replace('_', "-")
+    )
 }
 
 #[cfg(test)]

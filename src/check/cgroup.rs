@@ -1,94 +1,30 @@
-//! cgroup v2 and its delegation to the user (cgroups(7), "Cgroups v2 delegation").
-//!
-//! hutch sets no cgroup limits yet. The limits planned (memory, pids, cpu; DESIGN.md) will need
-//! a cgroup v2 hierarchy with those controllers, and a cgroup of the user's own: one whose directory, `cgroup.procs` and `cgroup.subtree_control`
-//! belong to the user, as systemd makes them for `Delegate=yes` units and everything below
-//! `user@UID.service`. Where the hierarchy is mounted comes from `/proc/self/mountinfo` (unified:
-//! /sys/fs/cgroup; hybrid: /sys/fs/cgroup/unified), the process's cgroup from
-//! `/proc/self/cgroup` (the `0::PATH` line).
+//! cgroup v2 and its delegation to the user (cgroups(7), "Cgroups v2 delegation"): what the
+//! limit flags (`--memory`, `--pids`, `--cpus`, `--cpu-weight`, `--io-weight`; see
+//! `crate::cgroup`) can use on this host. They need the unified hierarchy with those
+//! controllers, and a cgroup of the user's own: one whose directory, `cgroup.procs` and
+//! `cgroup.subtree_control` belong to the user, as systemd makes them for `Delegate=yes` units
+//! and everything below `user@UID.service`. Where the hierarchy is mounted comes from
+//! `/proc/self/mountinfo` (unified: /sys/fs/cgroup; hybrid: /sys/fs/cgroup/unified), the
+//! process's cgroup from `/proc/self/cgroup` (the `0::PATH` line).
 
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::Check;
+use crate::cgroup::{controllers, directory, owned, DROP_IN, LAUNCHER};
+pub use crate::cgroup::{find_cgroup2, own_cgroup, Cgroup2Mount};
 
-/// The controllers hutch's planned limits will use.
-const WANTED: &[&str] = &["cpu", "memory", "pids"];
+/// The controllers hutch's limits use.
+const WANTED: &[&str] = &["cpu", "io", "memory", "pids"];
 
 const NO_V2_FIX: &str = "boot with `systemd.unified_cgroup_hierarchy=1` (or without cgroup v1 \
-                         controllers); hutch sets no cgroup limits yet, and the planned ones \
-                         (memory, pids, cpu) will need cgroup v2";
+                         controllers): --memory, --pids, --cpus, --cpu-weight and --io-weight \
+                         need cgroup v2";
 
-/// A cgroup2 mount: where it is, and which cgroup of the hierarchy it shows there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cgroup2Mount {
-    pub mount_point: PathBuf,
-    pub root: String,
-}
-
-/// The cgroup2 mount in a mountinfo text, preferring the unified location /sys/fs/cgroup.
-pub fn find_cgroup2(mountinfo: &str) -> Option<Cgroup2Mount> {
-    let mut mounts = mountinfo.lines().filter_map(|line| {
-        let (before, after) = line.split_once(" - ")?;
-        if after.split(' ').next()? != "cgroup2" {
-            return None;
-        }
-        let fields: Vec<&str> = before.split(' ').collect();
-        Some(Cgroup2Mount {
-            root: unescape(fields.get(3)?),
-            mount_point: PathBuf::from(unescape(fields.get(4)?)),
-        })
-    });
-    let first = mounts.next()?;
-    if first.mount_point == Path::new("/sys/fs/cgroup") {
-        return Some(first);
-    }
-    Some(
-        mounts
-            .find(|m| m.mount_point == Path::new("/sys/fs/cgroup"))
-            .unwrap_or(first),
+fn drop_in_fix() -> String {
+    format!(
+        "have systemd delegate them: create {DROP_IN} with `[Service]` and `Delegate=cpu cpuset \
+         io memory pids`, then `sudo systemctl daemon-reload` and log in again"
     )
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|_| bytes[i] == b'\\')
-            .and_then(|o| std::str::from_utf8(o).ok())
-            .and_then(|o| u8::from_str_radix(o, 8).ok());
-        match octal {
-            Some(byte) => {
-                out.push(byte);
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The process's cgroup v2 path from a `/proc/PID/cgroup` text.
-pub fn own_cgroup(proc_cgroup: &str) -> Option<&str> {
-    proc_cgroup
-        .lines()
-        .find_map(|line| line.strip_prefix("0::"))
-        .map(|path| path.trim_end_matches(" (deleted)"))
-}
-
-fn controllers(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("cgroup.controllers"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
 }
 
 fn missing(controllers: &[String]) -> Vec<&'static str> {
@@ -101,6 +37,18 @@ fn missing(controllers: &[String]) -> Vec<&'static str> {
 
 fn read_mount(proc_self: &Path) -> Option<Cgroup2Mount> {
     find_cgroup2(&std::fs::read_to_string(proc_self.join("mountinfo")).ok()?)
+}
+
+/// The usable controllers of `dir`: those of hutch's that it holds.
+fn usable(dir: &Path) -> (Vec<String>, Vec<&'static str>) {
+    let available = controllers(dir);
+    let absent = missing(&available);
+    let usable = WANTED
+        .iter()
+        .filter(|w| !absent.contains(w))
+        .map(|w| (*w).to_owned())
+        .collect();
+    (usable, absent)
 }
 
 /// `cgroup.v2`: mounted, and holding the controllers hutch's limits use.
@@ -126,19 +74,13 @@ pub fn v2(proc_self: &Path) -> Check {
     }
 }
 
-/// Whether `path` belongs to `uid` and is writable by its owner.
-fn owned(path: &Path, uid: u32) -> Result<bool, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(meta.uid() == uid && meta.mode() & 0o200 != 0)
-}
-
-/// `cgroup.delegation`: the process's own cgroup belongs to the user.
+/// `cgroup.delegation`: a cgroup of the user's own, now or through a systemd scope, and the
+/// limit controllers it holds.
 pub fn delegation(proc_self: &Path, uid: u32) -> Check {
     const ID: &str = "cgroup.delegation";
-    let fix = "start hutch in a cgroup of your own: `systemd-run --user --scope -p Delegate=yes \
-               hutch ...` in a systemd user session, or `Delegate=yes` in the unit that starts \
-               it; hutch sets no cgroup limits yet, and the planned ones (memory, pids, cpu) \
-               will need one";
+    let fix = "run hutch in a systemd user session (it then asks for a scope of its own with \
+               `systemd-run --user --scope -p Delegate=yes`), or in a unit with Delegate=yes; \
+               the limit flags need a delegated cgroup";
     let Some(mount) = read_mount(proc_self) else {
         return Check::warn(ID, "no cgroup v2 hierarchy to delegate", NO_V2_FIX);
     };
@@ -150,56 +92,71 @@ pub fn delegation(proc_self: &Path, uid: u32) -> Check {
             NO_V2_FIX,
         );
     };
-    let relative = Path::new(path)
-        .strip_prefix(&mount.root)
-        .unwrap_or(Path::new(path));
-    let dir = if relative.as_os_str().is_empty() {
-        mount.mount_point.clone()
-    } else {
-        mount.mount_point.join(relative)
-    };
-    let files = [
-        dir.clone(),
-        dir.join("cgroup.procs"),
-        dir.join("cgroup.subtree_control"),
-    ];
-    let mut not_owned = Vec::new();
-    for file in &files {
-        match owned(file, uid) {
-            Ok(true) => {}
-            Ok(false) => not_owned.push(file.display().to_string()),
-            Err(e) => {
-                return Check::warn(ID, format!("cannot inspect your cgroup: {e}"), fix);
+    let mut dir = directory(&mount, path);
+    if dir.file_name().is_some_and(|n| n == LAUNCHER) {
+        dir.pop();
+    }
+    let is_yours = |dir: &Path| -> Result<Vec<String>, String> {
+        let mut not_owned = Vec::new();
+        for file in [
+            dir.to_owned(),
+            dir.join("cgroup.procs"),
+            dir.join("cgroup.subtree_control"),
+        ] {
+            match owned(&file, uid) {
+                Ok(true) => {}
+                Ok(false) => not_owned.push(file.display().to_string()),
+                Err(e) => return Err(format!("{}: {e}", file.display())),
             }
         }
-    }
-    if !not_owned.is_empty() {
-        return Check::warn(
+        Ok(not_owned)
+    };
+    let (whose, usable_dir) = match is_yours(&dir) {
+        Ok(not_owned) if not_owned.is_empty() => (format!("your cgroup {path} is yours"), dir),
+        Ok(not_owned) => {
+            // A login session's scope: hutch asks the user's systemd for a scope, which gets
+            // what the user manager was delegated.
+            let manager = directory(
+                &mount,
+                &format!("/user.slice/user-{uid}.slice/user@{uid}.service"),
+            );
+            if !matches!(is_yours(&manager), Ok(n) if n.is_empty()) {
+                return Check::warn(
+                    ID,
+                    format!(
+                        "your cgroup {path} is not delegated to you ({} not yours to write), and \
+                         no systemd user manager's is",
+                        not_owned.join(", ")
+                    ),
+                    fix,
+                );
+            }
+            (
+                format!(
+                    "your cgroup {path} is not yours; hutch asks your systemd for a delegated \
+                     scope (systemd-run --user --scope)"
+                ),
+                manager,
+            )
+        }
+        Err(e) => return Check::warn(ID, format!("cannot inspect your cgroup: {e}"), fix),
+    };
+    match usable(&usable_dir) {
+        (usable, absent) if absent.is_empty() => {
+            Check::ok(ID, format!("{whose}; limits can use: {}", usable.join(" ")))
+        }
+        (usable, absent) => Check::warn(
             ID,
             format!(
-                "your cgroup {path} is not delegated to you ({} not yours to write)",
-                not_owned.join(", ")
-            ),
-            fix,
-        );
-    }
-    let available = controllers(&dir);
-    match missing(&available)[..] {
-        [] => Check::ok(
-            ID,
-            format!(
-                "your cgroup {path} is yours; controllers: {}",
-                available.join(" ")
-            ),
-        ),
-        ref absent => Check::warn(
-            ID,
-            format!(
-                "your cgroup {path} is yours, but without the {} controller(s)",
+                "{whose}; limits can use: {}; not delegated: {}",
+                if usable.is_empty() {
+                    "none".into()
+                } else {
+                    usable.join(" ")
+                },
                 absent.join(", ")
             ),
-            "have systemd delegate them: `sudo systemctl edit user@.service`, add `[Service]` \
-             and `Delegate=cpu memory pids`",
+            drop_in_fix(),
         ),
     }
 }
@@ -208,6 +165,7 @@ pub fn delegation(proc_self: &Path, uid: u32) -> Check {
 mod tests {
     use super::super::{testing::FakeHost, Status};
     use super::*;
+    use std::path::PathBuf;
 
     const HYBRID: &str = "\
 35 25 0:30 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
@@ -275,7 +233,7 @@ mod tests {
         let check = v2(&host.paths.proc_self);
         assert_eq!(check.status, Status::Warn);
         assert!(
-            check.found.contains("without the cpu, memory, pids"),
+            check.found.contains("without the cpu, io, memory, pids"),
             "{check:?}"
         );
         let none = FakeHost::new();
@@ -284,10 +242,14 @@ mod tests {
 
     #[test]
     fn delegated_when_the_cgroup_is_the_users() {
-        let (host, _) = host_with_cgroup("cpu memory pids\n");
+        let (host, _) = host_with_cgroup("cpu io memory pids\n");
         let check = delegation(&host.paths.proc_self, my_uid());
         assert_eq!(check.status, Status::Ok, "{check:?}");
         assert!(check.found.contains("/user/app is yours"), "{check:?}");
+        assert!(
+            check.found.ends_with("limits can use: cpu io memory pids"),
+            "{check:?}"
+        );
     }
 
     #[test]
@@ -298,11 +260,7 @@ mod tests {
         assert!(check.found.contains("not delegated"), "{check:?}");
         let fix = check.fix.unwrap();
         assert!(fix.contains("systemd-run --user --scope") && fix.contains("Delegate=yes"));
-        // No flag that does not exist yet is promised.
-        assert!(
-            fix.contains("no cgroup limits yet") && !fix.contains("--memory"),
-            "{fix}"
-        );
+        assert!(fix.contains("limit flags"), "{fix}");
     }
 
     #[test]
@@ -310,6 +268,12 @@ mod tests {
         let (host, _) = host_with_cgroup("cpu\n");
         let check = delegation(&host.paths.proc_self, my_uid());
         assert_eq!(check.status, Status::Warn);
-        assert!(check.found.contains("memory, pids"), "{check:?}");
+        assert!(
+            check
+                .found
+                .contains("limits can use: cpu; not delegated: io, memory, pids"),
+            "{check:?}"
+        );
+        assert!(check.fix.unwrap().contains(DROP_IN));
     }
 }

@@ -25,6 +25,7 @@ pub fn create(
     map_root: bool,
     net: NetSettings,
     mounts: &[crate::spec::MountFlag],
+    limits: crate::cgroup::ResourceFlags,
 ) -> Result<(), EnvError> {
     let paths = EnvPaths::new(dirs, name)?;
     let source = match (host_source, image) {
@@ -65,6 +66,7 @@ pub fn create(
         stop_signal: None,
         ready: None,
         boot_timeout: None,
+        limits,
     };
     super::create(&paths, &definition)?;
     // The profile must resolve now, not at the first start; a definition that cannot start is
@@ -73,6 +75,15 @@ pub fn create(
         // A network that needs pasta fails now, with the hint, rather than at every start.
         if spec.net == crate::profile::NetMode::Pasta {
             crate::net::locate_pasta()?;
+        }
+        // Limits this host cannot give fail now too; a cgroup that is merely not delegated
+        // to this shell is asked for at `hutch start`.
+        if !spec.resources.is_empty() {
+            let host = crate::cgroup::CgroupHost::current();
+            match crate::cgroup::find(&host, &spec.resources.controllers()) {
+                Err(e) if !e.needs_scope() => return Err(e.into()),
+                _ => {}
+            }
         }
         Ok(())
     });
@@ -191,6 +202,10 @@ pub struct Summary {
     /// Host folders shared at every start (`create --bind/--ro-bind/--tmpfs`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mounts: Vec<super::shares::Share>,
+    /// cgroup limits as env.toml holds them.
+    pub limits: crate::cgroup::ResourceFlags,
+    /// Use against the limits, while it runs with them.
+    pub usage: Option<crate::cgroup::Usage>,
 }
 
 impl Summary {
@@ -237,6 +252,11 @@ fn summary(paths: &EnvPaths) -> Result<Summary, EnvError> {
         created: definition.created,
         home: paths.home().display().to_string(),
         mounts: definition.mounts,
+        limits: definition.limits,
+        usage: state
+            .as_ref()
+            .and_then(|s| s.cgroup.as_deref())
+            .map(crate::cgroup::read_usage),
     })
 }
 
@@ -275,17 +295,23 @@ pub fn ls(dirs: &StateDirs, json: bool) -> Result<String, EnvError> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:width$}  {:8}  {:source_width$}  {:8}  SINCE",
-        "NAME", "STATUS", "SOURCE", "PROFILE"
+        "{:width$}  {:8}  {:source_width$}  {:8}  {:9}  SINCE",
+        "NAME", "STATUS", "SOURCE", "PROFILE", "MEMORY"
     );
     for s in summaries {
         let since = s
             .since
             .map(|t| format!("{} s ago", super::now().saturating_sub(t)))
             .unwrap_or_default();
+        let memory = s
+            .usage
+            .as_ref()
+            .and_then(|u| u.memory_current)
+            .map(crate::cgroup::human_size)
+            .unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
-            "{:width$}  {:8}  {:source_width$}  {:8}  {since}",
+            "{:width$}  {:8}  {:source_width$}  {:8}  {memory:9}  {since}",
             s.name,
             s.status,
             s.source_label(),
@@ -338,10 +364,135 @@ pub fn status(dirs: &StateDirs, name: &str, json: bool) -> Result<String, EnvErr
     if let Some(said) = &s.init_status {
         let _ = writeln!(out, "init says: {said}");
     }
+    if !s.limits.is_empty() {
+        let limits = toml::to_string(&s.limits).expect("plain data");
+        let _ = writeln!(
+            out,
+            "limits:    {}",
+            limits.lines().collect::<Vec<_>>().join(", ")
+        );
+    }
+    if let Some(usage) = &s.usage {
+        out.push_str(&usage_lines(usage));
+    }
     if let Some(reason) = s.last_stop {
         let _ = writeln!(out, "last stop: {reason}");
     }
     Ok(out)
+}
+
+/// `hutch status`'s lines about use against limits.
+fn usage_lines(usage: &crate::cgroup::Usage) -> String {
+    use crate::cgroup::human_size;
+    let limit = |max: Option<Option<u64>>, show: fn(u64) -> String| match max {
+        Some(Some(n)) => show(n),
+        _ => "no limit".into(),
+    };
+    let mut out = String::new();
+    if let Some(current) = usage.memory_current {
+        let _ = writeln!(
+            out,
+            "memory:    {} of {}",
+            human_size(current),
+            limit(usage.memory_max, human_size)
+        );
+    }
+    if let Some(current) = usage.pids_current {
+        let _ = writeln!(
+            out,
+            "tasks:     {current} of {}",
+            limit(usage.pids_max, |n| n.to_string())
+        );
+    }
+    if let Some(usec) = usage.cpu_usage_usec {
+        let _ = writeln!(out, "cpu time:  {:.2} s", usec as f64 / 1e6);
+    }
+    if let Some(kills) = usage.oom_kills {
+        let _ = writeln!(out, "oom kills: {kills}");
+    }
+    out
+}
+
+/// The cgroup of a running environment with limits.
+pub fn running_cgroup(
+    dirs: &StateDirs,
+    name: &str,
+) -> Result<Option<std::path::PathBuf>, EnvError> {
+    let paths = EnvPaths::new(dirs, name)?;
+    Ok(match runtime::status(&paths)? {
+        Status::Running(state) => state.cgroup,
+        _ => None,
+    })
+}
+
+/// The limits a `hutch start` (or a restart) of a stopped environment must give it: none when
+/// it runs already.
+pub fn resources_to_start(
+    dirs: &StateDirs,
+    name: &str,
+) -> Result<crate::cgroup::Resources, EnvError> {
+    let (paths, spec) = load(dirs, name)?;
+    Ok(match runtime::status(&paths)? {
+        Status::Stopped => spec.resources,
+        _ => crate::cgroup::Resources::default(),
+    })
+}
+
+/// What `hutch update` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Updated {
+    /// Written to env.toml and to the running environment's cgroup.
+    Live,
+    /// Written to env.toml; the environment is stopped, or runs without a cgroup of its own:
+    /// the limits hold from its next start.
+    AtNextStart { running: bool },
+}
+
+/// `hutch update NAME --memory …`: the new limits over the old ones in env.toml, and in the
+/// running environment's cgroup where it has one.
+pub fn update(
+    dirs: &StateDirs,
+    name: &str,
+    limits: &crate::cgroup::ResourceFlags,
+) -> Result<Updated, EnvError> {
+    let paths = EnvPaths::new(dirs, name)?;
+    let mut definition = paths.load()?;
+    let before = definition.clone();
+    definition.limits = limits.over(&definition.limits);
+    // The whole definition must still resolve (values checked, flags named) before it is kept.
+    let spec = super::spec(&paths, &definition, &Host::current()?)?;
+    let text = toml::to_string(&definition).expect("a plain struct serializes");
+    super::write_atomically(&paths.definition(), text.as_bytes())?;
+    let running = match runtime::status(&paths)? {
+        Status::Running(state) => Some(state),
+        _ => None,
+    };
+    match running.as_ref().and_then(|s| s.cgroup.as_deref()) {
+        Some(cgroup) if !spec.resources.is_empty() => {
+            // Only what was given now: the rest is in the cgroup already.
+            let given = crate::cgroup::Resources::parse(limits, |f| format!("--{f}"))
+                .map_err(crate::spec::SpecError::Resource)?;
+            match crate::cgroup::apply(cgroup, &given) {
+                Ok(()) => Ok(Updated::Live),
+                // A controller the running cgroup was not given: from the next start.
+                Err(crate::cgroup::CgroupError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    Ok(Updated::AtNextStart { running: true })
+                }
+                Err(e) => {
+                    let _ = super::write_atomically(
+                        &paths.definition(),
+                        toml::to_string(&before).expect("plain data").as_bytes(),
+                    );
+                    Err(e.into())
+                }
+            }
+        }
+        _ => Ok(Updated::AtNextStart {
+            running: running.is_some(),
+        }),
+    }
 }
 
 /// An environment's console log, as `hutch logs` copies it out. Following, a read waits for

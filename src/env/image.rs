@@ -137,6 +137,7 @@ pub fn spec(
         publish: definition.net.publish.clone(),
         host_loopback: definition.net.host_loopback,
         allow_hosts: definition.net.allow_hosts.clone(),
+        resources: definition.limits.clone(),
         ..Default::default()
     };
     let mut spec = SandboxSpec::resolve(&request, &profile, &host)?;

@@ -96,6 +96,13 @@ pub struct Definition {
     /// Host folders shared at every start (`create --bind/--ro-bind/--tmpfs`): see [`shares`].
     #[serde(default, rename = "mount", skip_serializing_if = "Vec::is_empty")]
     pub mounts: Vec<shares::Share>,
+    /// cgroup v2 limits (`create --memory/--pids/…`, `hutch update`), as given; over the
+    /// profile's.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::cgroup::ResourceFlags::is_empty"
+    )]
+    pub limits: crate::cgroup::ResourceFlags,
 }
 
 /// `[net]` in `env.toml`: what `hutch create` was told about the network. Checked when the
@@ -170,6 +177,8 @@ pub enum EnvError {
     },
     #[error("image {image:?}: {message}")]
     Image { image: String, message: String },
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroup::CgroupError),
     #[error("environment {name:?} did not {what} within {seconds} s")]
     Timeout {
         name: String,
@@ -197,6 +206,7 @@ impl EnvError {
             EnvError::Spec(e) => e.hint(),
             EnvError::Net(e) => e.hint(),
             EnvError::Inits(e) => e.hint(),
+            EnvError::Cgroup(e) => e.hint(),
             EnvError::Supervisor { name, .. } => Some(format!("`hutch logs {name}` shows its console")),
             _ => None,
         }
@@ -390,6 +400,7 @@ pub fn spec(
         publish: definition.net.publish.clone(),
         host_loopback: definition.net.host_loopback,
         allow_hosts: definition.net.allow_hosts.clone(),
+        resources: definition.limits.clone(),
         ..Default::default()
     };
     let mut spec = SandboxSpec::resolve(&request, &profile, &host)?;
@@ -496,6 +507,7 @@ mod tests {
             stop_signal: None,
             ready: None,
             boot_timeout: None,
+            limits: Default::default(),
         };
         create(&paths, &def).unwrap();
         assert_eq!(paths.load().unwrap(), def);
@@ -531,8 +543,17 @@ mod tests {
             stop_signal: None,
             ready: None,
             boot_timeout: None,
+            limits: crate::cgroup::ResourceFlags {
+                memory: Some("64M".into()),
+                pids: Some("32".into()),
+                ..Default::default()
+            },
         };
         let text = toml::to_string(&def).unwrap();
+        assert!(
+            text.contains("[limits]\nmemory = \"64M\"\npids = \"32\""),
+            "{text}"
+        );
         assert!(
             text.contains("[net]\nmode = \"pasta\"\npublish = [\"127.0.0.1:8080:80\"]"),
             "{text}"

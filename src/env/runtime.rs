@@ -35,6 +35,9 @@ pub struct RuntimeState {
     /// The init's last `STATUS=` (see [`super::notify`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_status: Option<String>,
+    /// The sandbox's cgroup directory, with limits (`hutch status`, `hutch update`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<std::path::PathBuf>,
 }
 
 /// Where a running environment's init is: an init that reports readiness (systemd) is booting
@@ -216,6 +219,7 @@ mod tests {
             boot_id: boot_id(),
             phase: Phase::Running,
             init_status: None,
+            cgroup: None,
         };
         assert!(state.init_alive() && state.supervisor_alive());
         assert!(state.supervisor_pidfd().is_some());

@@ -165,6 +165,7 @@ fn supervise(
         boot_id: runtime::boot_id(),
         phase: Phase::Running,
         init_status: None,
+        cgroup: None,
     };
     // An image's own init gets a socket to say it has booted (bound before PID 1 exists: the
     // environment's mounts include it).
@@ -202,6 +203,7 @@ fn supervise(
             Phase::Running
         };
         state.init_status = None;
+        state.cgroup = started.cgroup.as_ref().map(|leaf| leaf.path.clone());
         if let Err(e) = runtime::write_state(paths, &state) {
             let _ = sys::kill(started.init, libc::SIGKILL);
             let _ = waitpid(started.init, None);
@@ -241,6 +243,11 @@ fn supervise(
                 conventions.kind,
                 conventions.boot_timeout.as_secs()
             ));
+        }
+        if let Some(leaf) = started.cgroup.take() {
+            sandbox::report_oom(spec, &leaf);
+            // cgroup.kill: nothing PID 1 left behind survives it, before a restart either.
+            drop(leaf);
         }
         if starter.is_some() && request != Request::Stop {
             break Some(format!(
@@ -544,6 +551,11 @@ pub fn stop(paths: &EnvPaths, grace: u64) -> Result<bool, EnvError> {
     }
     if !runtime::wait_for(grace, stopped)? {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL);
+        if let Some(cgroup) = &state.cgroup {
+            // Everything in the environment's cgroup at once, also what escaped PID 1's pid
+            // namespace teardown by a fork in the meantime; the supervisor removes the cgroup.
+            crate::cgroup::kill(cgroup);
+        }
         if !runtime::wait_for(10, stopped)? {
             return Err(EnvError::Timeout {
                 name: paths.name.clone(),

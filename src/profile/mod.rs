@@ -169,13 +169,26 @@ struct RawLandlock {
 #[serde(untagged)]
 pub enum LimitValue {
     Number(u64),
+    /// A fraction, as `cpus = 0.5` is written.
+    Fraction(Fraction),
     Text(String),
+}
+
+/// A TOML float kept as the text it amounts to, so that a profile stays comparable (`Eq`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fraction(pub String);
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        f64::deserialize(deserializer).map(|f| Fraction(f.to_string()))
+    }
 }
 
 impl LimitValue {
     pub fn text(&self) -> String {
         match self {
             LimitValue::Number(n) => n.to_string(),
+            LimitValue::Fraction(f) => f.0.clone(),
             LimitValue::Text(t) => t.clone(),
         }
     }
@@ -573,6 +586,10 @@ impl Profile {
         for (name, value) in &self.limits {
             let v = match &value.value {
                 LimitValue::Number(n) => Value::Integer(i64::try_from(*n).unwrap_or(i64::MAX)),
+                LimitValue::Fraction(f) => {
+                    f.0.parse()
+                        .map_or_else(|_| Value::String(f.0.clone()), Value::Float)
+                }
                 LimitValue::Text(t) => Value::String(t.clone()),
             };
             limits.insert(name.clone(), v);

@@ -429,3 +429,67 @@ fn almost_right_names_and_values_get_a_suggestion() {
         "{missing}"
     );
 }
+
+#[test]
+fn cgroup_limits_come_from_the_profile_and_flags_win() {
+    let user = UserProfiles::new(&[(
+        "t.toml",
+        "extends = \"base\"\n[limits]\nmemory = \"1G\"\npids = 64\ncpus = 0.5\nnofile = 100\n",
+    )]);
+    let profile = user.catalog().load("t").unwrap().expanded(&vars()).unwrap();
+    let host = Host {
+        uid: 1000,
+        gid: 1000,
+        user: "ada".into(),
+        home: "/home/ada".into(),
+        cwd: "/".into(),
+        xdg_runtime_dir: None,
+        env: Vec::new(),
+    };
+    let request = RunRequest {
+        profile: "t".into(),
+        resources: crate::cgroup::ResourceFlags {
+            memory: Some("64M".into()),
+            ..Default::default()
+        },
+        command: vec!["true".into()],
+        ..Default::default()
+    };
+    let spec = SandboxSpec::resolve(&request, &profile, &host).unwrap();
+    assert_eq!(
+        spec.resources.to_string(),
+        "memory.max=67108864 pids.max=64 cpu.max=50000 100000"
+    );
+    // The cgroup keys are not rlimits.
+    let limits: Vec<String> = spec.limits.iter().map(ToString::to_string).collect();
+    assert_eq!(limits, ["nofile=100:100"]);
+    let bad = RunRequest {
+        resources: crate::cgroup::ResourceFlags {
+            pids: Some("many".into()),
+            ..Default::default()
+        },
+        ..request
+    };
+    let err = SandboxSpec::resolve(&bad, &profile, &host).unwrap_err();
+    assert!(err.to_string().starts_with("--pids \"many\""), "{err}");
+}
+
+#[test]
+fn a_bad_cgroup_limit_in_a_profile_points_at_it() {
+    let user = UserProfiles::new(&[("t.toml", "[limits]\nmemory = \"64Q\"\n")]);
+    let profile = user.catalog().load("t").unwrap().expanded(&vars()).unwrap();
+    let host = Host {
+        uid: 1000,
+        gid: 1000,
+        user: "ada".into(),
+        home: "/home/ada".into(),
+        cwd: "/".into(),
+        xdg_runtime_dir: None,
+        env: Vec::new(),
+    };
+    let err = SandboxSpec::resolve(&RunRequest::default(), &profile, &host).unwrap_err();
+    let text = crate::error::render(&err, err.hint().as_deref());
+    assert!(text.contains("t.toml:2:"), "{text}");
+    assert!(text.contains("limits.memory \"64Q\""), "{text}");
+    assert!(text.contains("the same as --memory"), "{text}");
+}

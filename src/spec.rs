@@ -157,8 +157,14 @@ pub struct SandboxSpec {
     /// `--allow-host`: egress only to these names, through hutch's forwarder instead of pasta.
     pub egress: Option<crate::net::EgressPlan>,
     pub limits: Vec<Limit>,
-    /// cgroup v2 limits; empty: the sandbox gets no cgroup of its own.
+    /// cgroup v2 limits; empty: the sandbox gets no cgroup of its own, unless `own_cgroup`.
     pub resources: Resources,
+    /// A cgroup of its own for PID 1 even without limits, mounted writable at /sys/fs/cgroup:
+    /// an image's systemd manages that subtree itself (the "delegation" of cgroups(7)).
+    pub own_cgroup: bool,
+    /// The host's pty slave to bind at /dev/console (an environment's, see `env::console`);
+    /// `None`: the terminal on stdin, if any.
+    pub console: Option<PathBuf>,
     pub landlock: LandlockMode,
     /// Landlock TCP port rules; only with the host's network (an own namespace needs none).
     pub tcp_ports: TcpPorts,
@@ -554,6 +560,8 @@ impl SandboxSpec {
             egress,
             limits,
             resources,
+            own_cgroup: false,
+            console: None,
             landlock,
             tcp_ports,
             landlock_scopes: Scopes::default(),

@@ -120,9 +120,13 @@ fn load_for_supervisor(
 > {
     let (paths, definition) = load_definition(dirs, name)?;
     let spec = super::spec(&paths, &definition, &Host::current()?)?;
+    let mut spec = spec;
     let conventions = super::conventions(&paths, &definition)?;
     // systemd installed inside since `hutch create` is found here.
     bootable_here(conventions.kind)?;
+    // systemd mounts nothing of cgroups itself inside a user namespace: it manages the cgroup2
+    // it finds at /sys/fs/cgroup, which must be its own.
+    spec.own_cgroup = conventions.kind == super::inits::InitKind::Systemd;
     Ok((paths, spec, conventions))
 }
 
@@ -413,28 +417,53 @@ fn usage_lines(usage: &crate::cgroup::Usage) -> String {
     out
 }
 
-/// The cgroup of a running environment with limits.
+/// The cgroup a command run in a running environment with a cgroup of its own joins: the
+/// environment's, or where its init manages that subtree (systemd's slices and scopes), a
+/// `hutch-exec` cgroup in it. A cgroup whose children have controllers holds no process of its
+/// own (the "no internal processes" rule of cgroups(7)).
 pub fn running_cgroup(
     dirs: &StateDirs,
     name: &str,
 ) -> Result<Option<std::path::PathBuf>, EnvError> {
     let paths = EnvPaths::new(dirs, name)?;
-    Ok(match runtime::status(&paths)? {
-        Status::Running(state) => state.cgroup,
-        _ => None,
-    })
+    let Status::Running(state) = runtime::status(&paths)? else {
+        return Ok(None);
+    };
+    let Some(cgroup) = state.cgroup else {
+        return Ok(None);
+    };
+    let managed = std::fs::read_dir(&cgroup)
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        })
+        .unwrap_or(false);
+    if !managed {
+        return Ok(Some(cgroup));
+    }
+    let exec = cgroup.join("hutch-exec");
+    match std::fs::create_dir(&exec) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(EnvError::Io {
+            what: "cannot create the cgroup",
+            path: exec,
+            source: e,
+        }),
+        _ => Ok(Some(exec)),
+    }
 }
 
-/// The limits a `hutch start` (or a restart) of a stopped environment must give it: none when
-/// it runs already.
-pub fn resources_to_start(
+/// The limits a `hutch start` (or a restart) of a stopped environment must give it, and
+/// whether its init needs a cgroup of its own even without them (systemd): none when it runs
+/// already.
+pub fn cgroup_to_start(
     dirs: &StateDirs,
     name: &str,
-) -> Result<crate::cgroup::Resources, EnvError> {
-    let (paths, spec) = load(dirs, name)?;
+) -> Result<(crate::cgroup::Resources, bool), EnvError> {
+    let (paths, spec, _) = load_for_supervisor(dirs, name)?;
     Ok(match runtime::status(&paths)? {
-        Status::Stopped => spec.resources,
-        _ => crate::cgroup::Resources::default(),
+        Status::Stopped => (spec.resources, spec.own_cgroup),
+        _ => (crate::cgroup::Resources::default(), false),
     })
 }
 

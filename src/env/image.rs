@@ -193,11 +193,32 @@ fn machine(paths: &EnvPaths, spec: &mut SandboxSpec) -> Result<(), EnvError> {
     if spec.net.own_namespace() {
         spec.mounts.push(Mount::Sysfs { dst: "/sys".into() });
     }
-    spec.mounts.push(Mount::Bind {
-        src: machine_id(paths)?,
-        dst: "/etc/machine-id".into(),
-        read_only: true,
-    });
+    install_machine_id(paths)?;
+    Ok(())
+}
+
+/// Put the environment's machine id into its own layer as /etc/machine-id, unless that layer has
+/// one (or a whiteout: it was removed inside). A plain file, not a bind mount: systemd takes an
+/// /etc/machine-id that is a mount point for a transient one and fails to commit it
+/// (systemd-machine-id-commit.service). Written before the overlay is mounted.
+fn install_machine_id(paths: &EnvPaths) -> Result<(), EnvError> {
+    let etc = paths.upper().join("etc");
+    let target = etc.join("machine-id");
+    if std::fs::symlink_metadata(&target).is_ok() {
+        return Ok(());
+    }
+    let io = |what: &'static str, path: &std::path::Path| {
+        let path = path.to_owned();
+        move |source| EnvError::Io { what, path, source }
+    };
+    if std::fs::symlink_metadata(&etc).is_err() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&etc)
+            .map_err(io("cannot create", &etc))?;
+    }
+    std::fs::copy(machine_id(paths)?, &target).map_err(io("cannot write", &target))?;
     Ok(())
 }
 

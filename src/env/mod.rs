@@ -10,6 +10,7 @@
 //! state file whose lock is free belongs to a dead supervisor and is removed.
 
 pub mod commands;
+pub mod console;
 pub mod copy;
 pub mod image;
 pub mod inits;

@@ -14,6 +14,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use super::console::Console;
 use super::inits::{self, Ask, Conventions, Readiness};
 use super::notify::{Notice, NotifySocket};
 use super::runtime::{self, Phase, RuntimeState, Status};
@@ -181,6 +182,30 @@ fn supervise(
             }
         }
     };
+    // And a console, for its boot and shutdown messages.
+    let console = if conventions.kind == inits::InitKind::Hutch {
+        None
+    } else {
+        match Console::open() {
+            Ok(console) => Some(console),
+            Err(e) => {
+                let _ = answer(&mut starter, &crate::error::render(&e, e.hint().as_deref()));
+                runtime::clear(paths);
+                sys::exit_immediately(125);
+            }
+        }
+    };
+    let with_console;
+    let spec = match &console {
+        Some(console) => {
+            with_console = SandboxSpec {
+                console: Some(console.slave_path.clone()),
+                ..spec.clone()
+            };
+            &with_console
+        }
+        None => spec,
+    };
     let mut starter = Some(starter);
     let mut recent: VecDeque<Instant> = VecDeque::new();
     let _ = std::fs::remove_file(paths.last_stop());
@@ -231,6 +256,7 @@ fn supervise(
             paths,
             state: &mut state,
             notify: notify.as_ref(),
+            console: console.as_ref(),
             ready_by: notifies.then(|| Instant::now() + conventions.boot_timeout),
             starter: &mut starter,
             frozen: false,
@@ -428,6 +454,7 @@ struct Boot<'a> {
     paths: &'a EnvPaths,
     state: &'a mut RuntimeState,
     notify: Option<&'a NotifySocket>,
+    console: Option<&'a Console>,
     /// Until when the init may boot; `None` once it has (or when it does not say).
     ready_by: Option<Instant>,
     starter: &'a mut Option<std::fs::File>,
@@ -496,13 +523,22 @@ fn wait_for_init(
         };
         match Signal::try_from(received.signal) {
             Ok(Signal::SIGIO) => {
+                if let Some(console) = boot.console {
+                    console.drain();
+                }
                 if let Some(notify) = boot.notify {
                     boot.heard(notify.drain());
                 }
             }
             Ok(Signal::SIGCHLD) => match waitpid(init, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) => {}
-                Ok(status) => return (status, request),
+                Ok(status) => {
+                    // Its last words.
+                    if let Some(console) = boot.console {
+                        console.drain();
+                    }
+                    return (status, request);
+                }
                 Err(_) => return (WaitStatus::StillAlive, Request::Stop),
             },
             Ok(Signal::SIGUSR1) if request != Request::Stop => {

@@ -881,3 +881,81 @@ fn logs_show_escape_sequences_on_a_terminal_instead_of_obeying_them() {
     );
     assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
 }
+
+/// Debian bookworm with sysvinit-core (built by `tests/vm/rootfs`): `hutch stop` has it run its
+/// runlevel-0 scripts (`telinit 0`: its inittab has no power entry that halts) within 10 s, and
+/// `hutch restart` its runlevel 6 (SIGINT: its ctrlaltdel entry reboots), on the same state.
+#[test]
+fn sysvinit_runs_its_shutdown_scripts() {
+    let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
+    let Some(tarball) = super::vm_inits::rootfs("sysvinit") else {
+        return;
+    };
+    ok(&hutch(
+        &sb,
+        &[
+            "image",
+            "import",
+            tarball.to_str().unwrap(),
+            "--name",
+            "sysv",
+        ],
+    ));
+    ok(&hutch(
+        &sb,
+        &[
+            "create", "sv", "--image", "sysv", "--init", "system", "--net", "none",
+        ],
+    ));
+    ok(&hutch(&sb, &["start", "sv"]));
+    assert!(
+        eventually(30, || console_count(
+            &sb,
+            "sv",
+            "INIT: Entering runlevel: 2"
+        ) == 1),
+        "{}",
+        ok(&hutch(&sb, &["logs", "sv"]))
+    );
+    assert_eq!(ok(&hutch(&sb, &["exec", "sv", "--", "runlevel"])), "N 2\n");
+    ok(&hutch(
+        &sb,
+        &["exec", "sv", "--", "sh", "-c", "echo kept > /root/state"],
+    ));
+    let before = state(&sb, "sv");
+    ok(&hutch(&sb, &["restart", "sv"]));
+    assert_restarted(&sb, "sv", &before, 15);
+    assert_eq!(console_count(&sb, "sv", "Will now restart."), 1);
+    assert!(eventually(30, || console_count(
+        &sb,
+        "sv",
+        "INIT: Entering runlevel: 2"
+    ) == 2));
+    assert_eq!(
+        ok(&hutch(&sb, &["exec", "sv", "--", "cat", "/root/state"])),
+        "kept\n"
+    );
+    let started = std::time::Instant::now();
+    ok(&hutch(&sb, &["stop", "sv"]));
+    let took = started.elapsed();
+    let log = ok(&hutch(&sb, &["logs", "sv"]));
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}: {log}");
+    let shutdown = &log[log.rfind("asking PID 1 (sysvinit) to stop").expect(&log)..];
+    for line in [
+        "`telinit 0` inside",
+        "Using makefile-style concurrent boot in runlevel 0.",
+        "Asking all remaining processes to terminate",
+        "Will now halt.",
+        "environment sv stopped (PID 1 was killed by SIGINT)",
+    ] {
+        assert!(shutdown.contains(line), "no {line:?} in: {shutdown}");
+    }
+    assert_eq!(state(&sb, "sv")["status"], "stopped");
+    ok(&hutch(&sb, &["rm", "sv"]));
+    assert!(
+        eventually(5, || leftovers(&sb) == (vec![], 0)),
+        "left behind: {:?}",
+        leftovers(&sb)
+    );
+}

@@ -10,7 +10,7 @@ use super::vm::{guest_sh, section};
 
 /// The tarball `tests/vm/rootfs NAME` builds (or has cached); None when it skips (it has
 /// printed `skipping:`; under HUTCH_TEST_STRICT=1 it fails instead, and so does this).
-fn rootfs(name: &str) -> Option<PathBuf> {
+pub(super) fn rootfs(name: &str) -> Option<PathBuf> {
     let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vm/rootfs"))
         .arg(name)
         .output()

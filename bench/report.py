@@ -454,6 +454,49 @@ def fmt_ms(v, like=None):
     return f"{v:.0f}" if (v if like is None else like) >= 100 else f"{v:.2f}"
 
 
+def inits_vm_section(path):
+    """BENCHMARKS.md's lines for bench/inits-vm.txt (bench/inits-vm.sh's output, kept as run in
+    the qemu guest: bench/run cannot boot it), none without the file."""
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        return []
+    note = [l[2:] for l in lines if l.startswith("# ")]
+    rows = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 4 and parts[0] in ("hutch", "podman"):
+            rows.setdefault(parts[0], []).append([int(p) for p in parts[1:]])
+    if "hutch" not in rows:
+        return []
+    med = {name: [statistics.median(col) for col in zip(*runs)] for name, runs in rows.items()}
+    L = ["## Boot of an image's own init (qemu guest)", ""]
+    L.append("Debian bookworm with systemd-sysv and cron (`tests/vm/rootfs systemd`), booted by the"
+             " guest's unprivileged user: an environment made with `hutch create sd --image bookworm"
+             " --init system --net none`, and the same root imported into rootless podman and run"
+             " with `podman run -d --systemd=always --network none`. From `bench/inits-vm.txt`: "
+             + "; ".join(note) + ".")
+    L.append("")
+    L.append("| | runs | start returns (ms) | start → `running` (ms) | stop (ms) |")
+    L.append("| --- | --- | --- | --- | --- |")
+    what = {"hutch": "hutch start / stop", "podman": "podman run -d / podman stop"}
+    for name, m in med.items():
+        L.append(f"| {what[name]} | {len(rows[name])} | {m[0]:.0f} | {m[1]:.0f} | {m[2]:.0f} |")
+    L.append("")
+    L.append("Medians. *start returns*: `hutch start` returns once systemd has said `READY=1` on its"
+             " notification socket; `podman run -d` once the container runs, before its systemd has"
+             " booted. *start → running*: until one exec inside that waits for systemd's private"
+             " socket and then `systemctl is-system-running --wait` says `running` (both booted"
+             " with no failed unit). *stop*: `hutch stop` (SIGRTMIN+3, systemd's halt) and"
+             " `podman stop -t 10` until each returns. All of it runs under TCG emulation, so the"
+             " absolute times are many times a real machine's; `hutch start` includes running"
+             " itself again in a delegated scope of the user's systemd (`systemd-run --user"
+             " --scope`). LXC is not measured: unprivileged LXC needs root's set-up (lxc-usernet,"
+             " a network bridge) that the guest does not have.")
+    L.append("")
+    return L
+
+
 def write(args):
     meta = dict(kv.split("=", 1) for kv in args.meta)
     rows = []
@@ -960,6 +1003,10 @@ def write(args):
              " port is taken by pasta and spliced (`splice(2)`, not through its tap interface) to a"
              " connection to 127.0.0.1 inside the sandbox, where the server listens.")
     L.append("")
+
+    # An image's own init booting, measured apart in the qemu guest (bench/inits-vm.sh).
+    L.extend(inits_vm_section(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                            "inits-vm.txt")))
 
     # How to rerun.
     L.append("## How to rerun")

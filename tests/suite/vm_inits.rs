@@ -51,9 +51,16 @@ fn systemd_boots_restarts_reboots_and_stops_in_the_guest() {
         r#"{STATE}
         hutch image import {tarball} --name bookworm >/dev/null 2>&1 || echo "import failed"
         hutch create sd --image bookworm --init system --net none
-        echo "--- start"; t0=$(date +%s%N); hutch start sd 2>&1; echo "status $?"
+        echo "--- start"; t0=$(date +%s%N); hutch start sd 2>&1 & start=$!
+        seen=
+        while kill -0 $start 2>/dev/null; do
+            [ "$(state sd | cut -d' ' -f1)" = booting ] && seen=booting
+            sleep 0.2
+        done
+        wait $start; echo "status $?"
         echo "--- boot ms"; ms $t0
-        echo "--- state"; state sd
+        echo "--- while booting"; echo "$seen"
+        echo "--- state"; state sd; hutch status sd | grep "^init says:"
         echo "--- is-system-running"; hutch exec sd -- timeout 120 systemctl is-system-running --wait
         echo "--- failed units"; hutch exec sd -- systemctl --failed --no-legend --plain
         echo "--- machine"
@@ -97,8 +104,14 @@ fn systemd_boots_restarts_reboots_and_stops_in_the_guest() {
     assert_eq!(section(&text, "start"), "status 0", "{context}");
     let boot_ms: u64 = section(&text, "boot ms").parse().expect("a number");
     eprintln!("systemd environment: start -> booted (READY=1) in {boot_ms} ms");
+    assert_eq!(
+        section(&text, "while booting"),
+        "booting",
+        "`hutch status` says booting until READY=1: {context}"
+    );
+    let state = section(&text, "state");
     assert!(
-        section(&text, "state").starts_with("running "),
+        state.starts_with("running ") && state.ends_with("\ninit says: Ready."),
         "`hutch start` returns once booted: {context}"
     );
     assert_eq!(section(&text, "is-system-running"), "running", "{context}");

@@ -920,6 +920,43 @@ mod tests {
         SandboxSpec::resolve(req, &profile, host)
     }
 
+    /// An image's systemd gets its own cgroup mounted writable over the sysfs it is given, and
+    /// the supervisor's console pty as /dev/console; a plain sandbox neither.
+    #[test]
+    fn an_init_that_manages_cgroups_gets_a_writable_cgroup2_and_a_console() {
+        use crate::mounts::{Access, MountOp};
+        use crate::sandbox::Hardening;
+        let cwd = tempfile::tempdir().unwrap();
+        let cwd = cwd.path().canonicalize().unwrap();
+        let mut spec = resolve(
+            &request(&["true"]),
+            "default",
+            &host(&cwd, Path::new("/home/ada")),
+        )
+        .unwrap();
+        spec.mounts.push(Mount::Dev { dst: "/dev".into() });
+        spec.mounts.push(Mount::Sysfs { dst: "/sys".into() });
+        let plain = Hardening::prepare(&spec).unwrap().mount_ops;
+        assert!(!plain.iter().any(|op| matches!(op, MountOp::Cgroup2 { .. })));
+        spec.own_cgroup = true;
+        spec.console = Some("/dev/pts/9".into());
+        let ops = Hardening::prepare(&spec).unwrap().mount_ops;
+        let at = |wanted: &MountOp| ops.iter().position(|op| op == wanted);
+        let cgroup = at(&MountOp::Cgroup2 {
+            dst: "/sys/fs/cgroup".into(),
+            read_only: false,
+        })
+        .expect("a writable cgroup2");
+        let sysfs = at(&MountOp::Sysfs { dst: "/sys".into() }).expect("sysfs");
+        assert!(sysfs < cgroup, "the cgroup2 goes over the sysfs: {ops:?}");
+        assert!(at(&MountOp::Bind {
+            src: "/dev/pts/9".into(),
+            dst: "/dev/console".into(),
+            access: Access::Device,
+        })
+        .is_some());
+    }
+
     #[test]
     fn default_profile_binds_cwd_writable_and_home_as_tmpfs() {
         let cwd = tempfile::tempdir().unwrap();

@@ -323,6 +323,9 @@ fn supervise(
         if let Some(mut starter) = starter.take() {
             let _ = answer(&mut starter, reason);
         }
+    } else if let Some(mut starter) = starter.take() {
+        // `hutch stop` while the init was booting: the waiting `hutch start` says so.
+        let _ = answer(&mut starter, "it was stopped before its init had booted");
     }
     runtime::clear(paths);
     drop(lock);

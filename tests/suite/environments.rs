@@ -776,6 +776,25 @@ fn start_waits_for_an_init_that_reports_readiness() {
         now["last_stop"].as_str().unwrap().contains("READY=1"),
         "{now}"
     );
+    // Stopped while it boots: the waiting start says so, and nothing failed.
+    std::fs::write(&definition, format!("ready = \"notify\"\n{text}")).unwrap();
+    let start = sb
+        .hutch(["--root".as_ref(), root.as_os_str()])
+        .args(["start", "nt"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(eventually(10, || state(&sb, "nt")["status"] == "booting"));
+    ok(&hutch(&sb, &["stop", "nt"]));
+    let started = start.wait_with_output().unwrap();
+    assert_eq!(started.status.code(), Some(125), "{}", stderr(&started));
+    assert!(
+        stderr(&started).contains("it was stopped before its init had booted"),
+        "{}",
+        stderr(&started)
+    );
+    assert_eq!(state(&sb, "nt")["status"], "stopped");
     ok(&hutch(&sb, &["rm", "nt"]));
     assert!(
         eventually(5, || leftovers(&sb) == (vec![], 0)),

@@ -69,6 +69,9 @@ fn systemd_boots_restarts_reboots_and_stops_in_the_guest() {
         hutch exec sd -- grep -E -o " /sys sysfs [a-z]+" /proc/mounts
         echo "$(hutch exec sd -- cat /run/systemd/container)"
         hutch exec sd -- test -s /etc/machine-id && echo machine-id
+        echo "--- enter"
+        echo 'echo "$BASH $(id -un)" >/root/shell' | hutch enter sd
+        hutch exec sd -- cat /root/shell
         echo "--- disabled"
         hutch exec sd -- systemctl disable --now cron >/dev/null 2>&1
         hutch restart sd 2>&1; echo "status $?"
@@ -121,6 +124,11 @@ fn systemd_boots_restarts_reboots_and_stops_in_the_guest() {
         section(&text, "machine"),
         "cgroup2fs\n0::/init.scope\n /sys sysfs ro\nhutch\nmachine-id",
         "{context}"
+    );
+    assert_eq!(
+        section(&text, "enter"),
+        "/bin/bash root",
+        "root's login shell from the image's passwd: {context}"
     );
     assert_eq!(
         section(&text, "disabled"),

@@ -13,9 +13,8 @@
 #   hutch  START_MS RUNNING_MS STOP_MS
 # START_MS: until `hutch start` returns (systemd's READY=1); RUNNING_MS: until
 # `systemctl is-system-running --wait` inside says running (one exec); STOP_MS: `hutch stop`.
-# podman's START_MS is until `podman run -d` returns (it does not wait for the boot). Keep a
-# run's output in bench/inits-vm.txt (a first `# ` line saying where and when): bench/report.py
-# puts it into BENCHMARKS.md.
+# podman's START_MS is until `podman run -d` returns (it does not wait for the boot). A run's
+# output is kept in bench/inits-vm.txt and its medians in bench/elsewhere.md.
 set -euo pipefail
 
 runs=${1:-5}

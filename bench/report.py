@@ -36,6 +36,7 @@ OVERHEAD_GOAL = 3.0
 EXEC_GOAL = 1.5
 RESTART_GOAL_MS = 30
 IMPORT_GOAL = 1.5
+PODMAN_GOAL = 1.0
 PSS_GOAL_KIB = 2048
 # An environment from an image may add its upper layer and a few files, never a copy of the
 # image: what each one adds must stay below this fraction of the image.
@@ -301,6 +302,8 @@ PALETTE = {
     "tar": "#3465a4",
     "curl via a port published": "#1b7a4b",
     "curl via plain": "#7a7a7a",
+    "podman run --runtime hutch-oci": "#1b7a4b",
+    "podman run --runtime runc": "#3465a4",
 }
 
 
@@ -454,49 +457,6 @@ def fmt_ms(v, like=None):
     return f"{v:.0f}" if (v if like is None else like) >= 100 else f"{v:.2f}"
 
 
-def inits_vm_section(path):
-    """BENCHMARKS.md's lines for bench/inits-vm.txt (bench/inits-vm.sh's output, kept as run in
-    the qemu guest: bench/run cannot boot it), none without the file."""
-    try:
-        lines = open(path).read().splitlines()
-    except OSError:
-        return []
-    note = [l[2:] for l in lines if l.startswith("# ")]
-    rows = {}
-    for line in lines:
-        parts = line.split()
-        if len(parts) == 4 and parts[0] in ("hutch", "podman"):
-            rows.setdefault(parts[0], []).append([int(p) for p in parts[1:]])
-    if "hutch" not in rows:
-        return []
-    med = {name: [statistics.median(col) for col in zip(*runs)] for name, runs in rows.items()}
-    L = ["## Boot of an image's own init (qemu guest)", ""]
-    L.append("Debian bookworm with systemd-sysv and cron (`tests/vm/rootfs systemd`), booted by the"
-             " guest's unprivileged user: an environment made with `hutch create sd --image bookworm"
-             " --init system --net none`, and the same root imported into rootless podman and run"
-             " with `podman run -d --systemd=always --network none`. From `bench/inits-vm.txt`: "
-             + "; ".join(note) + ".")
-    L.append("")
-    L.append("| | runs | start returns (ms) | start → `running` (ms) | stop (ms) |")
-    L.append("| --- | --- | --- | --- | --- |")
-    what = {"hutch": "hutch start / stop", "podman": "podman run -d / podman stop"}
-    for name, m in med.items():
-        L.append(f"| {what[name]} | {len(rows[name])} | {m[0]:.0f} | {m[1]:.0f} | {m[2]:.0f} |")
-    L.append("")
-    L.append("Medians. *start returns*: `hutch start` returns once systemd has said `READY=1` on its"
-             " notification socket; `podman run -d` once the container runs, before its systemd has"
-             " booted. *start → running*: until one exec inside that waits for systemd's private"
-             " socket and then `systemctl is-system-running --wait` says `running` (both booted"
-             " with no failed unit). *stop*: `hutch stop` (SIGRTMIN+3, systemd's halt) and"
-             " `podman stop -t 10` until each returns. All of it runs under TCG emulation, so the"
-             " absolute times are many times a real machine's; `hutch start` includes running"
-             " itself again in a delegated scope of the user's systemd (`systemd-run --user"
-             " --scope`). LXC is not measured: unprivileged LXC needs root's set-up (lxc-usernet,"
-             " a network bridge) that the guest does not have.")
-    L.append("")
-    return L
-
-
 def write(args):
     meta = dict(kv.split("=", 1) for kv in args.meta)
     rows = []
@@ -540,6 +500,8 @@ def write(args):
     i_tar = get("import", "tar -x")
     n_pasta = get("net", "curl via a port published")
     n_loop = get("net", "curl via plain loopback")
+    p_hutch = get("podman", "podman run --runtime hutch-oci")
+    p_runc = get("podman", "podman run --runtime runc")
     env_pss = sorted((int(k[5:]), v) for k, v in pss.items() if k.startswith("envs-") and k[5:].isdigit())
     tmp = meta.get("tmp", "")
     import_dir = meta.get("import_dir", "")
@@ -655,6 +617,15 @@ def write(args):
         r, s = ratio(i_hutch, i_tar)
         L.append(f"| `hutch image import` vs `tar -x` of the same tarball | ≤ {IMPORT_GOAL}× tar -x"
                  f" | {r:.2f}× ± {s:.2f} | {'met' if r <= IMPORT_GOAL else '**not met**'} |")
+    if p_hutch and p_runc:
+        r, s = ratio(p_hutch, p_runc)
+        L.append(f"| rootless `podman run --rm IMAGE true` with hutch-oci vs runc (see"
+                 f" [OCI runtime](#oci-runtime-podman-with-hutch-oci-and-runc)) | ≤ {PODMAN_GOAL:g}× runc"
+                 f" | {r:.2f}× ± {s:.2f} | {'met' if r <= PODMAN_GOAL else '**not met**'} |")
+    else:
+        why = next((skip for (s_, _, _, skip) in rows if s_ == "podman" and skip), "not measured")
+        L.append(f"| rootless `podman run --rm IMAGE true` with hutch-oci vs runc | ≤ {PODMAN_GOAL:g}× runc"
+                 f" | {why} | |")
     if "per_env_kib" in disk:
         share = disk["per_env_kib"] / disk["image_kib"] if disk["image_kib"] else float("inf")
         L.append(f"| disk use of {disk['environments']} environments from one image (see"
@@ -1004,9 +975,51 @@ def write(args):
              " connection to 127.0.0.1 inside the sandbox, where the server listens.")
     L.append("")
 
-    # An image's own init booting, measured apart in the qemu guest (bench/inits-vm.sh).
-    L.extend(inits_vm_section(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                            "inits-vm.txt")))
+    # OCI runtime.
+    L.append("## OCI runtime: podman with hutch-oci and runc")
+    L.append("")
+    L.append("Rootless podman runs `true` in a busybox image (Debian's busybox-static, imported),"
+             " once with `--runtime hutch-oci` (the release build), once with `--runtime runc`"
+             " (Debian's package), as the benchmarking user; the whole `podman run --rm` is timed:"
+             " podman, conmon, the runtime's create, start, state and delete, the overlay mount"
+             " and the removal. Its state (storage: native overlay) lives in the temporary"
+             " directory, and [docs/oci/containers.conf](docs/oci/containers.conf) has podman"
+             " pass `--log` to both runtimes. `--cgroup-manager=cgroupfs --events-backend=file`:"
+             " no systemd user session is needed; on this cgroup v1 host podman makes no cgroups"
+             " for rootless containers, with either runtime.")
+    if meta.get("podman_versions"):
+        L.append(f"Versions: {meta['podman_versions']}; {meta.get('rounds')} ×"
+                 f" {meta.get('podman_runs')} runs (+{meta.get('podman_warmup')}) per row.")
+    L.append("")
+    L.append("| runtime | mean ± σ (ms) | median | min | user / sys (ms) | vs runc |")
+    L.append("| --- | --- | --- | --- | --- | --- |")
+    for (set_name, label, command, skip) in rows:
+        if set_name != "podman":
+            continue
+        if skip:
+            L.append(f"| {label} | {skip} | | | | |")
+            continue
+        v = stats.get((set_name, label))
+        if not v:
+            L.append(f"| {label} | no result | | | | |")
+            continue
+        vs = "1" if v is p_runc else ("%.2f× ± %.2f" % ratio(v, p_runc) if p_runc else "—")
+        L.append(
+            f"| {label} | {fmt_ms(v['mean_ms'])} ± {fmt_ms(v['stddev_ms'], v['mean_ms'])} | "
+            f"{fmt_ms(v['median_ms'])} | {fmt_ms(v['min_ms'])} | "
+            f"{v['user_ms']:.0f} / {v['system_ms']:.0f} | {vs} |"
+        )
+    L.append("")
+    L.append("user / sys is that of podman and its children that it waited for (conmon and the"
+             " runtime run in processes podman does not wait for, mostly).")
+    L.append("")
+
+    # Rows measured by hand where bench/run cannot take them (bench/elsewhere.md), as they are.
+    elsewhere = os.path.join(os.path.dirname(os.path.abspath(__file__)), "elsewhere.md")
+    if os.path.exists(elsewhere):
+        with open(elsewhere, encoding="utf-8") as f:
+            L.extend(f.read().rstrip("\n").split("\n"))
+        L.append("")
 
     # How to rerun.
     L.append("## How to rerun")
@@ -1050,6 +1063,8 @@ def write(args):
          [v for (s, label), v in stats.items() if s == "import"]),
         (f"Networking: downloading {int(meta.get('net_bytes', '0') or 0) / 1048576:.0f} MiB over 127.0.0.1",
          [v for (s, label), v in stats.items() if s == "net"]),
+        ("podman run --rm IMAGE true: hutch-oci and runc",
+         [v for (s, label), v in stats.items() if s == "podman"]),
     ]
     write_svg(args.svg, panels, caption)
 

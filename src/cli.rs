@@ -665,7 +665,17 @@ fn environment_command(cli: &Cli, matches: &ArgMatches) -> Result<u8, Error> {
             return Ok(commands::enter(&dirs, &a.name, a.user.as_deref())?);
         }
         Command::Cp(a) => crate::env::copy::copy(&dirs, &a.src, &a.dst)?,
-        Command::Ls(a) => print(commands::ls(&dirs, a.json)?)?,
+        Command::Ls(a) => {
+            let listing = commands::ls(&dirs, a.json)?;
+            print(listing.text)?;
+            let failed = !listing.unreadable.is_empty();
+            for problem in listing.unreadable {
+                crate::error::report(&Error::Env(problem));
+            }
+            if failed {
+                return Ok(crate::error::HUTCH_FAILED);
+            }
+        }
         Command::Status(a) => print(commands::status(&dirs, &a.name, a.json)?)?,
         Command::Logs(a) => print_log(commands::logs(&dirs, &a.name, a.follow)?)?,
         Command::Rm(a) => commands::rm(&dirs, &a.name, a.force)?,

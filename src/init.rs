@@ -60,9 +60,20 @@ pub fn run(spec: &SandboxSpec, report: ReportWriter, exit: ExitWriter, signals: 
     };
     // Our copy of the report pipe must close, or the launcher would wait for it forever.
     drop(report);
+    let mut shed = false;
     loop {
-        let received = match sys::wait_for_signal(signals) {
-            Ok(received) => received,
+        let received = if shed {
+            sys::wait_for_signal(signals).map(Some)
+        } else {
+            sys::wait_for_signal_within(signals, crate::sandbox::SHED_AFTER)
+        };
+        let received = match received {
+            Ok(Some(received)) => received,
+            Ok(None) => {
+                crate::env::supervisor::shed_start_up_memory();
+                shed = true;
+                continue;
+            }
             Err(_) => sys::exit_immediately(125),
         };
         if received.signal == Signal::SIGCHLD as i32 {
@@ -171,7 +182,10 @@ fn search_path(env: &[CString]) -> &OsStr {
 /// The paths execvp(3) tries for `program`: the program itself when it names a path, else the
 /// program in each directory of the sandbox's own PATH (glibc's execvpe would search the
 /// caller's PATH instead).
-fn candidates<'a>(program: &'a CStr, env: &'a [CString]) -> impl Iterator<Item = CString> + 'a {
+pub(crate) fn candidates<'a>(
+    program: &'a CStr,
+    env: &'a [CString],
+) -> impl Iterator<Item = CString> + 'a {
     let name = program.to_bytes();
     let (own, search) = if name.contains(&b'/') {
         (Some(program.to_owned()), None)
@@ -196,7 +210,7 @@ fn candidates<'a>(program: &'a CStr, env: &'a [CString]) -> impl Iterator<Item =
 
 /// execvp(3) with the sandbox's own PATH. Returns only on failure: EACCES if some candidate
 /// existed but could not be run, else the last error.
-fn exec_search(argv: &[CString], env: &[CString]) -> Errno {
+pub(crate) fn exec_search(argv: &[CString], env: &[CString]) -> Errno {
     let mut saw_eacces = false;
     let mut last = Errno::ENOENT;
     for candidate in candidates(&argv[0], env) {

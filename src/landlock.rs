@@ -172,6 +172,27 @@ pub fn rules(ops: &[MountOp]) -> Vec<PathRule> {
                 MountOp::Cgroup2 { dst, .. } => (dst, Grant::Full),
                 MountOp::Symlink { .. } => return None,
                 MountOp::File { dst, .. } | MountOp::Sysfs { dst } => (dst, Grant::ReadExecute),
+                MountOp::FileSystem {
+                    fstype, dst, attrs, ..
+                } => (
+                    dst,
+                    match fstype.as_str() {
+                        "proc" => Grant::Proc,
+                        "devpts" => Grant::Device,
+                        _ if attrs & crate::sys::mount_attr::RDONLY != 0 => Grant::ReadExecute,
+                        _ => Grant::Full,
+                    },
+                ),
+                MountOp::BindWith { dst, attrs, .. } => (
+                    dst,
+                    if attrs & crate::sys::mount_attr::RDONLY != 0 {
+                        Grant::ReadExecute
+                    } else {
+                        Grant::Full
+                    },
+                ),
+                // Narrower than what holds them; the mount layer enforces them.
+                MountOp::ReadOnly { .. } | MountOp::Mask { .. } => return None,
             };
             Some(PathRule {
                 path: path.clone(),
@@ -347,6 +368,18 @@ pub fn prepare(
             .map_err(&wrap)?;
     }
     Ok(Some(Prepared { ruleset, mode }))
+}
+
+impl Prepared {
+    /// Leave no_new_privs alone at enforcement (landlock_restrict_self(2) needs it, or
+    /// CAP_SYS_ADMIN in the caller's user namespace, which the caller then holds): for an OCI
+    /// container whose spec says `noNewPrivileges: false`, where setuid programs must work.
+    pub fn without_no_new_privs(self) -> Prepared {
+        Prepared {
+            ruleset: self.ruleset.no_new_privs(false),
+            mode: self.mode,
+        }
+    }
 }
 
 /// Restrict the calling thread (and everything it starts) with `prepared`.

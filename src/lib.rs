@@ -24,6 +24,7 @@ pub mod landlock;
 pub mod limits;
 pub mod mounts;
 pub mod net;
+pub mod oci;
 pub mod output;
 pub mod profile;
 pub(crate) mod protected;

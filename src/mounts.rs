@@ -17,7 +17,7 @@ pub(crate) mod target;
 
 use std::fmt;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
@@ -114,6 +114,33 @@ pub enum MountOp {
         dst: PathBuf,
         read_only: bool,
     },
+    /// A new file system of type `fstype` (OCI bundles: tmpfs with its size, sysfs, mqueue,
+    /// cgroup2, devpts with its options), configured with `options` (fsconfig(2) keys, with or
+    /// without a value) and mounted with the `MOUNT_ATTR_*` bits `attrs`.
+    FileSystem {
+        fstype: String,
+        dst: PathBuf,
+        options: Vec<(String, Option<String>)>,
+        attrs: u64,
+    },
+    /// A bind of the host path `src` with the `MOUNT_ATTR_*` bits `attrs` (OCI's `ro`,
+    /// `nosuid`, `nodev`, `noexec`), with the mounts below it when `recursive` (`rbind`).
+    BindWith {
+        src: PathBuf,
+        dst: PathBuf,
+        recursive: bool,
+        attrs: u64,
+    },
+    /// What is at `dst` inside the new root made read-only (OCI `readonlyPaths`, and
+    /// `root.readonly` for `/`, where only the root's own mount changes). Skipped where absent.
+    ReadOnly {
+        dst: PathBuf,
+    },
+    /// What is at `dst` inside the new root hidden (OCI `maskedPaths`): /dev/null over a file,
+    /// an empty read-only tmpfs over a directory. Skipped where absent.
+    Mask {
+        dst: PathBuf,
+    },
 }
 
 impl fmt::Display for MountOp {
@@ -154,6 +181,25 @@ impl fmt::Display for MountOp {
             MountOp::File { dst, .. } => {
                 write!(f, "generated file (read-only) on {}", dst.display())
             }
+            MountOp::FileSystem { fstype, dst, .. } => {
+                write!(f, "{fstype} on {}", dst.display())
+            }
+            MountOp::BindWith {
+                src,
+                dst,
+                recursive,
+                attrs,
+            } => {
+                let kind = if *recursive { "rbind" } else { "bind" };
+                let ro = if attrs & mount_attr::RDONLY != 0 {
+                    " (read-only)"
+                } else {
+                    ""
+                };
+                write!(f, "{kind} {} on {}{ro}", src.display(), dst.display())
+            }
+            MountOp::ReadOnly { dst } => write!(f, "read-only {}", dst.display()),
+            MountOp::Mask { dst } => write!(f, "masked {}", dst.display()),
         }
     }
 }
@@ -371,8 +417,16 @@ pub fn build_root(ops: &[MountOp]) -> Result<(), MountError> {
     let mut root = Root::open(new_root).map_err(scratch_err)?;
     root.shadow_read_only_in(Path::new(TMPFS_DIRS).to_owned());
 
+    // The umask, to know where mkdir(2) alone gives a staged directory its mode. Read by setting
+    // it and putting it back at once; the thread making the network namespace meanwhile makes no
+    // file.
+    let umask = {
+        let mask = rustix::process::umask(rustix::fs::Mode::empty());
+        rustix::process::umask(mask);
+        mask.bits()
+    };
     for (index, op) in ops.iter().enumerate() {
-        apply(&mut root, index, op).map_err(|e| e.with_op(op))?;
+        apply(&mut root, index, op, umask).map_err(|e| e.with_op(op))?;
     }
     for shadow in root.take_shadows() {
         seal_shadow(&shadow).map_err(|source| MountError::Op {
@@ -429,13 +483,14 @@ fn inside(root: &str, path: &Path) -> PathBuf {
 
 /// Carry out `op`, the plan's `index`th. Sources are host paths the user chose, looked up on the
 /// host (under /oldroot); destinations are resolved inside the new root, and every mount is
-/// made detached and then attached onto the destination's descriptor.
-fn apply(root: &mut Root, index: usize, op: &MountOp) -> Result<(), Failure> {
+/// made detached and then attached onto the destination's descriptor. `umask` is the process's.
+fn apply(root: &mut Root, index: usize, op: &MountOp, umask: u32) -> Result<(), Failure> {
     use mount_attr::{NODEV, NOSUID, RDONLY};
     match op {
         MountOp::Bind { src, dst, access } => {
             let tree = at::clone_tree(&inside(OLD_ROOT, src), true, src)?;
-            let kind = if at::is_dir(tree.as_fd(), src)? {
+            // A device is a node, never a directory: no need to look.
+            let kind = if *access != Access::Device && at::is_dir(tree.as_fd(), src)? {
                 Kind::Dir
             } else {
                 Kind::File
@@ -475,8 +530,15 @@ fn apply(root: &mut Root, index: usize, op: &MountOp) -> Result<(), Failure> {
             // profile). The bind keeps the scratch mount's nosuid and nodev, and all of them
             // together are held to one tmpfs's size.
             let staged = Path::new(TMPFS_DIRS).join(index.to_string());
-            std::fs::create_dir(&staged)
+            // mkdir(2) keeps the permission bits and the sticky bit (on Linux) the umask leaves.
+            let exact = *mode & !0o1777 == 0 && *mode & umask == 0;
+            std::fs::DirBuilder::new()
+                .mode(*mode & 0o1777)
+                .create(&staged)
                 .and_then(|()| {
+                    if exact {
+                        return Ok(());
+                    }
                     std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(*mode))
                 })
                 .map_err(|e| SysError::io(format!("stage a tmpfs for {}", dst.display()), &e))?;
@@ -539,8 +601,77 @@ fn apply(root: &mut Root, index: usize, op: &MountOp) -> Result<(), Failure> {
             // destination's resolution follows it inside the new root, never onto the host.
             attach_with_attrs(root, &tree, RDONLY | NOSUID | NODEV, dst, Kind::File)?;
         }
+        MountOp::FileSystem {
+            fstype,
+            dst,
+            options,
+            attrs,
+        } => {
+            let options: Vec<FsOption<'_>> = options
+                .iter()
+                .map(|(key, value)| match value {
+                    Some(value) => FsOption::String(key, value),
+                    None => FsOption::Flag(key),
+                })
+                .collect();
+            let mount = at::new_mount(fstype, &options, *attrs, fstype)?;
+            attach(root, &mount, dst, Kind::Dir)?;
+        }
+        MountOp::BindWith {
+            src,
+            dst,
+            recursive,
+            attrs,
+        } => {
+            let tree = at::clone_tree(&inside(OLD_ROOT, src), *recursive, src)?;
+            let kind = if at::is_dir(tree.as_fd(), src)? {
+                Kind::Dir
+            } else {
+                Kind::File
+            };
+            attach_with_attrs(root, &tree, *attrs, dst, kind)?;
+        }
+        MountOp::ReadOnly { dst } => {
+            if dst == Path::new("/") {
+                // The root's own mount only: what is mounted below it keeps its own access.
+                at::set_mount_attrs(root.fd(), false, RDONLY, dst)?;
+                return Ok(());
+            }
+            let Some(existing) = existing_in_root(root, dst)? else {
+                return Ok(());
+            };
+            let tree = at::clone_tree_of(existing.as_fd(), true, dst)?;
+            at::set_mount_attrs(tree.as_fd(), true, RDONLY, dst)?;
+            at::attach(tree.as_fd(), existing.as_fd(), dst)?;
+        }
+        MountOp::Mask { dst } => {
+            let Some(existing) = existing_in_root(root, dst)? else {
+                return Ok(());
+            };
+            let mask = if at::is_dir(existing.as_fd(), dst)? {
+                at::new_mount(
+                    "tmpfs",
+                    &[],
+                    RDONLY | NOSUID | NODEV | mount_attr::NOEXEC,
+                    "tmpfs",
+                )?
+            } else {
+                at::clone_tree(&inside(OLD_ROOT, Path::new("/dev/null")), false, dst)?
+            };
+            at::attach(mask.as_fd(), existing.as_fd(), dst)?;
+        }
     }
     Ok(())
+}
+
+/// `dst` inside the root as it is now, `None` if absent: what is not there needs no hiding.
+fn existing_in_root(root: &Root, dst: &Path) -> Result<Option<OwnedFd>, Failure> {
+    let rel = target::relative(dst);
+    match sys::open_in_root(root.fd(), &rel, rustix::fs::OFlags::PATH) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if e.errno == Errno::ENOENT => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Attach the detached mount `mount` onto `dst` inside the root, made as `kind` where missing.
@@ -548,10 +679,10 @@ fn attach(root: &mut Root, mount: &OwnedFd, dst: &Path, kind: Kind) -> Result<()
     let target = root
         .mount_point(dst, kind)
         .map_err(|e| Failure::MountPoint(dst.to_owned(), e))?;
-    if let Err(mut e) = at::attach(mount.as_fd(), target.as_fd(), dst) {
+    if let Err(mut e) = at::attach(mount.as_fd(), target.fd.as_fd(), dst) {
         // move_mount(2) says EINVAL for a directory onto a file and the reverse; say which.
         if e.errno == Errno::EINVAL {
-            match (kind, at::is_dir(target.as_fd(), dst)) {
+            match (kind, at::is_dir(target.fd.as_fd(), dst)) {
                 (Kind::Dir, Ok(false)) => e.errno = Errno::ENOTDIR,
                 (Kind::File, Ok(true)) => e.errno = Errno::EISDIR,
                 _ => {}
@@ -559,8 +690,11 @@ fn attach(root: &mut Root, mount: &OwnedFd, dst: &Path, kind: Kind) -> Result<()
         }
         return Err(e.into());
     }
+    root.mounted_on(&target);
     // The destination may have been the root itself (`/`, or a symlink leading there).
-    root.reopen()?;
+    if target.may_be_root {
+        root.reopen()?;
+    }
     Ok(())
 }
 

@@ -109,13 +109,48 @@ pub(crate) fn file_id(path: &Path) -> Option<FileId> {
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
-/// Resolves symlinks one path component at a time (readlink(2) on each), remembering every
-/// prefix: the protected directories share most of theirs (the home directory and above), so
-/// each is looked at once. What does not exist is kept as written: a directory that does not
-/// exist yet can still be created through a writable parent.
+/// Where device and inode numbers come from: [`HostIds`], or any function of a path (a seam
+/// for tests).
+pub(crate) trait Ids {
+    fn id(&self, path: &Path) -> Option<FileId>;
+
+    /// Whether these are the host's own, so that what the resolver's lstat(2) calls saw on
+    /// the way can answer instead of another stat(2).
+    fn are_the_hosts(&self) -> bool {
+        false
+    }
+}
+
+impl<F: Fn(&Path) -> Option<FileId>> Ids for F {
+    fn id(&self, path: &Path) -> Option<FileId> {
+        self(path)
+    }
+}
+
+/// The host's device and inode numbers ([`file_id`]).
+pub(crate) struct HostIds;
+
+impl Ids for HostIds {
+    fn id(&self, path: &Path) -> Option<FileId> {
+        file_id(path)
+    }
+
+    fn are_the_hosts(&self) -> bool {
+        true
+    }
+}
+
+/// Resolves symlinks one path component at a time (lstat(2) on each, readlink(2) on the
+/// symlinks), remembering every prefix: the protected directories share most of theirs (the
+/// home directory and above), so each is looked at once. What does not exist is kept as
+/// written: a directory that does not exist yet can still be created through a writable
+/// parent. Nothing below a missing directory is looked at.
 #[derive(Default)]
 struct Resolver {
     known: RefCell<HashMap<PathBuf, PathBuf>>,
+    /// What lstat(2) said of the canonical paths it was asked about: the device and inode of
+    /// what is not a symlink, `None` for what does not exist.
+    seen: RefCell<HashMap<PathBuf, Option<FileId>>>,
 }
 
 /// Symlinks followed in one resolution before giving up (as the kernel's MAXSYMLINKS).
@@ -126,6 +161,11 @@ impl Resolver {
         self.resolve(path, &mut 0)
     }
 
+    /// What lstat(2) said of the canonical path `path`, if it was asked.
+    fn seen(&self, path: &Path) -> Option<Option<FileId>> {
+        self.seen.borrow().get(path).copied()
+    }
+
     fn resolve(&self, path: &Path, followed: &mut u32) -> PathBuf {
         if let Some(known) = self.known.borrow().get(path) {
             return known.clone();
@@ -134,12 +174,33 @@ impl Resolver {
         let resolved = match (path.components().next_back(), parent) {
             (Some(Component::Normal(name)), Some(parent)) => {
                 let candidate = parent.join(name);
-                match std::fs::read_link(&candidate) {
-                    Ok(target) if *followed < MAX_SYMLINKS => {
-                        *followed += 1;
-                        self.resolve(&parent.join(target), followed)
+                if self.seen(&parent) == Some(None) {
+                    // Below a missing directory: missing too.
+                    self.seen.borrow_mut().insert(candidate.clone(), None);
+                    candidate
+                } else {
+                    match std::fs::symlink_metadata(&candidate) {
+                        Ok(meta) if meta.file_type().is_symlink() => {
+                            match std::fs::read_link(&candidate) {
+                                Ok(target) if *followed < MAX_SYMLINKS => {
+                                    *followed += 1;
+                                    self.resolve(&parent.join(target), followed)
+                                }
+                                _ => candidate,
+                            }
+                        }
+                        Ok(meta) => {
+                            self.seen
+                                .borrow_mut()
+                                .insert(candidate.clone(), Some((meta.dev(), meta.ino())));
+                            candidate
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            self.seen.borrow_mut().insert(candidate.clone(), None);
+                            candidate
+                        }
+                        Err(_) => candidate,
                     }
-                    _ => candidate,
                 }
             }
             (Some(Component::ParentDir), Some(parent)) => {
@@ -156,20 +217,38 @@ impl Resolver {
     }
 }
 
+/// `ids` for canonical paths, each looked up once: from what `resolver` saw where they are the
+/// host's, with a stat(2) otherwise.
+fn memoized<'a>(
+    resolver: &'a Resolver,
+    ids: &'a impl Ids,
+) -> impl Fn(&Path) -> Option<FileId> + 'a {
+    let looked_up = RefCell::new(HashMap::new());
+    move |path: &Path| {
+        if ids.are_the_hosts() {
+            if let Some(seen) = resolver.seen(path) {
+                return seen;
+            }
+        }
+        *looked_up
+            .borrow_mut()
+            .entry(path.to_owned())
+            .or_insert_with(|| ids.id(path))
+    }
+}
+
 /// The ids of `path` and of every directory above it that exists.
 fn ancestry(path: &Path, id: &impl Fn(&Path) -> Option<FileId>) -> Vec<FileId> {
     path.ancestors().filter_map(id).collect()
 }
 
-/// How `dir` stands to `protected`, if it is, holds or lies inside it. `id` looks up device and
-/// inode ([`file_id`]; a seam for tests).
-pub(crate) fn relation(
-    dir: &Path,
-    protected: &Path,
-    id: &impl Fn(&Path) -> Option<FileId>,
-) -> Option<Relation> {
+/// How `dir` stands to `protected`, if it is, holds or lies inside it. `ids` looks up device
+/// and inode ([`HostIds`]; a seam for tests).
+pub(crate) fn relation(dir: &Path, protected: &Path, ids: &impl Ids) -> Option<Relation> {
     let resolver = Resolver::default();
-    related(&resolver.canonical(dir), &resolver.canonical(protected), id)
+    let (dir, protected) = (resolver.canonical(dir), resolver.canonical(protected));
+    let id = memoized(&resolver, ids);
+    related(&dir, &protected, &id)
 }
 
 /// [`relation`] for canonical paths.
@@ -206,21 +285,19 @@ fn related(
 pub(crate) fn conflict<'a>(
     dir: &Path,
     protected: &'a [ProtectedDir],
-    id: &impl Fn(&Path) -> Option<FileId>,
+    ids: &impl Ids,
 ) -> Option<(Relation, &'a ProtectedDir)> {
-    // The protected directories share ancestors (the home directory, /): one stat(2) each.
-    let seen = RefCell::new(HashMap::new());
-    let cached = |path: &Path| {
-        *seen
-            .borrow_mut()
-            .entry(path.to_owned())
-            .or_insert_with(|| id(path))
-    };
+    // The protected directories share ancestors (the home directory, /): each looked at once.
     let resolver = Resolver::default();
     let dir = resolver.canonical(dir);
+    let canonical: Vec<PathBuf> = protected
+        .iter()
+        .map(|p| resolver.canonical(&p.path))
+        .collect();
+    let id = memoized(&resolver, ids);
     let mut found = None;
-    for p in protected {
-        if let Some(relation) = related(&dir, &resolver.canonical(&p.path), &cached) {
+    for (p, path) in protected.iter().zip(&canonical) {
+        if let Some(relation) = related(&dir, path, &id) {
             if p.hide {
                 return Some((relation, p));
             }
@@ -297,6 +374,50 @@ mod tests {
         );
         assert_eq!(
             relation(&real, &through_link, &file_id),
+            Some(Relation::Holds)
+        );
+    }
+
+    #[test]
+    fn what_the_resolver_saw_gives_the_same_answers_as_stat() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("data/home/ada/dotfiles/config/hutch")).unwrap();
+        std::fs::create_dir_all(root.join("data/home/ada/.ssh/keys")).unwrap();
+        std::fs::create_dir_all(root.join("work/src")).unwrap();
+        std::os::unix::fs::symlink("data/home", root.join("home")).unwrap();
+        std::os::unix::fs::symlink("dotfiles/config", root.join("data/home/ada/.config")).unwrap();
+        std::os::unix::fs::symlink(root.join("data/home/ada/.ssh"), root.join("work/ssh")).unwrap();
+        let home = root.join("home/ada");
+        let list = protected_dirs(&home, |_| None);
+        for dir in [
+            "home/ada",
+            "home/ada/.ssh",
+            "home/ada/.ssh/keys",
+            "work/ssh/keys",
+            "data/home/ada/dotfiles",
+            "home/ada/.local/share",
+            "home",
+            "work/src",
+            "missing/dir",
+        ] {
+            let dir = root.join(dir);
+            let by_stat = conflict(&dir, &list, &file_id).map(|(r, p)| (r, p.path.clone()));
+            let seen = conflict(&dir, &list, &HostIds).map(|(r, p)| (r, p.path.clone()));
+            assert_eq!(seen, by_stat, "{}", dir.display());
+            assert_eq!(
+                relation(&dir, &home, &HostIds),
+                relation(&dir, &home, &file_id),
+                "{}",
+                dir.display()
+            );
+        }
+        assert_eq!(
+            conflict(&root.join("work/ssh/keys"), &list, &HostIds).map(|(r, p)| (r, p.hide)),
+            Some((Relation::LiesInside, true))
+        );
+        assert_eq!(
+            conflict(&root.join("data/home/ada/dotfiles"), &list, &HostIds).map(|(r, _)| r),
             Some(Relation::Holds)
         );
     }

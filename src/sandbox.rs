@@ -392,14 +392,31 @@ fn create_private_dir(path: &Path) -> Result<(), LaunchError> {
         })
 }
 
+/// How long a payload runs before the process waiting for it gives back the memory of its
+/// start-up (see [`crate::env::supervisor::shed_start_up_memory`]): long enough that a short
+/// command (`hutch run -- true`) ends without paying for it, short enough that any payload
+/// worth counting memory for runs beside a lean hutch.
+pub(crate) const SHED_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Forward signals to `child` until it ends, or until PID 1 reports the status on `exit`.
+/// Once it has run for [`SHED_AFTER`], the start-up's memory is given back.
 pub(crate) fn wait_forwarding(
     child: Pid,
     signals: &SigSet,
     exit: Option<&channel::ExitReader>,
 ) -> Result<u8, LaunchError> {
+    let mut shed = false;
     loop {
-        let received = sys::wait_for_signal(signals).map_err(LaunchError::Wait)?;
+        let received = if shed {
+            sys::wait_for_signal(signals).map(Some)
+        } else {
+            sys::wait_for_signal_within(signals, SHED_AFTER)
+        };
+        let Some(received) = received.map_err(LaunchError::Wait)? else {
+            crate::env::supervisor::shed_start_up_memory();
+            shed = true;
+            continue;
+        };
         if received.signal == Signal::SIGIO as i32 {
             if let Some(status) = exit.and_then(channel::ExitReader::try_status) {
                 return Ok(status);

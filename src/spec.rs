@@ -778,7 +778,7 @@ fn bind_flag(flag: &str, arg: &str, read_only: bool, host: &Host) -> Result<Moun
 fn exposes_home(src: &Path, home: &Path) -> bool {
     use crate::protected::{relation, Relation};
     matches!(
-        relation(src, home, &crate::protected::file_id),
+        relation(src, home, &crate::protected::HostIds),
         Some(Relation::Is | Relation::Holds)
     )
 }
@@ -800,7 +800,7 @@ fn protected_cwd(cwd: &Path, host: &Host) -> Option<Protection> {
             .map(|(_, v)| PathBuf::from(v))
     };
     let protected = crate::protected::protected_dirs(&host.home, var);
-    let (relation, dir) = crate::protected::conflict(cwd, &protected, &crate::protected::file_id)?;
+    let (relation, dir) = crate::protected::conflict(cwd, &protected, &crate::protected::HostIds)?;
     let why = format!(
         "it {} {} ({})",
         relation.verb(),

@@ -248,6 +248,11 @@ pub fn check_owned(file: &File, path: &Path) -> Result<u32, StateError> {
         path: path.to_owned(),
         source,
     })?;
+    check_owned_metadata(&meta, path)
+}
+
+/// [`check_owned`] of what fstat already said.
+fn check_owned_metadata(meta: &std::fs::Metadata, path: &Path) -> Result<u32, StateError> {
     let insecure = |problem: String| StateError::Insecure {
         path: path.to_owned(),
         problem,
@@ -291,15 +296,12 @@ pub fn open_private_file(path: &Path) -> Result<Option<File>, StateError> {
             })
         }
     };
-    let kind = handle
-        .metadata()
-        .map_err(|source| StateError::Io {
-            what: "cannot inspect",
-            path: path.to_owned(),
-            source,
-        })?
-        .mode()
-        & libc::S_IFMT;
+    let meta = handle.metadata().map_err(|source| StateError::Io {
+        what: "cannot inspect",
+        path: path.to_owned(),
+        source,
+    })?;
+    let kind = meta.mode() & libc::S_IFMT;
     let problem = match kind {
         libc::S_IFREG => None,
         libc::S_IFLNK => Some("it is a symbolic link"),
@@ -311,7 +313,7 @@ pub fn open_private_file(path: &Path) -> Result<Option<File>, StateError> {
             problem: problem.into(),
         });
     }
-    check_owned(&handle, path)?;
+    check_owned_metadata(&meta, path)?;
     let fd = std::os::fd::AsRawFd::as_raw_fd(&handle);
     let file = std::fs::OpenOptions::new()
         .read(true)
@@ -331,7 +333,8 @@ pub fn read_private_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Sta
     let Some(file) = open_private_file(path)? else {
         return Ok(None);
     };
-    let mut bytes = Vec::new();
+    // Room for the whole of a usual file: one read(2), not std's small probing reads.
+    let mut bytes = Vec::with_capacity(4096);
     file.take(limit)
         .read_to_end(&mut bytes)
         .map_err(|source| StateError::Io {

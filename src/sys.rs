@@ -344,6 +344,41 @@ pub fn wait_for_signal(signals: &SigSet) -> SysResult<ReceivedSignal> {
     }
 }
 
+/// `sigtimedwait(2)` on `signals`, which must be blocked: `None` once `within` has passed with
+/// none of them. Retries on EINTR (with the whole timeout again: callers only use it to notice
+/// that nothing happened for a while).
+pub fn wait_for_signal_within(
+    signals: &SigSet,
+    within: std::time::Duration,
+) -> SysResult<Option<ReceivedSignal>> {
+    let timeout = libc::timespec {
+        tv_sec: within.as_secs() as libc::time_t,
+        tv_nsec: within.subsec_nanos() as libc::c_long,
+    };
+    loop {
+        // SAFETY: siginfo_t is plain old data; all-zero is valid and the kernel fills it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: the three pointers refer to live, properly typed values for the whole call.
+        let ret = unsafe { libc::sigtimedwait(signals.as_ref(), &mut info, &timeout) };
+        if ret == -1 {
+            match Errno::last() {
+                Errno::EINTR => continue,
+                Errno::EAGAIN => return Ok(None),
+                errno => {
+                    return Err(SysError {
+                        call: "sigtimedwait()".into(),
+                        errno,
+                    })
+                }
+            }
+        }
+        return Ok(Some(ReceivedSignal {
+            signal: ret,
+            code: info.si_code,
+        }));
+    }
+}
+
 /// Send a raw signal number (forwarding keeps whatever the sender used, real-time or not).
 pub fn kill(pid: Pid, signal: libc::c_int) -> SysResult<()> {
     // SAFETY: kill(2) takes no pointers.
@@ -677,7 +712,13 @@ pub fn setsid() -> SysResult<()> {
 /// The start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat), which with
 /// the pid names one process across pid reuse.
 pub fn process_start_time(pid: Pid) -> Option<u64> {
-    parse_start_time(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    use std::io::Read;
+    // A stat line is a few hundred bytes: read in one call (`hutch ls` does this per process).
+    let mut stat = Vec::with_capacity(1024);
+    std::fs::File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut file| file.read_to_end(&mut stat))
+        .ok()?;
+    parse_start_time(std::str::from_utf8(&stat).ok()?)
 }
 
 /// Field 22 of a /proc/PID/stat line; the command name (field 2) may contain spaces and `)`.
@@ -1211,6 +1252,118 @@ pub fn signal_on_input(fd: BorrowedFd) -> SysResult<()> {
     };
     if set == -1 {
         return Err(failed("fcntl(F_SETFL, O_ASYNC)"));
+    }
+    Ok(())
+}
+
+// --- OCI runtime (`hutch-oci`): credentials of a container's process. ---
+
+/// capset(2) with the three sets given separately (OCI's `process.capabilities`), as bit masks
+/// over capability numbers.
+pub fn set_capability_sets(effective: u64, permitted: u64, inheritable: u64) -> SysResult<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let data = [
+        Data {
+            effective: effective as u32,
+            permitted: permitted as u32,
+            inheritable: inheritable as u32,
+        },
+        Data {
+            effective: (effective >> 32) as u32,
+            permitted: (permitted >> 32) as u32,
+            inheritable: (inheritable >> 32) as u32,
+        },
+    ];
+    // SAFETY: header and data are the v3 layout of cap_user_header_t and two cap_user_data_t
+    // (linux/capability.h), alive for the whole call; the kernel only reads `data`.
+    let ret = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
+    if ret == -1 {
+        return Err(SysError {
+            call: format!(
+                "capset(effective {effective:#x}, permitted {permitted:#x}, inheritable \
+                 {inheritable:#x})"
+            ),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// prctl(PR_CAP_AMBIENT_RAISE): `cap` stays across execve for a process that is not root.
+pub fn raise_ambient_capability(cap: u32) -> SysResult<()> {
+    // SAFETY: prctl(PR_CAP_AMBIENT) takes integers only.
+    let ret = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+            cap as libc::c_ulong,
+            0,
+            0,
+        )
+    };
+    if ret == -1 {
+        return Err(SysError {
+            call: format!("prctl(PR_CAP_AMBIENT_RAISE, {cap})"),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// prctl(PR_SET_KEEPCAPS): keep the permitted set across a change from uid 0 to another uid.
+pub fn set_keep_capabilities(keep: bool) -> SysResult<()> {
+    nix::sys::prctl::set_keepcaps(keep).map_err(failed(format!("prctl(PR_SET_KEEPCAPS, {keep})")))
+}
+
+/// Cancel a parent-death signal asked for earlier: the process outlives the one that made it.
+pub fn clear_parent_death_signal() -> SysResult<()> {
+    nix::sys::prctl::set_pdeathsig(None).map_err(failed("prctl(PR_SET_PDEATHSIG, 0)"))
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER) of `program`, without setting no_new_privs first (which
+/// seccompiler's `apply_filter` does): for a caller holding CAP_SYS_ADMIN in its user
+/// namespace whose execs must keep setuid working (OCI `noNewPrivileges: false`).
+pub fn install_seccomp_keeping_privileges(program: &[seccompiler::sock_filter]) -> SysResult<()> {
+    #[repr(C)]
+    struct SockFprog {
+        len: libc::c_ushort,
+        filter: *const seccompiler::sock_filter,
+    }
+    let prog = SockFprog {
+        len: program.len() as libc::c_ushort,
+        filter: program.as_ptr(),
+    };
+    // SAFETY: `prog` is a struct sock_fprog pointing at `program`, a slice of classic BPF
+    // instructions laid out as struct sock_filter; both live across the call, which copies them.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &prog as *const SockFprog,
+        )
+    };
+    if ret == -1 {
+        return Err(SysError {
+            call: "seccomp(SECCOMP_SET_MODE_FILTER)".into(),
+            errno: Errno::last(),
+        });
     }
     Ok(())
 }

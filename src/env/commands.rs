@@ -264,8 +264,15 @@ fn summary(paths: &EnvPaths) -> Result<Summary, EnvError> {
     })
 }
 
+/// What `hutch ls` prints, and the environments it could not read: one that is refused (state
+/// owned by someone else, a broken env.toml) must not hide the others.
+pub struct Listing {
+    pub text: String,
+    pub unreadable: Vec<EnvError>,
+}
+
 /// `hutch ls`: the listing to print.
-pub fn ls(dirs: &StateDirs, json: bool) -> Result<String, EnvError> {
+pub fn ls(dirs: &StateDirs, json: bool) -> Result<Listing, EnvError> {
     let mut names: Vec<String> = std::fs::read_dir(dirs.envs())
         .map(|rd| {
             rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -273,16 +280,22 @@ pub fn ls(dirs: &StateDirs, json: bool) -> Result<String, EnvError> {
         })
         .unwrap_or_default();
     names.sort();
-    let summaries: Vec<Summary> = names
+    let mut summaries = Vec::new();
+    let mut unreadable = Vec::new();
+    for paths in names
         .iter()
         .filter_map(|n| EnvPaths::new(dirs, n).ok())
         .filter(EnvPaths::exists)
-        .map(|p| summary(&p))
-        .collect::<Result<_, _>>()?;
+    {
+        match summary(&paths) {
+            Ok(s) => summaries.push(s),
+            Err(e) => unreadable.push(e),
+        }
+    }
     if json {
-        let mut out = serde_json::to_string_pretty(&summaries).expect("plain data");
-        out.push('\n');
-        return Ok(out);
+        let mut text = serde_json::to_string_pretty(&summaries).expect("plain data");
+        text.push('\n');
+        return Ok(Listing { text, unreadable });
     }
     let width = summaries
         .iter()
@@ -322,7 +335,10 @@ pub fn ls(dirs: &StateDirs, json: bool) -> Result<String, EnvError> {
             s.profile
         );
     }
-    Ok(out)
+    Ok(Listing {
+        text: out,
+        unreadable,
+    })
 }
 
 /// `hutch status`: the report to print.

@@ -182,6 +182,12 @@ fn join_and_exec(
     };
     if let Some(account) = &account {
         account.apply_to(&mut spec);
+        // The pty is the user's terminal, as login(1) makes it: theirs to chmod for mesg(1) and
+        // to hand to programs that check who owns their terminal. Only where the id is mapped
+        // (the kernel refuses others); the terminal works all the same if it stays root's.
+        if nix::unistd::isatty(0).unwrap_or(false) {
+            let _ = nix::unistd::fchown(0, Some(account.uid.into()), None);
+        }
     }
     if login {
         if account.is_none() {

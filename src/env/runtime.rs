@@ -52,11 +52,17 @@ pub enum Phase {
     Stopping,
 }
 
-/// `/proc/sys/kernel/random/boot_id`: new at every boot.
+/// `/proc/sys/kernel/random/boot_id`: new at every boot, so read once per process (`hutch ls`
+/// compares it with every environment's state).
 pub fn boot_id() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map(|id| id.trim().to_owned())
-        .unwrap_or_default()
+    static BOOT_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BOOT_ID
+        .get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .map(|id| id.trim().to_owned())
+                .unwrap_or_default()
+        })
+        .clone()
 }
 
 /// Largest state.json believed (a few hundred bytes in practice).

@@ -1,7 +1,8 @@
 //! Mount attributes on kernels without mount_setattr(2) (before 5.12): one remount per mount,
 //! found in mountinfo, each reached by descriptor through the host's /proc. A mount the host
 //! stacked under another on the same mount point cannot be reached by any lookup and keeps its
-//! flags; it is as unreachable from inside the sandbox.
+//! flags; it is as unreachable from inside the sandbox, and so is a mount beneath a directory the
+//! user may not search.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use nix::mount::MsFlags;
 
 use super::target::{self, Root};
 use crate::sys::at;
-use crate::sys::{mount_attr, SysError};
+use crate::sys::{mount_attr, Errno, SysError};
 
 /// The host's /proc while the root is built: magic links to descriptors, and our mountinfo.
 pub(super) const PROC_FD: &str = "/oldroot/proc/self/fd";
@@ -43,7 +44,17 @@ pub(super) fn remount_tree(
     for (mount_point, existing) in submounts(&table, &top) {
         let rel = mount_point.strip_prefix(new_root).unwrap_or(&mount_point);
         let shown = target::shown(&target::relative(rel));
-        let fd = at::open_in_root_no_symlinks(root.fd(), rel, &shown)?;
+        let fd = match at::open_in_root_no_symlinks(root.fd(), rel, &shown) {
+            Ok(fd) => fd,
+            // Beneath a directory the user may not search (a root-only build or autofs mount on
+            // the host): no lookup from inside the sandbox reaches it either, since the ids that
+            // could search it are not mapped. ENOENT: unmounted meanwhile.
+            Err(e) if matches!(e.errno, Errno::EACCES | Errno::ENOENT) => {
+                tracing::debug!(mount = %shown.display(), errno = %e.errno, "submount out of reach, left as it is");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         // Flags the host set are locked in a user namespace: a remount must repeat them.
         at::remount(fd.as_fd(), existing | add, proc_fd, &shown)?;
     }

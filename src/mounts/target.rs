@@ -14,9 +14,11 @@
 //!
 //! Errors name paths as seen inside the sandbox.
 
+use std::cell::RefCell;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use rustix::fs::OFlags;
 
@@ -57,6 +59,11 @@ pub struct Root {
     shadow_staging: Option<PathBuf>,
     /// The shadows made so far, to be made read-only once every mount point is in place.
     shadows: Vec<OwnedFd>,
+    /// The directory the last destination was found or made in (relative to the root), still
+    /// what that path resolves to: consecutive destinations in one directory (/dev's entries)
+    /// are looked up from there in one call. Forgotten at every mount anywhere but on one of
+    /// its entries, the only mounts that cannot change where its path leads.
+    last_dir: RefCell<Option<(PathBuf, Rc<OwnedFd>)>>,
 }
 
 impl Root {
@@ -66,7 +73,15 @@ impl Root {
             path: path.to_owned(),
             shadow_staging: None,
             shadows: Vec::new(),
+            last_dir: RefCell::new(None),
         })
+    }
+
+    /// Note a mount made on `target`: what may have moved is forgotten.
+    pub fn mounted_on(&self, target: &MountPoint) {
+        if !target.in_last_dir {
+            self.last_dir.replace(None);
+        }
     }
 
     /// Let a mount point whose parent directory is read-only be made, as bwrap's tmpfs root
@@ -142,6 +157,7 @@ impl Root {
     /// (an image's overlay, `--bind DIR:/`), the lookups must start from the mount on top.
     pub fn reopen(&mut self) -> SysResult<()> {
         self.fd = at::open_dir(&self.path, Path::new("/"))?;
+        self.last_dir.replace(None);
         Ok(())
     }
 
@@ -149,14 +165,18 @@ impl Root {
         self.fd.as_fd()
     }
 
-    /// An `O_PATH` descriptor of `dst` (a sandbox path) inside the root, made as `kind` where
-    /// missing. What is there already serves: the mount itself says if it does not fit.
-    pub fn mount_point(&mut self, dst: &Path, kind: Kind) -> Result<OwnedFd, TargetError> {
-        let mut walk = Walk {
+    fn walk(&mut self) -> Walk<'_> {
+        Walk {
             root: self,
             links: 0,
             through: None,
-        };
+        }
+    }
+
+    /// A descriptor of `dst` (a sandbox path) inside the root, made as `kind` where missing.
+    /// What is there already serves: the mount itself says if it does not fit.
+    pub fn mount_point(&mut self, dst: &Path, kind: Kind) -> Result<MountPoint, TargetError> {
+        let mut walk = self.walk();
         let result = walk.ensure(&relative(dst), kind);
         result.map_err(|source| TargetError {
             source,
@@ -166,7 +186,7 @@ impl Root {
 
     /// The directory `path` (a sandbox path) lives in, made where missing, and its last
     /// component: where to make an entry without following a symlink at its name.
-    pub fn parent_of(&mut self, path: &Path) -> Result<(OwnedFd, OsString), TargetError> {
+    pub fn parent_of(&mut self, path: &Path) -> Result<(Rc<OwnedFd>, OsString), TargetError> {
         let no_name = || TargetError {
             source: SysError {
                 call: format!("{}: no file name", path.display()),
@@ -176,18 +196,42 @@ impl Root {
         };
         let rel = relative(path);
         let (parent, name) = split_last(&rel).ok_or_else(no_name)?;
-        let mut walk = Walk {
-            root: self,
-            links: 0,
-            through: None,
-        };
+        let mut walk = self.walk();
+        if let Some(dir) = walk.remembered(&parent) {
+            return Ok((dir, name.to_owned()));
+        }
         let result = walk.ensure(&parent, Kind::Dir);
         match result {
-            Ok(dir) => Ok((dir, name.to_owned())),
+            Ok(dir) => {
+                walk.remember(parent, &dir.fd);
+                Ok((dir.fd, name.to_owned()))
+            }
             Err(source) => Err(TargetError {
                 source,
                 through: walk.through,
             }),
+        }
+    }
+}
+
+/// A destination, resolved inside the root.
+#[derive(Debug)]
+pub struct MountPoint {
+    /// `O_PATH`, or (a file hutch just made) the descriptor it was made with.
+    pub fd: Rc<OwnedFd>,
+    /// Whether this may be the root itself: only a walk through a symlink or `..`, or to `/`,
+    /// can end there. A mount made on the root hides it from the root's descriptor.
+    pub may_be_root: bool,
+    /// Whether this is an entry of the directory the root remembers (see [`Root`]).
+    in_last_dir: bool,
+}
+
+impl MountPoint {
+    fn new(fd: OwnedFd, may_be_root: bool, in_last_dir: bool) -> MountPoint {
+        MountPoint {
+            fd: Rc::new(fd),
+            may_be_root,
+            in_last_dir,
         }
     }
 }
@@ -200,10 +244,22 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     /// `rel` (relative to the root) opened, after making what is missing of it.
-    fn ensure(&mut self, rel: &Path, kind: Kind) -> SysResult<OwnedFd> {
+    fn ensure(&mut self, rel: &Path, kind: Kind) -> SysResult<MountPoint> {
         let shown = shown(rel);
+        let split = split_last(rel);
+        // An entry of the directory the last destination was in: made there, or found through
+        // no symlink, from there; anything else (a symlink, an error) is left to the walk from
+        // the root below.
+        let remembered = split
+            .as_ref()
+            .and_then(|(parent, _)| self.remembered(parent));
+        if let (Some(dir), Some((_, name))) = (&remembered, &split) {
+            if let Some(found) = make_or_find(dir.as_fd(), name, kind, &shown) {
+                return Ok(found);
+            }
+        }
         // The common case, one call: the destination exists.
-        match sys::open_in_root(self.root.fd.as_fd(), rel, OFlags::PATH) {
+        match self.open(rel) {
             Err(e) if e.errno == Errno::ENOENT => {}
             other => {
                 return other.map_err(|e| SysError {
@@ -213,24 +269,38 @@ impl Walk<'_> {
             }
         }
         // `.` and `..` always exist where their directory does, so a missing path ends in a name.
-        let Some((parent, name)) = split_last(rel) else {
+        let Some((parent, name)) = split else {
             return Err(SysError {
                 call: format!("openat2({}, RESOLVE_IN_ROOT)", shown.display()),
                 errno: Errno::ENOENT,
             });
         };
-        let mut dir = self.ensure(&parent, Kind::Dir)?;
+        let mut dir = match remembered {
+            Some(dir) => dir,
+            None => {
+                let dir = self.ensure(&parent, Kind::Dir)?.fd;
+                self.remember(parent.clone(), &dir);
+                dir
+            }
+        };
+        // The descriptor a file was made with names it: no second lookup.
         let make = |dir: &OwnedFd| match kind {
-            Kind::Dir => at::mkdir(dir.as_fd(), name, 0o755, &shown),
-            Kind::File => at::create_file(dir.as_fd(), name, 0o644, &shown),
+            Kind::Dir => at::mkdir(dir.as_fd(), name, 0o755, &shown).map(|()| None),
+            Kind::File => at::create_file(dir.as_fd(), name, 0o644, &shown).map(Some),
         };
         let mut made = make(&dir);
         if let (Err(e), Some(staging)) = (&made, self.root.shadow_staging.clone()) {
             if e.errno == Errno::EROFS {
-                dir = self.root.shadow(&staging, &parent, &dir)?;
+                dir = Rc::new(self.root.shadow(&staging, &parent, &dir)?);
+                self.remember(parent.clone(), &dir);
                 made = make(&dir);
             }
         }
+        let made = match made {
+            Ok(Some(fd)) => return Ok(MountPoint::new(fd, false, true)),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
         match made {
             // EEXIST: a dangling symlink (mkdirat and O_EXCL never follow one), or something
             // made meanwhile.
@@ -240,7 +310,7 @@ impl Walk<'_> {
         }
         match at::open_entry_nofollow(dir.as_fd(), name, &shown) {
             Err(e) if e.errno == Errno::ELOOP => {}
-            other => return other,
+            other => return other.map(|fd| MountPoint::new(fd, false, true)),
         }
         // A symlink whose target is missing: make the target, resolved inside the root.
         self.links += 1;
@@ -258,6 +328,55 @@ impl Walk<'_> {
         });
         self.ensure(&next, kind)
     }
+
+    /// The remembered directory, if `rel` is its path.
+    fn remembered(&self, rel: &Path) -> Option<Rc<OwnedFd>> {
+        match &*self.root.last_dir.borrow() {
+            Some((path, dir)) if path == rel => Some(Rc::clone(dir)),
+            _ => None,
+        }
+    }
+
+    /// Remember `dir`, found at `rel`, as the directory the next destination is looked for in.
+    fn remember(&self, rel: PathBuf, dir: &Rc<OwnedFd>) {
+        self.root.last_dir.replace(Some((rel, Rc::clone(dir))));
+    }
+
+    /// `rel` opened inside the root, following symlinks (inside it). A path of plain names is
+    /// first walked through no symlink at all: such a walk only goes down, so it cannot end on
+    /// the root, and the caller need not look at the root again after mounting on it.
+    fn open(&self, rel: &Path) -> SysResult<MountPoint> {
+        let plain = !rel.as_os_str().is_empty()
+            && rel.components().all(|c| matches!(c, Component::Normal(_)));
+        if plain {
+            match at::open_in_root_no_symlinks(self.root.fd.as_fd(), rel, rel) {
+                // A symlink on the way; EAGAIN: a rename raced the walk (retried below).
+                Err(e) if matches!(e.errno, Errno::ELOOP | Errno::EAGAIN) => {}
+                other => return other.map(|fd| MountPoint::new(fd, false, false)),
+            }
+        }
+        sys::open_in_root(self.root.fd.as_fd(), rel, OFlags::PATH)
+            .map(|fd| MountPoint::new(fd, true, false))
+    }
+}
+
+/// `name` in `dir` made as `kind`, or found there through no symlink, as an entry of the
+/// remembered directory; `None` on any other outcome. In the directory the last destination
+/// was made in (/dev), the next one is usually missing too: making first saves a lookup.
+fn make_or_find(dir: BorrowedFd<'_>, name: &OsStr, kind: Kind, shown: &Path) -> Option<MountPoint> {
+    let made = match kind {
+        Kind::Dir => at::mkdir(dir, name, 0o755, shown).map(|()| None),
+        Kind::File => at::create_file(dir, name, 0o644, shown).map(Some),
+    };
+    match made {
+        Ok(Some(fd)) => return Some(MountPoint::new(fd, false, true)),
+        Ok(None) => {}
+        Err(e) if e.errno == Errno::EEXIST => {}
+        Err(_) => return None,
+    }
+    at::open_entry_nofollow(dir, name, shown)
+        .ok()
+        .map(|fd| MountPoint::new(fd, false, true))
 }
 
 /// A sandbox path relative to the root (`/work/x` → `work/x`, `/` → empty).
@@ -292,7 +411,7 @@ pub fn substitute(parent: &Path, target: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{symlink, MetadataExt};
 
     #[test]
     fn paths_split_and_substitute_without_leaving_the_root() {
@@ -429,6 +548,33 @@ mod tests {
             err.source.call,
             "openat2(/work/sub/planted, RESOLVE_IN_ROOT)"
         );
+    }
+
+    #[test]
+    fn only_a_walk_through_symlinks_or_dots_may_end_on_the_root() {
+        let mut f = fixture();
+        symlink("/", f.root_path.join("work/top")).unwrap();
+        symlink("..", f.root_path.join("work/up")).unwrap();
+        symlink("/etc", f.root_path.join("work/etc")).unwrap();
+        let root_id = std::fs::metadata(&f.root_path).map(|m| (m.dev(), m.ino()));
+        for (dst, kind, may_be_root) in [
+            ("/", Kind::Dir, true),
+            ("/work/..", Kind::Dir, true),
+            ("/work/top", Kind::Dir, true),
+            ("/work/up", Kind::Dir, true),
+            ("/work/etc", Kind::Dir, true),
+            ("/etc", Kind::Dir, false),
+            ("/new/dir", Kind::Dir, false),
+            ("/new/file", Kind::File, false),
+            ("/new/file", Kind::File, false),
+        ] {
+            let target = f.root.mount_point(Path::new(dst), kind).unwrap();
+            assert_eq!(target.may_be_root, may_be_root, "{dst}");
+            let id = rustix::fs::fstat(&target.fd).map(|s| (s.st_dev, s.st_ino));
+            if !may_be_root {
+                assert_ne!(id.ok(), root_id.as_ref().ok().copied(), "{dst}");
+            }
+        }
     }
 
     #[test]

@@ -58,16 +58,21 @@ pub fn mkdir(dir: BorrowedFd<'_>, name: &OsStr, mode: u32, shown: &Path) -> SysR
         .map_err(failed(format!("mkdir({})", shown.display())))
 }
 
-/// An empty regular file `name` in `dir`, made with `O_CREAT | O_EXCL | O_NOFOLLOW`: an existing
-/// entry (a symlink included) gives EEXIST and is never opened — opening a device can act.
-pub fn create_file(dir: BorrowedFd<'_>, name: &OsStr, mode: u32, shown: &Path) -> SysResult<()> {
+/// An empty regular file `name` in `dir`, made with `O_CREAT | O_EXCL | O_NOFOLLOW`, and the
+/// descriptor it was made with: an existing entry (a symlink included) gives EEXIST and is never
+/// opened — opening a device can act.
+pub fn create_file(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    mode: u32,
+    shown: &Path,
+) -> SysResult<OwnedFd> {
     rustix::fs::openat(
         dir,
         name,
         OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::from_raw_mode(mode),
     )
-    .map(drop)
     .map_err(failed(format!("create({})", shown.display())))
 }
 
@@ -108,6 +113,21 @@ pub fn clone_tree(source: &Path, recursive: bool, shown: &Path) -> SysResult<Own
         "open_tree({}, OPEN_TREE_CLONE{})",
         shown.display(),
         if recursive { "|AT_RECURSIVE" } else { "" }
+    )))
+}
+
+/// [`clone_tree`] of what the descriptor `fd` is open on (`AT_EMPTY_PATH`): a detached copy of
+/// a path already inside a new root, to be placed over itself with other attributes.
+pub fn clone_tree_of(fd: BorrowedFd<'_>, recursive: bool, shown: &Path) -> SysResult<OwnedFd> {
+    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE
+        | OpenTreeFlags::OPEN_TREE_CLOEXEC
+        | OpenTreeFlags::AT_EMPTY_PATH;
+    if recursive {
+        flags |= OpenTreeFlags::AT_RECURSIVE;
+    }
+    rustix::mount::open_tree(fd, "", flags).map_err(failed(format!(
+        "open_tree({}, OPEN_TREE_CLONE|AT_EMPTY_PATH)",
+        shown.display()
     )))
 }
 

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::{Gid, Pid, Uid};
 
-use super::harness::{eventually, ok, sandbox, stderr, Sandbox};
+use super::harness::{eventually, ok, sandbox, stderr, stdout, Sandbox};
 
 /// A uid no test runs as: the "other user" who plants state.
 const OTHER_UID: u32 = 54_321;
@@ -233,6 +233,7 @@ fn state_planted_by_another_user_is_refused() {
         cmd.output().unwrap()
     };
     ok(&hutch(&["create", "p", "--host"]));
+    ok(&hutch(&["create", "q", "--host"]));
     ok(&hutch(&["start", "p"]));
     let path = root.join("data/envs/p/run/state.json");
     let genuine = std::fs::read(&path).unwrap();
@@ -276,6 +277,12 @@ fn state_planted_by_another_user_is_refused() {
             "{args:?} signalled the victim"
         );
     }
+    // The refused environment does not hide the others from `ls`.
+    let listed = hutch(&["ls"]);
+    let q_row = stdout(&listed)
+        .lines()
+        .any(|l| l.split_whitespace().take(2).eq(["q", "stopped"]));
+    assert!(q_row, "{}", stdout(&listed));
     // The user's own file, but writable by others: refused as well.
     nix::unistd::chown(&path, Some(Uid::from_raw(sb.launcher.uid)), None).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();

@@ -506,6 +506,26 @@ fn an_environment_from_an_image_keeps_owners_and_reboots() {
             ok(&child.wait_with_output().unwrap()),
             "1000\n/home/bob\ndenied\n"
         );
+        // On a terminal, the pty made inside is bob's, as login(1) would make it.
+        let command = format!(
+            "{} --root {} enter deb --user bob",
+            sb.launcher.binary.display(),
+            root.display()
+        );
+        let mut on_terminal = sb.launcher.program("script", sb.path());
+        on_terminal
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = on_terminal.spawn().expect("script(1) from util-linux");
+        std::io::Write::write_all(
+            &mut child.stdin.take().unwrap(),
+            b"echo owner=$(stat -c %u $(tty)); exit\n",
+        )
+        .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("owner=1000"), "{text:?}{}", stderr(&out));
         let out = hutch(&sb, &["enter", "deb", "--user", "nobody"]);
         assert_eq!(out.status.code(), Some(125));
         assert!(

@@ -24,8 +24,8 @@ manager=/sys/fs/cgroup/user.slice/user-$uid.slice/user@$uid.service
 leftovers() { find "$manager" -type d \( -name 'hutch-*' \) 2>/dev/null; }
 # Wait up to 10 s for no cgroup of hutch's to be left (systemd removes a scope once it is empty).
 none_left() {
-    local i
-    for i in $(seq 100); do
+    local _
+    for _ in $(seq 100); do
         [ -z "$(leftovers)" ] && return 0
         sleep 0.1
     done

@@ -34,7 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List profiles and show what they contain')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a persistent environment (`--host`: the host''s system, a home of its own)')
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start an environment (its supervisor runs detached; output goes to its console log)')
-            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart an environment, as `reboot` inside it does')
             [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an environment''s resource limits (now, if it runs and its cgroup allows)')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command in a running environment; exit status as `hutch run`')
@@ -176,8 +176,8 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             break
         }
         'hutch;stop' {
-            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Seconds to wait after SIGTERM before SIGKILL')
-            [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Seconds to wait after SIGTERM before SIGKILL')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Seconds to wait for a clean shutdown before SIGKILL')
+            [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Seconds to wait for a clean shutdown before SIGKILL')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what hutch does on stderr (-vv for more detail)')
@@ -397,7 +397,7 @@ Register-ArgumentCompleter -Native -CommandName 'hutch' -ScriptBlock {
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List profiles and show what they contain')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a persistent environment (`--host`: the host''s system, a home of its own)')
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start an environment (its supervisor runs detached; output goes to its console log)')
-            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart an environment, as `reboot` inside it does')
             [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change an environment''s resource limits (now, if it runs and its cgroup allows)')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command in a running environment; exit status as `hutch run`')

@@ -31,7 +31,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand profile 'List profiles and show what they contain'
             cand create 'Create a persistent environment (`--host`: the host''s system, a home of its own)'
             cand start 'Start an environment (its supervisor runs detached; output goes to its console log)'
-            cand stop 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
+            cand stop 'Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time'
             cand restart 'Restart an environment, as `reboot` inside it does'
             cand update 'Change an environment''s resource limits (now, if it runs and its cgroup allows)'
             cand exec 'Run a command in a running environment; exit status as `hutch run`'
@@ -162,8 +162,8 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand --help 'Print help'
         }
         &'hutch;stop'= {
-            cand -t 'Seconds to wait after SIGTERM before SIGKILL'
-            cand --time 'Seconds to wait after SIGTERM before SIGKILL'
+            cand -t 'Seconds to wait for a clean shutdown before SIGKILL'
+            cand --time 'Seconds to wait for a clean shutdown before SIGKILL'
             cand --root 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone'
             cand -v 'Log what hutch does on stderr (-vv for more detail)'
             cand --verbose 'Log what hutch does on stderr (-vv for more detail)'
@@ -361,7 +361,7 @@ set edit:completion:arg-completer[hutch] = {|@words|
             cand profile 'List profiles and show what they contain'
             cand create 'Create a persistent environment (`--host`: the host''s system, a home of its own)'
             cand start 'Start an environment (its supervisor runs detached; output goes to its console log)'
-            cand stop 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
+            cand stop 'Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time'
             cand restart 'Restart an environment, as `reboot` inside it does'
             cand update 'Change an environment''s resource limits (now, if it runs and its cgroup allows)'
             cand exec 'Run a command in a running environment; exit status as `hutch run`'

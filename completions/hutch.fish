@@ -33,7 +33,7 @@ complete -c hutch -n "__fish_hutch_needs_command" -f -a "run" -d 'Run a command 
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "profile" -d 'List profiles and show what they contain'
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "create" -d 'Create a persistent environment (`--host`: the host\'s system, a home of its own)'
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "start" -d 'Start an environment (its supervisor runs detached; output goes to its console log)'
-complete -c hutch -n "__fish_hutch_needs_command" -f -a "stop" -d 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
+complete -c hutch -n "__fish_hutch_needs_command" -f -a "stop" -d 'Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time'
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "restart" -d 'Restart an environment, as `reboot` inside it does'
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "update" -d 'Change an environment\'s resource limits (now, if it runs and its cgroup allows)'
 complete -c hutch -n "__fish_hutch_needs_command" -f -a "exec" -d 'Run a command in a running environment; exit status as `hutch run`'
@@ -129,7 +129,7 @@ complete -c hutch -n "__fish_hutch_using_subcommand start" -l root -d 'Keep stat
 complete -c hutch -n "__fish_hutch_using_subcommand start" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand start" -s q -l quiet -d 'Print nothing but errors'
 complete -c hutch -n "__fish_hutch_using_subcommand start" -s h -l help -d 'Print help'
-complete -c hutch -n "__fish_hutch_using_subcommand stop" -s t -l time -d 'Seconds to wait after SIGTERM before SIGKILL' -r
+complete -c hutch -n "__fish_hutch_using_subcommand stop" -s t -l time -d 'Seconds to wait for a clean shutdown before SIGKILL' -r
 complete -c hutch -n "__fish_hutch_using_subcommand stop" -l root -d 'Keep state (images, environments and what runs of them) under DIR/data instead of $XDG_DATA_HOME/hutch; DIR must be writable by you alone' -r -F
 complete -c hutch -n "__fish_hutch_using_subcommand stop" -s v -l verbose -d 'Log what hutch does on stderr (-vv for more detail)'
 complete -c hutch -n "__fish_hutch_using_subcommand stop" -s q -l quiet -d 'Print nothing but errors'
@@ -227,7 +227,7 @@ complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_su
 complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter cp ls status logs rm check completions image help" -f -a "profile" -d 'List profiles and show what they contain'
 complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter cp ls status logs rm check completions image help" -f -a "create" -d 'Create a persistent environment (`--host`: the host\'s system, a home of its own)'
 complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter cp ls status logs rm check completions image help" -f -a "start" -d 'Start an environment (its supervisor runs detached; output goes to its console log)'
-complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter cp ls status logs rm check completions image help" -f -a "stop" -d 'Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time'
+complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter cp ls status logs rm check completions image help" -f -a "stop" -d 'Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time'
 complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter cp ls status logs rm check completions image help" -f -a "restart" -d 'Restart an environment, as `reboot` inside it does'
 complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter cp ls status logs rm check completions image help" -f -a "update" -d 'Change an environment\'s resource limits (now, if it runs and its cgroup allows)'
 complete -c hutch -n "__fish_hutch_using_subcommand help; and not __fish_seen_subcommand_from run profile create start stop restart update exec enter cp ls status logs rm check completions image help" -f -a "exec" -d 'Run a command in a running environment; exit status as `hutch run`'

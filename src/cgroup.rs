@@ -541,7 +541,10 @@ pub fn find(
     host: &CgroupHost,
     needed: &[(&'static str, &'static str)],
 ) -> Result<Delegated, CgroupError> {
-    let flag = needed.first().map_or("--memory", |(_, flag)| *flag);
+    // Without limits, a cgroup is wanted for an image's systemd (`SandboxSpec::own_cgroup`).
+    let flag = needed
+        .first()
+        .map_or("an image's systemd (--init system)", |(_, flag)| *flag);
     let mountinfo = std::fs::read_to_string(&host.mountinfo).unwrap_or_default();
     let mount = find_cgroup2(&mountinfo).ok_or(CgroupError::NoV2 { flag })?;
     let in_hierarchy = controllers(&mount.mount_point);
@@ -729,6 +732,9 @@ pub fn remove(path: &Path) {
                 let _ = crate::sys::kill(nix::unistd::Pid::from_raw(pid), libc::SIGKILL);
             }
         }
+        // An init inside that manages its subtree (systemd) leaves cgroups of its own there;
+        // a cgroup with children cannot be removed.
+        remove_children(path);
         match std::fs::remove_dir(path) {
             Ok(()) => {
                 tracing::debug!(path = %path.display(), "cgroup removed");
@@ -745,6 +751,19 @@ pub fn remove(path: &Path) {
             return;
         }
         wait_for_change(events.as_ref());
+    }
+}
+
+/// Remove the (emptied) cgroups below `path`, deepest first; what is still busy stays.
+fn remove_children(path: &Path) {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_children(&entry.path());
+            let _ = std::fs::remove_dir(entry.path());
+        }
     }
 }
 

@@ -95,7 +95,7 @@ pub enum Command {
     Create(CreateArgs),
     /// Start an environment (its supervisor runs detached; output goes to its console log)
     Start(NameArg),
-    /// Stop an environment: SIGTERM to its PID 1, SIGKILL after the grace time
+    /// Stop an environment: ask its PID 1 to shut down as its init expects, SIGKILL after the grace time
     Stop(StopArgs),
     /// Restart an environment, as `reboot` inside it does
     Restart(NameArg),
@@ -365,7 +365,7 @@ impl NetArgs {
 pub struct StopArgs {
     /// The environment
     pub name: String,
-    /// Seconds to wait after SIGTERM before SIGKILL
+    /// Seconds to wait for a clean shutdown before SIGKILL
     #[arg(long, short = 't', value_name = "S", default_value_t = 10)]
     pub time: u64,
 }
@@ -635,7 +635,8 @@ fn environment_command(cli: &Cli, matches: &ArgMatches) -> Result<u8, Error> {
             }
         }
         Command::Start(a) => {
-            ensure_delegated(&commands::resources_to_start(&dirs, &a.name)?)?;
+            let (resources, own) = commands::cgroup_to_start(&dirs, &a.name)?;
+            ensure_delegated(&resources, own)?;
             if !commands::start(&dirs, &a.name)? && !cli.quiet {
                 output::note!("hutch: environment {:?} is already running", a.name);
             }
@@ -646,7 +647,8 @@ fn environment_command(cli: &Cli, matches: &ArgMatches) -> Result<u8, Error> {
             }
         }
         Command::Restart(a) => {
-            ensure_delegated(&commands::resources_to_start(&dirs, &a.name)?)?;
+            let (resources, own) = commands::cgroup_to_start(&dirs, &a.name)?;
+            ensure_delegated(&resources, own)?;
             commands::restart(&dirs, &a.name)?
         }
         Command::Exec(a) => {
@@ -844,7 +846,7 @@ fn run(args: &RunArgs, mounts: Vec<MountFlag>, quiet: bool) -> Result<u8, Error>
         })?;
         return Ok(0);
     }
-    ensure_delegated(&spec.resources)?;
+    ensure_delegated(&spec.resources, spec.own_cgroup)?;
     if !quiet {
         for warning in &spec.warnings {
             output::note!("hutch: warning: {warning}");
@@ -990,13 +992,13 @@ fn re_exec_in_scope(err: crate::cgroup::CgroupError) -> Result<(), Error> {
     .into())
 }
 
-/// With limits, make sure this process can give the sandbox a cgroup: where its own cgroup is
+/// With limits (or `own`: a cgroup wanted for the sandbox's init), make sure this process can give the sandbox a cgroup: where its own cgroup is
 /// not delegated (a login shell's session scope), run this same command again in a scope of its
 /// own from the user's systemd (`systemd-run --user --scope -p Delegate=yes`). Returns only when
 /// no new scope is needed, or with the reason none can be had.
-fn ensure_delegated(resources: &crate::cgroup::Resources) -> Result<(), Error> {
+fn ensure_delegated(resources: &crate::cgroup::Resources, own: bool) -> Result<(), Error> {
     use crate::cgroup::{self, CgroupHost};
-    if resources.is_empty() {
+    if resources.is_empty() && !own {
         return Ok(());
     }
     let host = CgroupHost::current();

@@ -171,7 +171,7 @@ pub fn rules(ops: &[MountOp]) -> Vec<PathRule> {
                 } => (dst, Grant::ReadExecute),
                 MountOp::Cgroup2 { dst, .. } => (dst, Grant::Full),
                 MountOp::Symlink { .. } => return None,
-                MountOp::File { dst, .. } => (dst, Grant::ReadExecute),
+                MountOp::File { dst, .. } | MountOp::Sysfs { dst } => (dst, Grant::ReadExecute),
                 MountOp::FileSystem {
                     fstype, dst, attrs, ..
                 } => (

@@ -53,6 +53,12 @@ pub enum Mount {
     Dev {
         dst: PathBuf,
     },
+    /// A read-only sysfs, as systemd expects at /sys. The kernel grants it only to a user
+    /// namespace that owns the sandbox's network namespace (sysfs shows that namespace's
+    /// devices), so only sandboxes with a network namespace of their own get one.
+    Sysfs {
+        dst: PathBuf,
+    },
 }
 
 /// How a bind mount may be used inside the sandbox.
@@ -86,6 +92,10 @@ pub enum MountOp {
         dst: PathBuf,
     },
     Devpts {
+        dst: PathBuf,
+    },
+    /// A new, read-only sysfs (see [`Mount::Sysfs`]).
+    Sysfs {
         dst: PathBuf,
     },
     Symlink {
@@ -158,6 +168,7 @@ impl fmt::Display for MountOp {
             }
             MountOp::Proc { dst } => write!(f, "proc on {}", dst.display()),
             MountOp::Devpts { dst } => write!(f, "devpts on {}", dst.display()),
+            MountOp::Sysfs { dst } => write!(f, "sysfs (read-only) on {}", dst.display()),
             MountOp::Cgroup2 { dst, read_only } => write!(
                 f,
                 "cgroup2 (the sandbox's own cgroup{}) on {}",
@@ -228,6 +239,7 @@ pub fn plan(mounts: &[Mount]) -> Vec<MountOp> {
                 mode: *mode,
             }),
             Mount::Proc { dst } => ops.push(MountOp::Proc { dst: dst.clone() }),
+            Mount::Sysfs { dst } => ops.push(MountOp::Sysfs { dst: dst.clone() }),
             Mount::Dev { dst } => {
                 ops.push(MountOp::Tmpfs {
                     dst: dst.clone(),
@@ -536,6 +548,15 @@ fn apply(root: &mut Root, index: usize, op: &MountOp, umask: u32) -> Result<(), 
         MountOp::Proc { dst } => {
             let proc = at::new_mount("proc", &[], NOSUID | NODEV | mount_attr::NOEXEC, "proc")?;
             attach(root, &proc, dst, Kind::Dir)?;
+        }
+        MountOp::Sysfs { dst } => {
+            let sysfs = at::new_mount(
+                "sysfs",
+                &[],
+                mount_attr::RDONLY | NOSUID | NODEV | mount_attr::NOEXEC,
+                "sysfs",
+            )?;
+            attach(root, &sysfs, dst, Kind::Dir)?;
         }
         MountOp::Cgroup2 { dst, read_only } => {
             // Mounted from inside the sandbox's cgroup namespace, it shows the sandbox's leaf

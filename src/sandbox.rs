@@ -275,7 +275,7 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
 /// With limits: the sandbox's leaf in the delegated cgroup, this process moved out of the way
 /// into a leaf of its own first (see `crate::cgroup`).
 fn cgroup_leaf(spec: &SandboxSpec) -> Result<Option<Leaf>, LaunchError> {
-    if spec.resources.is_empty() {
+    if spec.resources.is_empty() && !spec.own_cgroup {
         return Ok(None);
     }
     let host = CgroupHost::current();
@@ -340,9 +340,15 @@ pub fn namespaces(spec: &SandboxSpec) -> CloneFlags {
 /// file system. Creating a network namespace is the costliest part of a start-up (about 0.6 ms
 /// on a 2-core VM, as long as all the mounts); doing both at once hides it. pasta joins the
 /// namespace by the child's pid as soon as the child exists, so with pasta it must come with
-/// the clone.
+/// the clone; so must it for a sysfs, which the kernel grants only to a mounter whose network
+/// namespace its user namespace owns.
 pub(crate) fn network_in_parallel(spec: &SandboxSpec) -> bool {
-    spec.net.own_namespace() && spec.net != NetMode::Pasta
+    spec.net.own_namespace()
+        && spec.net != NetMode::Pasta
+        && !spec
+            .mounts
+            .iter()
+            .any(|m| matches!(m, mounts::Mount::Sysfs { .. }))
 }
 
 /// The namespaces the child is cloned into: [`namespaces`] less the network one when the child
@@ -464,7 +470,14 @@ impl Hardening {
         let shows_host_cgroups = mount_ops
             .iter()
             .any(|op| matches!(op, MountOp::Bind { dst, .. } if cgroupfs.starts_with(dst)));
-        if !spec.resources.is_empty() && shows_host_cgroups && cgroupfs.is_dir() {
+        if spec.own_cgroup {
+            // The sandbox's init manages its own subtree (its systemd makes init.scope and
+            // slices there); /sys is its own read-only sysfs, mounted before.
+            mount_ops.push(MountOp::Cgroup2 {
+                dst: cgroupfs.to_owned(),
+                read_only: false,
+            });
+        } else if !spec.resources.is_empty() && shows_host_cgroups && cgroupfs.is_dir() {
             mount_ops.push(MountOp::Cgroup2 {
                 dst: cgroupfs.to_owned(),
                 read_only: spec.init_program.is_none(),
@@ -493,11 +506,13 @@ impl Hardening {
         }
         // An interactive sandbox gets its terminal as /dev/console: the host's pty is not in the
         // sandbox's own devpts, and ttyname(3) (so `tty`, ssh, gpg's pinentry) finds it there.
+        // An environment's init gets the supervisor's console pty instead.
         let dev = spec.mounts.iter().find_map(|m| match m {
             mounts::Mount::Dev { dst } => Some(dst),
             _ => None,
         });
-        if let (Some(dev), Some(terminal)) = (dev, sys::stdin_terminal()) {
+        let terminal = spec.console.clone().or_else(sys::stdin_terminal);
+        if let (Some(dev), Some(terminal)) = (dev, terminal) {
             mount_ops.push(MountOp::Bind {
                 src: terminal,
                 dst: dev.join("console"),

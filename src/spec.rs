@@ -157,8 +157,14 @@ pub struct SandboxSpec {
     /// `--allow-host`: egress only to these names, through hutch's forwarder instead of pasta.
     pub egress: Option<crate::net::EgressPlan>,
     pub limits: Vec<Limit>,
-    /// cgroup v2 limits; empty: the sandbox gets no cgroup of its own.
+    /// cgroup v2 limits; empty: the sandbox gets no cgroup of its own, unless `own_cgroup`.
     pub resources: Resources,
+    /// A cgroup of its own for PID 1 even without limits, mounted writable at /sys/fs/cgroup:
+    /// an image's systemd manages that subtree itself (the "delegation" of cgroups(7)).
+    pub own_cgroup: bool,
+    /// The host's pty slave to bind at /dev/console (an environment's, see `env::console`);
+    /// `None`: the terminal on stdin, if any.
+    pub console: Option<PathBuf>,
     pub landlock: LandlockMode,
     /// Landlock TCP port rules; only with the host's network (an own namespace needs none).
     pub tcp_ports: TcpPorts,
@@ -554,6 +560,8 @@ impl SandboxSpec {
             egress,
             limits,
             resources,
+            own_cgroup: false,
+            console: None,
             landlock,
             tcp_ports,
             landlock_scopes: Scopes::default(),
@@ -592,7 +600,8 @@ fn mount_destination(mount: &Mount) -> &Path {
         | Mount::Bind { dst, .. }
         | Mount::Tmpfs { dst, .. }
         | Mount::Proc { dst }
-        | Mount::Dev { dst } => dst,
+        | Mount::Dev { dst }
+        | Mount::Sysfs { dst } => dst,
     }
 }
 
@@ -909,6 +918,43 @@ mod tests {
     fn resolve(req: &RunRequest, profile: &str, host: &Host) -> Result<SandboxSpec, SpecError> {
         let profile = Catalog::new(None).load(profile)?.expanded(&host.vars())?;
         SandboxSpec::resolve(req, &profile, host)
+    }
+
+    /// An image's systemd gets its own cgroup mounted writable over the sysfs it is given, and
+    /// the supervisor's console pty as /dev/console; a plain sandbox neither.
+    #[test]
+    fn an_init_that_manages_cgroups_gets_a_writable_cgroup2_and_a_console() {
+        use crate::mounts::{Access, MountOp};
+        use crate::sandbox::Hardening;
+        let cwd = tempfile::tempdir().unwrap();
+        let cwd = cwd.path().canonicalize().unwrap();
+        let mut spec = resolve(
+            &request(&["true"]),
+            "default",
+            &host(&cwd, Path::new("/home/ada")),
+        )
+        .unwrap();
+        spec.mounts.push(Mount::Dev { dst: "/dev".into() });
+        spec.mounts.push(Mount::Sysfs { dst: "/sys".into() });
+        let plain = Hardening::prepare(&spec).unwrap().mount_ops;
+        assert!(!plain.iter().any(|op| matches!(op, MountOp::Cgroup2 { .. })));
+        spec.own_cgroup = true;
+        spec.console = Some("/dev/pts/9".into());
+        let ops = Hardening::prepare(&spec).unwrap().mount_ops;
+        let at = |wanted: &MountOp| ops.iter().position(|op| op == wanted);
+        let cgroup = at(&MountOp::Cgroup2 {
+            dst: "/sys/fs/cgroup".into(),
+            read_only: false,
+        })
+        .expect("a writable cgroup2");
+        let sysfs = at(&MountOp::Sysfs { dst: "/sys".into() }).expect("sysfs");
+        assert!(sysfs < cgroup, "the cgroup2 goes over the sysfs: {ops:?}");
+        assert!(at(&MountOp::Bind {
+            src: "/dev/pts/9".into(),
+            dst: "/dev/console".into(),
+            access: Access::Device,
+        })
+        .is_some());
     }
 
     #[test]

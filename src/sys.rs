@@ -1191,6 +1191,71 @@ pub fn standard_fd(fd: i32) -> BorrowedFd<'static> {
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
+/// [`wait_for_signal`] for at most `timeout` (`sigtimedwait(2)`): `None` when it passed first.
+pub fn wait_for_signal_until(
+    signals: &SigSet,
+    timeout: std::time::Duration,
+) -> SysResult<Option<ReceivedSignal>> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let spec = libc::timespec {
+            tv_sec: left.as_secs() as libc::time_t,
+            tv_nsec: left.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: siginfo_t is plain old data; all-zero is valid and the kernel fills it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: the three pointers refer to live, properly typed values for the whole call.
+        let ret = unsafe { libc::sigtimedwait(signals.as_ref(), &mut info, &spec) };
+        if ret == -1 {
+            match Errno::last() {
+                Errno::EINTR => continue,
+                Errno::EAGAIN => return Ok(None),
+                errno => {
+                    return Err(SysError {
+                        call: "sigtimedwait()".into(),
+                        errno,
+                    })
+                }
+            }
+        }
+        return Ok(Some(ReceivedSignal {
+            signal: ret,
+            code: info.si_code,
+        }));
+    }
+}
+
+/// Make `fd` non-blocking and have the kernel send this process SIGIO when it has input
+/// (fcntl(2), F_SETOWN and O_ASYNC): a loop that waits for signals then also hears it.
+pub fn signal_on_input(fd: BorrowedFd) -> SysResult<()> {
+    let failed = |call: &str| SysError {
+        call: call.into(),
+        errno: Errno::last(),
+    };
+    // SAFETY: fcntl(2) on a descriptor the caller keeps open; no pointers.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETOWN, libc::getpid()) } == -1 {
+        return Err(failed("fcntl(F_SETOWN)"));
+    }
+    // SAFETY: as above.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if flags == -1 {
+        return Err(failed("fcntl(F_GETFL)"));
+    }
+    // SAFETY: as above.
+    let set = unsafe {
+        libc::fcntl(
+            fd.as_raw_fd(),
+            libc::F_SETFL,
+            flags | libc::O_ASYNC | libc::O_NONBLOCK,
+        )
+    };
+    if set == -1 {
+        return Err(failed("fcntl(F_SETFL, O_ASYNC)"));
+    }
+    Ok(())
+}
+
 // --- OCI runtime (`hutch-oci`): credentials of a container's process. ---
 
 /// capset(2) with the three sets given separately (OCI's `process.capabilities`), as bit masks

@@ -39,6 +39,9 @@ pub fn create(
                     message: "it has no /sbin/init for --init system".into(),
                 });
             }
+            if init == super::Init::System {
+                bootable_here(super::inits::detect(&[rootfs]))?;
+            }
             Source::Image
         }
         _ => return Err(EnvError::NoSource),
@@ -60,6 +63,9 @@ pub fn create(
         image: image.map(str::to_owned),
         net,
         mounts: shares,
+        stop_signal: None,
+        ready: None,
+        boot_timeout: None,
         limits,
     };
     super::create(&paths, &definition)?;
@@ -89,16 +95,54 @@ pub fn create(
 }
 
 fn load(dirs: &StateDirs, name: &str) -> Result<(EnvPaths, crate::spec::SandboxSpec), EnvError> {
-    let paths = EnvPaths::new(dirs, name)?;
-    let definition = paths.load()?;
+    let (paths, definition) = load_definition(dirs, name)?;
     let spec = super::spec(&paths, &definition, &Host::current()?)?;
     Ok((paths, spec))
 }
 
+fn load_definition(dirs: &StateDirs, name: &str) -> Result<(EnvPaths, Definition), EnvError> {
+    let paths = EnvPaths::new(dirs, name)?;
+    let definition = paths.load()?;
+    Ok((paths, definition))
+}
+
+/// The sandbox and the init's conventions a supervisor needs.
+fn load_for_supervisor(
+    dirs: &StateDirs,
+    name: &str,
+) -> Result<
+    (
+        EnvPaths,
+        crate::spec::SandboxSpec,
+        super::inits::Conventions,
+    ),
+    EnvError,
+> {
+    let (paths, definition) = load_definition(dirs, name)?;
+    let spec = super::spec(&paths, &definition, &Host::current()?)?;
+    let mut spec = spec;
+    let conventions = super::conventions(&paths, &definition)?;
+    // systemd installed inside since `hutch create` is found here.
+    bootable_here(conventions.kind)?;
+    // systemd mounts nothing of cgroups itself inside a user namespace: it manages the cgroup2
+    // it finds at /sys/fs/cgroup, which must be its own.
+    spec.own_cgroup = conventions.kind == super::inits::InitKind::Systemd;
+    Ok((paths, spec, conventions))
+}
+
+/// Refuse to boot an init this host cannot run, rather than let it freeze.
+fn bootable_here(kind: super::inits::InitKind) -> Result<(), EnvError> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    match super::inits::host_problem(kind, &mountinfo) {
+        Some(problem) => Err(problem.into()),
+        None => Ok(()),
+    }
+}
+
 /// `hutch start`: whether it started (`false`: it was running already).
 pub fn start(dirs: &StateDirs, name: &str) -> Result<bool, EnvError> {
-    let (paths, spec) = load(dirs, name)?;
-    supervisor::start(&paths, &spec)
+    let (paths, spec, conventions) = load_for_supervisor(dirs, name)?;
+    supervisor::start(&paths, &spec, &conventions)
 }
 
 /// `hutch stop`: whether it was running.
@@ -108,8 +152,8 @@ pub fn stop(dirs: &StateDirs, name: &str, grace: u64) -> Result<bool, EnvError> 
 }
 
 pub fn restart(dirs: &StateDirs, name: &str) -> Result<(), EnvError> {
-    let (paths, spec) = load(dirs, name)?;
-    supervisor::restart(&paths, &spec)
+    let (paths, spec, conventions) = load_for_supervisor(dirs, name)?;
+    supervisor::restart(&paths, &spec, &conventions)
 }
 
 pub fn exec(
@@ -152,6 +196,9 @@ pub struct Summary {
     /// Seconds since the epoch PID 1 (re)started, when running.
     pub since: Option<u64>,
     pub restarts: Option<u32>,
+    /// What the environment's init last said of itself (systemd's `STATUS=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_status: Option<String>,
     /// Why it last stopped on its own (crash loop, failed start), if it did.
     pub last_stop: Option<String>,
     pub created: u64,
@@ -179,10 +226,20 @@ impl Summary {
 fn summary(paths: &EnvPaths) -> Result<Summary, EnvError> {
     let definition = paths.load()?;
     let status = runtime::status(paths)?;
+    let last_stop = std::fs::read_to_string(paths.last_stop()).ok();
     let (status_name, state) = match status {
+        // It stopped on its own, for the reason in last_stop (a failed boot, a crash loop).
+        Status::Stopped if last_stop.is_some() => ("failed", None),
         Status::Stopped => ("stopped", None),
         Status::Starting => ("starting", None),
-        Status::Running(state) => ("running", Some(state)),
+        Status::Running(state) => (
+            match state.phase {
+                runtime::Phase::Booting => "booting",
+                runtime::Phase::Running => "running",
+                runtime::Phase::Stopping => "stopping",
+            },
+            Some(state),
+        ),
     };
     Ok(Summary {
         name: definition.name,
@@ -194,7 +251,8 @@ fn summary(paths: &EnvPaths) -> Result<Summary, EnvError> {
         init_pid: state.as_ref().map(|s| s.init),
         since: state.as_ref().map(|s| s.since),
         restarts: state.as_ref().map(|s| s.restarts),
-        last_stop: std::fs::read_to_string(paths.last_stop()).ok(),
+        init_status: state.as_ref().and_then(|s| s.init_status.clone()),
+        last_stop,
         created: definition.created,
         home: paths.home().display().to_string(),
         mounts: definition.mounts,
@@ -323,6 +381,9 @@ pub fn status(dirs: &StateDirs, name: &str, json: bool) -> Result<String, EnvErr
             super::now().saturating_sub(since)
         );
     }
+    if let Some(said) = &s.init_status {
+        let _ = writeln!(out, "init says: {said}");
+    }
     if !s.limits.is_empty() {
         let limits = toml::to_string(&s.limits).expect("plain data");
         let _ = writeln!(
@@ -372,28 +433,53 @@ fn usage_lines(usage: &crate::cgroup::Usage) -> String {
     out
 }
 
-/// The cgroup of a running environment with limits.
+/// The cgroup a command run in a running environment with a cgroup of its own joins: the
+/// environment's, or where its init manages that subtree (systemd's slices and scopes), a
+/// `hutch-exec` cgroup in it. A cgroup whose children have controllers holds no process of its
+/// own (the "no internal processes" rule of cgroups(7)).
 pub fn running_cgroup(
     dirs: &StateDirs,
     name: &str,
 ) -> Result<Option<std::path::PathBuf>, EnvError> {
     let paths = EnvPaths::new(dirs, name)?;
-    Ok(match runtime::status(&paths)? {
-        Status::Running(state) => state.cgroup,
-        _ => None,
-    })
+    let Status::Running(state) = runtime::status(&paths)? else {
+        return Ok(None);
+    };
+    let Some(cgroup) = state.cgroup else {
+        return Ok(None);
+    };
+    let managed = std::fs::read_dir(&cgroup)
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        })
+        .unwrap_or(false);
+    if !managed {
+        return Ok(Some(cgroup));
+    }
+    let exec = cgroup.join("hutch-exec");
+    match std::fs::create_dir(&exec) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(EnvError::Io {
+            what: "cannot create the cgroup",
+            path: exec,
+            source: e,
+        }),
+        _ => Ok(Some(exec)),
+    }
 }
 
-/// The limits a `hutch start` (or a restart) of a stopped environment must give it: none when
-/// it runs already.
-pub fn resources_to_start(
+/// The limits a `hutch start` (or a restart) of a stopped environment must give it, and
+/// whether its init needs a cgroup of its own even without them (systemd): none when it runs
+/// already.
+pub fn cgroup_to_start(
     dirs: &StateDirs,
     name: &str,
-) -> Result<crate::cgroup::Resources, EnvError> {
-    let (paths, spec) = load(dirs, name)?;
+) -> Result<(crate::cgroup::Resources, bool), EnvError> {
+    let (paths, spec, _) = load_for_supervisor(dirs, name)?;
     Ok(match runtime::status(&paths)? {
-        Status::Stopped => spec.resources,
-        _ => crate::cgroup::Resources::default(),
+        Status::Stopped => (spec.resources, spec.own_cgroup),
+        _ => (crate::cgroup::Resources::default(), false),
     })
 }
 

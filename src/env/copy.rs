@@ -247,6 +247,7 @@ fn with_stopped_environment(
     let spec = SandboxSpec {
         argv: Vec::new(),
         init_program: None,
+        own_cgroup: false,
         net: crate::profile::NetMode::None,
         publish: Vec::new(),
         host_loopback: false,

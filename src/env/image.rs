@@ -94,6 +94,27 @@ fn id_ranges(
     }
 }
 
+/// The environment's root as layers, top first: its own upper layer, then the image.
+pub fn layers(paths: &EnvPaths, definition: &Definition) -> Result<Vec<PathBuf>, EnvError> {
+    let image = definition.image.as_deref().ok_or_else(|| EnvError::Image {
+        image: String::new(),
+        message: format!("{} names no image", paths.definition().display()),
+    })?;
+    let (lower, _) = rootfs(&store_of(paths), image)?;
+    Ok(vec![paths.upper(), lower])
+}
+
+/// The image store an environment's data directory belongs to.
+fn store_of(paths: &EnvPaths) -> Store {
+    Store::new(
+        paths
+            .dir
+            .parent()
+            .and_then(|envs| envs.parent())
+            .expect("DATA/envs/NAME"),
+    )
+}
+
 pub fn spec(
     paths: &EnvPaths,
     definition: &Definition,
@@ -103,14 +124,7 @@ pub fn spec(
         image: String::new(),
         message: format!("{} names no image", paths.definition().display()),
     })?;
-    let store = Store::new(
-        paths
-            .dir
-            .parent()
-            .and_then(|envs| envs.parent())
-            .expect("DATA/envs/NAME"),
-    );
-    let (lower, meta) = rootfs(&store, image)?;
+    let (lower, meta) = rootfs(&store_of(paths), image)?;
     let profile = Profile::from_builtin_text("image", IMAGE_PROFILE)?;
     let mut host = host.clone();
     host.cwd = "/".into();
@@ -143,12 +157,98 @@ pub fn spec(
     spec.landlock_scopes = super::environment_scopes(&spec);
     if definition.init == super::Init::System {
         spec.init_program = Some(c"/sbin/init".to_owned());
+        machine(paths, &mut spec)?;
     }
     // A distribution's root: podman's list, and reboot(2) to restart the environment.
     spec.capabilities = CapSet::from_names(caps::ROOT_DEFAULT)
         .expect("the built-in list is valid")
         .with("SYS_BOOT");
     Ok(spec)
+}
+
+/// What a distribution's own init expects of a machine, as LXC and podman's `--systemd=always`
+/// provide it: `container=hutch` in its environment (systemd then knows it is in a container,
+/// writes /run/systemd/container itself, and leaves alone what a container cannot touch), a
+/// machine id of the environment's own (generated once, kept in `envs/NAME/machine-id`; an
+/// image's id would be shared by every environment made from it), /run/lock, and a read-only
+/// sysfs where the environment has a network namespace of its own, as the kernel requires.
+fn machine(paths: &EnvPaths, spec: &mut SandboxSpec) -> Result<(), EnvError> {
+    spec.env.retain(|var| {
+        !var.as_bytes().starts_with(b"container=") && !var.as_bytes().starts_with(b"NOTIFY_SOCKET=")
+    });
+    spec.env.push(c"container=hutch".to_owned());
+    spec.env.push(
+        std::ffi::CString::new(format!("NOTIFY_SOCKET={}", super::notify::INSIDE)).expect("no NUL"),
+    );
+    // Bound by the supervisor before PID 1 is started (see [`super::notify`]).
+    spec.mounts.push(Mount::Bind {
+        src: super::notify::host_path(paths),
+        dst: super::notify::INSIDE.into(),
+        read_only: true,
+    });
+    spec.mounts.push(Mount::Tmpfs {
+        dst: "/run/lock".into(),
+        mode: 0o1777,
+    });
+    if spec.net.own_namespace() {
+        spec.mounts.push(Mount::Sysfs { dst: "/sys".into() });
+    }
+    install_machine_id(paths)?;
+    Ok(())
+}
+
+/// Put the environment's machine id into its own layer as /etc/machine-id, unless that layer has
+/// one (or a whiteout: it was removed inside). A plain file, not a bind mount: systemd takes an
+/// /etc/machine-id that is a mount point for a transient one and fails to commit it
+/// (systemd-machine-id-commit.service). Written before the overlay is mounted.
+fn install_machine_id(paths: &EnvPaths) -> Result<(), EnvError> {
+    let etc = paths.upper().join("etc");
+    let target = etc.join("machine-id");
+    if std::fs::symlink_metadata(&target).is_ok() {
+        return Ok(());
+    }
+    let io = |what: &'static str, path: &std::path::Path| {
+        let path = path.to_owned();
+        move |source| EnvError::Io { what, path, source }
+    };
+    if std::fs::symlink_metadata(&etc).is_err() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&etc)
+            .map_err(io("cannot create", &etc))?;
+    }
+    std::fs::copy(machine_id(paths)?, &target).map_err(io("cannot write", &target))?;
+    Ok(())
+}
+
+/// `envs/NAME/machine-id`, made with a new random id (machine-id(5): 32 lowercase hex digits
+/// and a newline) if it is not there yet.
+pub fn machine_id(paths: &EnvPaths) -> Result<PathBuf, EnvError> {
+    use std::io::Read;
+    let path = paths.dir.join("machine-id");
+    if path.exists() {
+        return Ok(path);
+    }
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .map_err(|source| EnvError::Io {
+            what: "cannot read",
+            path: "/dev/urandom".into(),
+            source,
+        })?;
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    super::write_atomically(&path, format!("{id}\n").as_bytes())?;
+    // Every user inside reads it (dbus, journald); envs/NAME is the user's alone.
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).map_err(
+        |source| EnvError::Io {
+            what: "cannot make readable",
+            path: path.clone(),
+            source,
+        },
+    )?;
+    Ok(path)
 }
 
 /// pasta when it is installed (an environment from an image expects a network), else none.

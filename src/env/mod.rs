@@ -10,10 +10,13 @@
 //! state file whose lock is free belongs to a dead supervisor and is removed.
 
 pub mod commands;
+pub mod console;
 pub mod copy;
 pub mod image;
+pub mod inits;
 pub mod join;
 pub mod logs;
+pub mod notify;
 pub mod relay;
 pub mod runtime;
 pub mod shares;
@@ -73,6 +76,18 @@ pub struct Definition {
     /// PID 1: hutch's init, or the image's own /sbin/init (`--init system`).
     #[serde(default, skip_serializing_if = "Init::is_hutch")]
     pub init: Init,
+    /// The signal that asks PID 1 to shut down, over what its init is known to take (see
+    /// [`inits`]): `SIGPWR`, `SIGRTMIN+3`, a number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// When the init counts as booted, over what its init is known to do: `notify` waits for
+    /// `READY=1` on `$NOTIFY_SOCKET` (systemd's default), `started` only for it to run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<inits::Readiness>,
+    /// Seconds a `notify` init may take to boot before it is taken for frozen and stopped
+    /// (default 180).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_timeout: Option<u64>,
     /// The image, for `source = "image"` (`hutch image rm` looks for this key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
@@ -151,6 +166,8 @@ pub enum EnvError {
     Spec(#[from] SpecError),
     #[error(transparent)]
     Net(#[from] NetError),
+    #[error(transparent)]
+    Inits(#[from] inits::InitsError),
     #[error("the supervisor of {name:?} failed: {message}")]
     Supervisor { name: String, message: String },
     #[error("{what}")]
@@ -189,6 +206,7 @@ impl EnvError {
             EnvError::Profile(e) => e.hint(),
             EnvError::Spec(e) => e.hint(),
             EnvError::Net(e) => e.hint(),
+            EnvError::Inits(e) => e.hint(),
             EnvError::Cgroup(e) => e.hint(),
             EnvError::Supervisor { name, .. } => Some(format!("`hutch logs {name}` shows its console")),
             _ => None,
@@ -397,6 +415,40 @@ pub fn spec(
     Ok(spec)
 }
 
+/// How the environment's PID 1 is asked to stop and to reboot: hutch's init, or the image's own
+/// as found in its layers now (a package installed inside may have changed it).
+pub fn conventions(
+    paths: &EnvPaths,
+    definition: &Definition,
+) -> Result<inits::Conventions, EnvError> {
+    let stop_signal =
+        match &definition.stop_signal {
+            None => None,
+            Some(value) => Some(inits::parse_signal(value).ok_or_else(|| {
+                inits::InitsError::BadStopSignal {
+                    value: value.clone(),
+                    definition: paths.definition(),
+                }
+            })?),
+        };
+    if definition.init == Init::Hutch || definition.source == Source::Host {
+        let mut conventions = inits::Conventions::hutch();
+        if let Some(signal) = stop_signal {
+            conventions.stop = inits::Ask::Signal(signal);
+        }
+        return Ok(conventions);
+    }
+    let mut conventions =
+        inits::Conventions::for_image(&image::layers(paths, definition)?, stop_signal);
+    if let Some(ready) = definition.ready {
+        conventions.ready = ready;
+    }
+    if let Some(seconds) = definition.boot_timeout {
+        conventions.boot_timeout = std::time::Duration::from_secs(seconds);
+    }
+    Ok(conventions)
+}
+
 /// Landlock scopes for an environment: see [`crate::landlock::Scopes`]. Only a shared network
 /// needs the abstract-socket scope (the host's D-Bus and X11 are there).
 pub fn environment_scopes(spec: &SandboxSpec) -> crate::landlock::Scopes {
@@ -453,6 +505,9 @@ mod tests {
             image: None,
             net: NetSettings::default(),
             mounts: Vec::new(),
+            stop_signal: None,
+            ready: None,
+            boot_timeout: None,
             limits: Default::default(),
         };
         create(&paths, &def).unwrap();
@@ -486,6 +541,9 @@ mod tests {
                 allow_hosts: vec!["a.test".into()],
             },
             mounts: Vec::new(),
+            stop_signal: None,
+            ready: None,
+            boot_timeout: None,
             limits: crate::cgroup::ResourceFlags {
                 memory: Some("64M".into()),
                 pids: Some("32".into()),

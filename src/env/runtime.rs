@@ -29,9 +29,27 @@ pub struct RuntimeState {
     /// The kernel's boot id when this was written: start times count from boot.
     #[serde(default)]
     pub boot_id: String,
+    /// Whether PID 1 has booted (see [`Phase`]).
+    #[serde(default)]
+    pub phase: Phase,
+    /// The init's last `STATUS=` (see [`super::notify`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_status: Option<String>,
     /// The sandbox's cgroup directory, with limits (`hutch status`, `hutch update`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<std::path::PathBuf>,
+}
+
+/// Where a running environment's init is: an init that reports readiness (systemd) is booting
+/// until it says `READY=1`; any other is running once it runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Booting,
+    #[default]
+    Running,
+    /// It said `STOPPING=1`: shutting down.
+    Stopping,
 }
 
 /// `/proc/sys/kernel/random/boot_id`: new at every boot, so read once per process (`hutch ls`
@@ -205,6 +223,8 @@ mod tests {
             since: 0,
             restarts: 0,
             boot_id: boot_id(),
+            phase: Phase::Running,
+            init_status: None,
             cgroup: None,
         };
         assert!(state.init_alive() && state.supervisor_alive());

@@ -86,7 +86,8 @@ pub fn from_flags(flags: &[MountFlag], host: &Host) -> Result<Vec<Share>, SpecEr
             Mount::Tmpfs { dst, .. }
             | Mount::Overlay { dst, .. }
             | Mount::Proc { dst }
-            | Mount::Dev { dst } => Share {
+            | Mount::Dev { dst }
+            | Mount::Sysfs { dst } => Share {
                 kind: ShareKind::Tmpfs,
                 src: None,
                 dst,

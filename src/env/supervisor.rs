@@ -14,7 +14,10 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::runtime::{self, RuntimeState, Status};
+use super::console::Console;
+use super::inits::{self, Ask, Conventions, Readiness};
+use super::notify::{Notice, NotifySocket};
+use super::runtime::{self, Phase, RuntimeState, Status};
 use super::{EnvError, EnvPaths};
 use crate::sandbox;
 use crate::spec::SandboxSpec;
@@ -29,7 +32,11 @@ const STARTED: &str = "started";
 const ALREADY: &str = "already running";
 
 /// Start the environment unless it runs. Returns once PID 1 runs (or the start failed).
-pub fn start(paths: &EnvPaths, spec: &SandboxSpec) -> Result<bool, EnvError> {
+pub fn start(
+    paths: &EnvPaths,
+    spec: &SandboxSpec,
+    conventions: &Conventions,
+) -> Result<bool, EnvError> {
     if let Status::Running(_) | Status::Starting = runtime::status(paths)? {
         return Ok(false);
     }
@@ -55,7 +62,9 @@ pub fn start(paths: &EnvPaths, spec: &SandboxSpec) -> Result<bool, EnvError> {
             let _ = sys::setsid();
             // SAFETY: this child of a single-threaded process has the one thread that forked.
             match unsafe { sys::fork() } {
-                Ok(None) => crate::child::run("the supervisor", || supervise(paths, spec, writer)),
+                Ok(None) => crate::child::run("the supervisor", || {
+                    supervise(paths, spec, conventions, writer)
+                }),
                 _ => 0,
             }
         }),
@@ -95,7 +104,12 @@ fn say(message: &str) {
     crate::output::note!("hutch: {message}");
 }
 
-fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -> ! {
+fn supervise(
+    paths: &EnvPaths,
+    spec: &SandboxSpec,
+    conventions: &Conventions,
+    mut starter: std::fs::File,
+) -> ! {
     let console = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -150,7 +164,47 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
         since: 0,
         restarts: 0,
         boot_id: runtime::boot_id(),
+        phase: Phase::Running,
+        init_status: None,
         cgroup: None,
+    };
+    // An image's own init gets a socket to say it has booted (bound before PID 1 exists: the
+    // environment's mounts include it).
+    let notify = if conventions.kind == inits::InitKind::Hutch {
+        None
+    } else {
+        match NotifySocket::bind(paths) {
+            Ok(notify) => Some(notify),
+            Err(e) => {
+                let _ = answer(&mut starter, &crate::error::render(&e, e.hint().as_deref()));
+                runtime::clear(paths);
+                sys::exit_immediately(125);
+            }
+        }
+    };
+    // And a console, for its boot and shutdown messages.
+    let console = if conventions.kind == inits::InitKind::Hutch {
+        None
+    } else {
+        match Console::open() {
+            Ok(console) => Some(console),
+            Err(e) => {
+                let _ = answer(&mut starter, &crate::error::render(&e, e.hint().as_deref()));
+                runtime::clear(paths);
+                sys::exit_immediately(125);
+            }
+        }
+    };
+    let with_console;
+    let spec = match &console {
+        Some(console) => {
+            with_console = SandboxSpec {
+                console: Some(console.slave_path.clone()),
+                ..spec.clone()
+            };
+            &with_console
+        }
+        None => spec,
     };
     let mut starter = Some(starter);
     let mut recent: VecDeque<Instant> = VecDeque::new();
@@ -167,6 +221,13 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
         state.init = started.init.as_raw();
         state.init_start = sys::process_start_time(started.init).unwrap_or(0);
         state.since = super::now();
+        let notifies = conventions.ready == Readiness::Notify && notify.is_some();
+        state.phase = if notifies {
+            Phase::Booting
+        } else {
+            Phase::Running
+        };
+        state.init_status = None;
         state.cgroup = started.cgroup.as_ref().map(|leaf| leaf.path.clone());
         if let Err(e) = runtime::write_state(paths, &state) {
             let _ = sys::kill(started.init, libc::SIGKILL);
@@ -174,18 +235,51 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
             break Some(crate::error::render(&e, None));
         }
         say(&format!(
-            "environment {} running (PID 1 is {} on the host)",
-            paths.name, started.init
+            "environment {} {} (PID 1 is {} on the host)",
+            paths.name,
+            if notifies { "booting" } else { "running" },
+            started.init
         ));
-        if let Some(mut starter) = starter.take() {
-            let _ = answer(&mut starter, STARTED);
+        if !notifies {
+            if let Some(mut starter) = starter.take() {
+                let _ = answer(&mut starter, STARTED);
+            }
         }
         shed_start_up_memory();
-        let (status, request) = wait_for_init(started.init, stop_signal(spec), &signals);
+        let asker = Asker {
+            init: started.init,
+            paths,
+            spec,
+            conventions,
+        };
+        let mut boot = Boot {
+            paths,
+            state: &mut state,
+            notify: notify.as_ref(),
+            console: console.as_ref(),
+            ready_by: notifies.then(|| Instant::now() + conventions.boot_timeout),
+            starter: &mut starter,
+            frozen: false,
+        };
+        let (status, request) = wait_for_init(&asker, &signals, &mut boot);
+        if boot.frozen {
+            let _ = waitpid(started.init, None);
+            break Some(format!(
+                "stopped: PID 1 ({}) did not report that it had booted (READY=1) within {} s",
+                conventions.kind,
+                conventions.boot_timeout.as_secs()
+            ));
+        }
         if let Some(leaf) = started.cgroup.take() {
             sandbox::report_oom(spec, &leaf);
             // cgroup.kill: nothing PID 1 left behind survives it, before a restart either.
             drop(leaf);
+        }
+        if starter.is_some() && request != Request::Stop {
+            break Some(format!(
+                "PID 1 ended before it reported that it had booted ({})",
+                describe(status)
+            ));
         }
         let rebooted = matches!(status, WaitStatus::Signaled(_, Signal::SIGHUP, _));
         let restart_requested = request == Request::Restart;
@@ -229,6 +323,9 @@ fn supervise(paths: &EnvPaths, spec: &SandboxSpec, mut starter: std::fs::File) -
         if let Some(mut starter) = starter.take() {
             let _ = answer(&mut starter, reason);
         }
+    } else if let Some(mut starter) = starter.take() {
+        // `hutch stop` while the init was booting: the waiting `hutch start` says so.
+        let _ = answer(&mut starter, "it was stopped before its init had booted");
     }
     runtime::clear(paths);
     drop(lock);
@@ -268,44 +365,195 @@ enum Request {
     Stop,
 }
 
-/// Wait until PID 1 ends, passing requests on to it as `stop_signal` (what its init takes as
-/// "shut down"). Returns PID 1's status and the last request.
-fn wait_for_init(
+/// Passes `hutch stop` and `hutch restart` on to PID 1 the way its init takes them.
+struct Asker<'a> {
     init: Pid,
-    stop_signal: libc::c_int,
-    signals: &nix::sys::signal::SigSet,
-) -> (WaitStatus, Request) {
-    let mut request = Request::None;
-    loop {
-        let Ok(received) = sys::wait_for_signal(signals) else {
-            return (WaitStatus::StillAlive, Request::Stop);
-        };
-        match Signal::try_from(received.signal) {
-            Ok(Signal::SIGCHLD) => match waitpid(init, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) => {}
-                Ok(status) => return (status, request),
-                Err(_) => return (WaitStatus::StillAlive, Request::Stop),
-            },
-            Ok(Signal::SIGUSR1) if request != Request::Stop => {
-                request = Request::Restart;
-                let _ = sys::kill(init, stop_signal);
+    paths: &'a EnvPaths,
+    spec: &'a SandboxSpec,
+    conventions: &'a Conventions,
+}
+
+impl Asker<'_> {
+    fn stop(&self) {
+        self.ask(&self.conventions.stop, "stop");
+    }
+
+    /// The init's own reboot where it has one; else a stop, and the supervisor starts it again.
+    fn reboot(&self) {
+        match &self.conventions.reboot {
+            Some(ask) => self.ask(ask, "reboot"),
+            None => self.stop(),
+        }
+    }
+
+    fn ask(&self, ask: &Ask, what: &str) {
+        match ask {
+            Ask::Signal(signal) => {
+                if self.conventions.kind != inits::InitKind::Hutch {
+                    say(&format!(
+                        "asking PID 1 ({}) to {what} with {}",
+                        self.conventions.kind,
+                        inits::signal_name(*signal)
+                    ));
+                }
+                let _ = sys::kill(self.init, *signal);
             }
-            Ok(Signal::SIGTERM | Signal::SIGINT | Signal::SIGHUP) => {
-                request = Request::Stop;
-                let _ = sys::kill(init, stop_signal);
+            Ask::Command(argv) => {
+                say(&format!(
+                    "asking PID 1 ({}) to {what}: `{}` inside",
+                    self.conventions.kind,
+                    argv.join(" ")
+                ));
+                if let Err(e) = self.run_inside(argv) {
+                    // Nothing asked it, so nothing will stop it but `hutch stop`'s SIGKILL.
+                    say(&format!("cannot run `{}` inside: {e}", argv.join(" ")));
+                }
             }
-            _ => {}
+        }
+    }
+
+    /// Run `argv` in the environment as `hutch exec` would, without waiting for it: a child
+    /// joins (setns changes the caller, which must not be the supervisor) and its own child
+    /// runs the command; the middle one is reaped here at once, the last one by the host.
+    fn run_inside(&self, argv: &[String]) -> Result<(), sys::SysError> {
+        let argv: Vec<std::ffi::CString> = argv
+            .iter()
+            .filter_map(|a| std::ffi::CString::new(a.as_str()).ok())
+            .collect();
+        // SAFETY: the supervisor is single-threaded (see `crate::child`).
+        match unsafe { sys::fork() }? {
+            None => crate::child::run("asking the init", || {
+                // SAFETY: this child of a single-threaded process has the one thread that forked.
+                match unsafe { sys::fork() } {
+                    Ok(None) => crate::child::run("a command for the init", || {
+                        match super::join::exec(
+                            self.paths,
+                            self.spec,
+                            Some(argv.clone()),
+                            None,
+                            Default::default(),
+                        ) {
+                            Ok(status) => status as i32,
+                            Err(e) => {
+                                say(&crate::error::render(&e, None));
+                                125
+                            }
+                        }
+                    }),
+                    _ => 0,
+                }
+            }),
+            Some(middle) => {
+                let _ = waitpid(middle, None);
+                Ok(())
+            }
         }
     }
 }
 
-/// The signal that asks PID 1 to shut down: SIGTERM for hutch's init; for an image's own init,
-/// SIGRTMIN+3 (systemd's "halt", as podman uses; inits that ignore it get SIGKILL after the
-/// grace time).
-fn stop_signal(spec: &SandboxSpec) -> libc::c_int {
-    match spec.init_program {
-        Some(_) => libc::SIGRTMIN() + 3,
-        None => libc::SIGTERM,
+/// One boot of PID 1 as the supervisor follows it: what the init says on the notification
+/// socket goes into the state (and, with `READY=1`, to a waiting `hutch start`).
+struct Boot<'a> {
+    paths: &'a EnvPaths,
+    state: &'a mut RuntimeState,
+    notify: Option<&'a NotifySocket>,
+    console: Option<&'a Console>,
+    /// Until when the init may boot; `None` once it has (or when it does not say).
+    ready_by: Option<Instant>,
+    starter: &'a mut Option<std::fs::File>,
+    /// It did not boot in time and was killed.
+    frozen: bool,
+}
+
+impl Boot<'_> {
+    fn heard(&mut self, notices: Vec<Notice>) {
+        let before = (self.state.phase, self.state.init_status.clone());
+        for notice in notices {
+            if let Some(status) = notice.status {
+                self.state.init_status = Some(status);
+            }
+            if notice.ready && self.state.phase == Phase::Booting {
+                self.state.phase = Phase::Running;
+                self.ready_by = None;
+            }
+            if notice.stopping {
+                self.state.phase = Phase::Stopping;
+            }
+        }
+        if (self.state.phase, self.state.init_status.clone()) == before {
+            return;
+        }
+        let _ = runtime::write_state(self.paths, self.state);
+        if before.0 == Phase::Booting && self.state.phase == Phase::Running {
+            say(&format!("environment {} running (booted)", self.paths.name));
+            if let Some(mut starter) = self.starter.take() {
+                let _ = answer(&mut starter, STARTED);
+            }
+        }
+    }
+}
+
+/// Wait until PID 1 ends, passing requests on to it by its init's conventions. Returns PID 1's
+/// status and the last request. An init that has not booted by `boot.ready_by` is killed.
+fn wait_for_init(
+    asker: &Asker,
+    signals: &nix::sys::signal::SigSet,
+    boot: &mut Boot,
+) -> (WaitStatus, Request) {
+    let init = asker.init;
+    let mut request = Request::None;
+    loop {
+        let received = match boot.ready_by {
+            Some(deadline) => sys::wait_for_signal_until(
+                signals,
+                deadline.saturating_duration_since(Instant::now()),
+            ),
+            None => sys::wait_for_signal(signals).map(Some),
+        };
+        let received = match received {
+            Ok(Some(received)) => received,
+            Ok(None) => {
+                say(&format!(
+                    "PID 1 ({}) has not booted within {} s: killing it",
+                    asker.conventions.kind,
+                    asker.conventions.boot_timeout.as_secs()
+                ));
+                boot.frozen = true;
+                let _ = sys::kill(init, libc::SIGKILL);
+                return (WaitStatus::StillAlive, Request::Stop);
+            }
+            Err(_) => return (WaitStatus::StillAlive, Request::Stop),
+        };
+        match Signal::try_from(received.signal) {
+            Ok(Signal::SIGIO) => {
+                if let Some(console) = boot.console {
+                    console.drain();
+                }
+                if let Some(notify) = boot.notify {
+                    boot.heard(notify.drain());
+                }
+            }
+            Ok(Signal::SIGCHLD) => match waitpid(init, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => {}
+                Ok(status) => {
+                    // Its last words.
+                    if let Some(console) = boot.console {
+                        console.drain();
+                    }
+                    return (status, request);
+                }
+                Err(_) => return (WaitStatus::StillAlive, Request::Stop),
+            },
+            Ok(Signal::SIGUSR1) if request != Request::Stop => {
+                request = Request::Restart;
+                asker.reboot();
+            }
+            Ok(Signal::SIGTERM | Signal::SIGINT | Signal::SIGHUP) => {
+                request = Request::Stop;
+                asker.stop();
+            }
+            _ => {}
+        }
     }
 }
 
@@ -359,11 +607,15 @@ pub fn stop(paths: &EnvPaths, grace: u64) -> Result<bool, EnvError> {
 }
 
 /// Restart a running environment in place (same supervisor), or start a stopped one.
-pub fn restart(paths: &EnvPaths, spec: &SandboxSpec) -> Result<(), EnvError> {
+pub fn restart(
+    paths: &EnvPaths,
+    spec: &SandboxSpec,
+    conventions: &Conventions,
+) -> Result<(), EnvError> {
     runtime::wait_for(5, || Ok(runtime::status(paths)? != Status::Starting))?;
     let state = match runtime::status(paths)? {
         Status::Running(state) => state,
-        Status::Stopped => return start(paths, spec).map(drop),
+        Status::Stopped => return start(paths, spec, conventions).map(drop),
         Status::Starting => {
             return Err(EnvError::Timeout {
                 name: paths.name.clone(),
@@ -383,9 +635,14 @@ pub fn restart(paths: &EnvPaths, spec: &SandboxSpec) -> Result<(), EnvError> {
             source,
         }
     })?;
-    let restarted = runtime::wait_for(30, || {
+    // A new PID 1, booted if its init says so.
+    let seconds = 30 + conventions.boot_timeout.as_secs();
+    let restarted = runtime::wait_for(seconds, || {
         Ok(match runtime::status(paths)? {
-            Status::Running(now) => now.init != state.init || now.init_start != state.init_start,
+            Status::Running(now) => {
+                (now.init != state.init || now.init_start != state.init_start)
+                    && now.phase != Phase::Booting
+            }
             Status::Stopped => {
                 return Err(EnvError::Supervisor {
                     name: paths.name.clone(),
@@ -401,7 +658,7 @@ pub fn restart(paths: &EnvPaths, spec: &SandboxSpec) -> Result<(), EnvError> {
         Err(EnvError::Timeout {
             name: paths.name.clone(),
             what: "restart",
-            seconds: 30,
+            seconds,
         })
     }
 }

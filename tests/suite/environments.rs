@@ -327,6 +327,22 @@ fn bad_names_and_misuse_are_125() {
 
 /// A tiny distribution for the test: busybox (Debian's busybox-static) and an /etc of its own.
 pub(super) fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
+    busybox_image_with_inittab(sb, "::respawn:/bin/sleep 100000\n")
+}
+
+/// The busybox image, with `inittab` for its init.
+pub(super) fn busybox_image_with_inittab(sb: &Sandbox, inittab: &str) -> Option<PathBuf> {
+    busybox_image_with(sb, inittab, "../bin/busybox", &[])
+}
+
+/// The busybox image with `inittab`, /sbin/init linked to `init`, and `files` (path, text;
+/// their directories must exist).
+pub(super) fn busybox_image_with(
+    sb: &Sandbox,
+    inittab: &str,
+    init: &str,
+    files: &[(&str, &str)],
+) -> Option<PathBuf> {
     let busybox = std::path::Path::new("/bin/busybox");
     if !busybox.exists() {
         assert!(!super::harness::strict(), "install busybox-static");
@@ -346,7 +362,17 @@ pub(super) fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
         h
     };
     for dir in [
-        "bin", "sbin", "etc", "root", "home", "tmp", "proc", "dev", "run",
+        "bin",
+        "sbin",
+        "etc",
+        "root",
+        "home",
+        "tmp",
+        "proc",
+        "dev",
+        "run",
+        "lib",
+        "lib/systemd",
     ] {
         let mut h = header(dir, 0o755, tar::EntryType::Directory, 0);
         tar.append_data(&mut h, dir, std::io::empty()).unwrap();
@@ -361,7 +387,7 @@ pub(super) fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
     tar.append_data(&mut h, "bin/busybox", &data[..]).unwrap();
     for applet in [
         "sh", "id", "ls", "cat", "mkdir", "chown", "stat", "reboot", "poweroff", "hostname",
-        "sleep", "mkfifo", "rm", "ln", "truncate", "grep",
+        "sleep", "mkfifo", "rm", "ln", "truncate", "grep", "tr", "touch", "cut", "test",
     ] {
         let mut h = header(&format!("bin/{applet}"), 0o777, tar::EntryType::Symlink, 0);
         tar.append_link(&mut h, format!("bin/{applet}"), "busybox")
@@ -369,13 +395,15 @@ pub(super) fn busybox_image(sb: &Sandbox) -> Option<PathBuf> {
     }
     // busybox's init, for --init system: one service that stays up.
     let mut h = header("sbin/init", 0o777, tar::EntryType::Symlink, 0);
-    tar.append_link(&mut h, "sbin/init", "../bin/busybox")
-        .unwrap();
-    for (file, text) in [
+    tar.append_link(&mut h, "sbin/init", init).unwrap();
+    for &(file, text) in [
         ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
         ("etc/group", "root:x:0:\n"),
-        ("etc/inittab", "::respawn:/bin/sleep 100000\n"),
-    ] {
+        ("etc/inittab", inittab),
+    ]
+    .iter()
+    .chain(files)
+    {
         let mut h = header(file, 0o644, tar::EntryType::Regular, text.len() as u64);
         tar.append_data(&mut h, file, text.as_bytes()).unwrap();
     }
@@ -532,11 +560,29 @@ fn an_environment_from_an_image_keeps_owners_and_reboots() {
     );
 }
 
+/// busybox's inittab with actions that leave marks on the console at boot and at shutdown.
+const MARKING_INITTAB: &str = "::sysinit:/bin/sh -c 'echo hutch-test: sysinit ran in $container'\n\
+    ::respawn:/bin/sleep 100000\n\
+    ::shutdown:/bin/busybox echo hutch-test: shutdown ran\n";
+
+/// How often `what` is in the environment's console log.
+fn console_count(sb: &Sandbox, name: &str, what: &str) -> usize {
+    let log = sb
+        .path()
+        .join("state/data/envs")
+        .join(name)
+        .join("console.log");
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .matches(what)
+        .count()
+}
+
 #[test]
 fn an_image_can_boot_its_own_init() {
     let Some(sb) = sandbox() else { return };
     let _cleanup = Cleanup(&sb);
-    let Some(tarball) = busybox_image(&sb) else {
+    let Some(tarball) = busybox_image_with_inittab(&sb, MARKING_INITTAB) else {
         return;
     };
     ok(&hutch(
@@ -556,20 +602,292 @@ fn an_image_can_boot_its_own_init() {
         ok(&hutch(&sb, &["exec", "sys", "--", "cat", "/proc/1/comm"])),
         "init\n"
     );
-    // busybox's `reboot` asks init, which shuts down and calls reboot(2): the environment
-    // comes back; `hutch stop` ends it even though this init ignores the stop signal.
+    assert!(eventually(10, || console_count(&sb, "sys", "sysinit ran") == 1));
+    // A machine of its own: `container=hutch` for its init, its own machine id, /run/lock,
+    // and a read-only sysfs of its own network namespace.
+    assert_eq!(console_count(&sb, "sys", "sysinit ran in hutch"), 1);
+    let machine = "cat /etc/machine-id; \
+                   grep -E ' /(sys|run/lock) ' /proc/mounts | cut -d' ' -f2,3,4 | cut -d, -f1; \
+                   ls /sys/class/net; stat -c %a /run/lock; \
+                   touch /sys/hutch 2>&1 | grep -o 'Read-only file system'; \
+                   stat -c '%u %a' /etc/machine-id; ls /sys/fs/cgroup";
+    let id = std::fs::read_to_string(sb.path().join("state/data/envs/sys/machine-id")).unwrap();
+    assert!(
+        id.len() == 33 && id.trim_end().bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id:?}"
+    );
+    assert_eq!(
+        ok(&hutch(&sb, &["exec", "sys", "--", "sh", "-c", machine])),
+        format!(
+            "{id}/run/lock tmpfs rw\n/sys sysfs ro\nlo\n1777\n\
+             Read-only file system\n0 644\n"
+        )
+    );
+    ok(&hutch(
+        &sb,
+        &["exec", "sys", "--", "sh", "-c", "echo kept > /root/state"],
+    ));
+    // busybox's `reboot` asks init, which runs its shutdown actions and calls reboot(2): the
+    // environment comes back on the same state.
     let before = state(&sb, "sys");
     // The shutdown ends every process, `reboot` itself included: its own status says nothing.
     let _ = hutch(&sb, &["exec", "sys", "--", "reboot"]);
     assert_restarted(&sb, "sys", &before, 15);
-    ok(&hutch(&sb, &["stop", "sys", "--time", "1"]));
+    assert_eq!(console_count(&sb, "sys", "shutdown ran"), 1);
+    assert!(eventually(10, || console_count(&sb, "sys", "sysinit ran") == 2));
+    assert_eq!(
+        ok(&hutch(
+            &sb,
+            &["exec", "sys", "--", "cat", "/root/state", "/etc/machine-id"]
+        )),
+        format!("kept\n{id}"),
+        "the same state and machine id after a reboot"
+    );
+    // `hutch restart` asks busybox for its reboot (SIGTERM): a clean one too.
+    let before = state(&sb, "sys");
+    ok(&hutch(&sb, &["restart", "sys"]));
+    assert_restarted(&sb, "sys", &before, 15);
+    assert_eq!(console_count(&sb, "sys", "shutdown ran"), 2);
+    // `hutch stop` asks for busybox's poweroff (SIGUSR2): the shutdown actions run and init
+    // powers off, well before the grace time would have it killed.
+    let asked = std::time::Instant::now();
+    ok(&hutch(&sb, &["stop", "sys", "--time", "10"]));
+    let took = asked.elapsed();
     assert_eq!(state(&sb, "sys")["status"], "stopped");
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    assert_eq!(console_count(&sb, "sys", "shutdown ran"), 3);
+    assert_eq!(
+        console_count(&sb, "sys", "asking PID 1 (busybox) to stop with SIGUSR2"),
+        1
+    );
+    assert_eq!(
+        console_count(&sb, "sys", "stopped (PID 1 was killed by SIGINT)"),
+        1,
+        "power off, not SIGKILL"
+    );
+    // `poweroff` inside stops it for good.
+    ok(&hutch(&sb, &["start", "sys"]));
+    let _ = hutch(&sb, &["exec", "sys", "--", "poweroff"]);
+    assert!(
+        eventually(10, || state(&sb, "sys")["status"] == "stopped"),
+        "{}",
+        state(&sb, "sys")
+    );
+    assert_eq!(console_count(&sb, "sys", "shutdown ran"), 4);
+    assert_eq!(
+        console_count(&sb, "sys", "stopped (PID 1 was killed by SIGINT)"),
+        2
+    );
+    // env.toml's stop_signal overrides the init's own: SIGUSR1 is busybox's halt.
+    let definition = sb.path().join("state/data/envs/sys/env.toml");
+    let text = std::fs::read_to_string(&definition).unwrap();
+    std::fs::write(&definition, format!("stop_signal = \"SIGUSR1\"\n{text}")).unwrap();
+    ok(&hutch(&sb, &["start", "sys"]));
+    ok(&hutch(&sb, &["stop", "sys"]));
+    assert_eq!(
+        console_count(&sb, "sys", "asking PID 1 (busybox) to stop with SIGUSR1"),
+        1
+    );
+    assert_eq!(console_count(&sb, "sys", "shutdown ran"), 5);
+    std::fs::write(&definition, format!("stop_signal = \"SIGNOPE\"\n{text}")).unwrap();
+    let out = hutch(&sb, &["start", "sys"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("stop_signal = \"SIGNOPE\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("hint:"), "{}", stderr(&out));
     ok(&hutch(&sb, &["rm", "sys"]));
     assert!(
         eventually(5, || leftovers(&sb) == (vec![], 0)),
         "left behind: {:?}",
         leftovers(&sb)
     );
+}
+
+/// An init that says when it has booted (systemd's sd_notify; here busybox's init, told to be
+/// waited for in env.toml, with the test speaking for it): `hutch start` returns when it has,
+/// `hutch status` says `booting` until then, and one that never does is stopped as failed.
+#[test]
+fn start_waits_for_an_init_that_reports_readiness() {
+    let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
+    let Some(tarball) = busybox_image_with_inittab(&sb, MARKING_INITTAB) else {
+        return;
+    };
+    ok(&hutch(
+        &sb,
+        &["image", "import", tarball.to_str().unwrap(), "--name", "bb"],
+    ));
+    ok(&hutch(
+        &sb,
+        &[
+            "create", "nt", "--image", "bb", "--init", "system", "--net", "none",
+        ],
+    ));
+    let definition = sb.path().join("state/data/envs/nt/env.toml");
+    let text = std::fs::read_to_string(&definition).unwrap();
+    std::fs::write(&definition, format!("ready = \"notify\"\n{text}")).unwrap();
+    let root = sb.path().join("state");
+    let mut start = sb.hutch(["--root".as_ref(), root.as_os_str()]);
+    let mut start = start
+        .args(["start", "nt"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(10, || state(&sb, "nt")["status"] == "booting"),
+        "{}",
+        state(&sb, "nt")
+    );
+    // The socket is there inside, where $NOTIFY_SOCKET says.
+    assert_eq!(
+        ok(&hutch(
+            &sb,
+            &[
+                "exec",
+                "nt",
+                "--",
+                "sh",
+                "-c",
+                "test -S $NOTIFY_SOCKET && echo $NOTIFY_SOCKET"
+            ]
+        )),
+        "/run/host/notify\n"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        start.try_wait().unwrap(),
+        None,
+        "start waits while it boots"
+    );
+    let socket = sb.path().join("state/data/envs/nt/run/notify");
+    let sender = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    sender
+        .send_to(b"STATUS=Startup finished in 1s.\nREADY=1\n", &socket)
+        .unwrap();
+    let started = start.wait_with_output().unwrap();
+    assert_eq!(started.status.code(), Some(0), "{}", stderr(&started));
+    let now = state(&sb, "nt");
+    assert_eq!(now["status"], "running", "{now}");
+    assert_eq!(now["init_status"], "Startup finished in 1s.", "{now}");
+    assert!(ok(&hutch(&sb, &["status", "nt"])).contains("init says: Startup finished in 1s."));
+    sender.send_to(b"STOPPING=1", &socket).unwrap();
+    assert!(eventually(5, || state(&sb, "nt")["status"] == "stopping"));
+    ok(&hutch(&sb, &["stop", "nt"]));
+    // An init that never says so is taken for frozen: killed, and start fails with why.
+    std::fs::write(
+        &definition,
+        format!("ready = \"notify\"\nboot_timeout = 2\n{text}"),
+    )
+    .unwrap();
+    let out = hutch(&sb, &["start", "nt"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did not report that it had booted (READY=1) within 2 s"),
+        "{}",
+        stderr(&out)
+    );
+    let now = state(&sb, "nt");
+    assert_eq!(now["status"], "failed", "{now}");
+    assert!(
+        now["last_stop"].as_str().unwrap().contains("READY=1"),
+        "{now}"
+    );
+    // Stopped while it boots: the waiting start says so, and nothing failed.
+    std::fs::write(&definition, format!("ready = \"notify\"\n{text}")).unwrap();
+    let start = sb
+        .hutch(["--root".as_ref(), root.as_os_str()])
+        .args(["start", "nt"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(eventually(10, || state(&sb, "nt")["status"] == "booting"));
+    ok(&hutch(&sb, &["stop", "nt"]));
+    let started = start.wait_with_output().unwrap();
+    assert_eq!(started.status.code(), Some(125), "{}", stderr(&started));
+    assert!(
+        stderr(&started).contains("it was stopped before its init had booted"),
+        "{}",
+        stderr(&started)
+    );
+    assert_eq!(state(&sb, "nt")["status"], "stopped");
+    ok(&hutch(&sb, &["rm", "nt"]));
+    assert!(
+        eventually(5, || leftovers(&sb) == (vec![], 0)),
+        "left behind: {:?}",
+        leftovers(&sb)
+    );
+}
+
+/// systemd mounts a cgroup2 hierarchy of its own at boot, which a user namespace can have only
+/// where cgroup v2 is the host's hierarchy: elsewhere (cgroup v1, hybrid) creating an
+/// environment that boots it is refused with the reason, rather than left to freeze.
+#[test]
+fn systemd_is_refused_where_it_would_freeze() {
+    let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
+    let Some(tarball) = busybox_image_with(
+        &sb,
+        "",
+        "../lib/systemd/systemd",
+        &[("lib/systemd/systemd", "#!/bin/sh\nexec sleep 100000\n")],
+    ) else {
+        return;
+    };
+    ok(&hutch(
+        &sb,
+        &["image", "import", tarball.to_str().unwrap(), "--name", "sd"],
+    ));
+    let unified = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(" /sys/fs/cgroup ") && l.contains(" - cgroup2 "));
+    let out = hutch(
+        &sb,
+        &[
+            "create", "sd", "--image", "sd", "--init", "system", "--net", "none",
+        ],
+    );
+    if unified {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ok(&hutch(&sb, &["rm", "sd"]));
+        return;
+    }
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains("the image's init is systemd, which needs a cgroup v2 hierarchy"),
+        "{err}"
+    );
+    assert!(err.contains("Freezing execution"), "{err}");
+    assert!(
+        err.contains("hint:") && err.contains("--init hutch"),
+        "{err}"
+    );
+    let ls = ok(&hutch(&sb, &["ls", "--json"]));
+    assert_eq!(ls.trim(), "[]", "nothing half made");
+    // With hutch's init the image's files are there to use.
+    ok(&hutch(
+        &sb,
+        &["create", "sd", "--image", "sd", "--net", "none"],
+    ));
+    // Switched to its own init by hand, it is refused at start, the environment kept.
+    let definition = sb.path().join("state/data/envs/sd/env.toml");
+    let text = std::fs::read_to_string(&definition).unwrap();
+    std::fs::write(&definition, format!("init = \"system\"\n{text}")).unwrap();
+    let out = hutch(&sb, &["start", "sd"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("needs a cgroup v2 hierarchy"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(state(&sb, "sd")["status"], "stopped");
+    ok(&hutch(&sb, &["rm", "sd"]));
 }
 
 #[test]
@@ -601,4 +919,82 @@ fn logs_show_escape_sequences_on_a_terminal_instead_of_obeying_them() {
         "{text:?}"
     );
     assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+}
+
+/// Debian bookworm with sysvinit-core (built by `tests/vm/rootfs`): `hutch stop` has it run its
+/// runlevel-0 scripts (`telinit 0`: its inittab has no power entry that halts) within 10 s, and
+/// `hutch restart` its runlevel 6 (SIGINT: its ctrlaltdel entry reboots), on the same state.
+#[test]
+fn sysvinit_runs_its_shutdown_scripts() {
+    let Some(sb) = sandbox() else { return };
+    let _cleanup = Cleanup(&sb);
+    let Some(tarball) = super::vm_inits::rootfs("sysvinit") else {
+        return;
+    };
+    ok(&hutch(
+        &sb,
+        &[
+            "image",
+            "import",
+            tarball.to_str().unwrap(),
+            "--name",
+            "sysv",
+        ],
+    ));
+    ok(&hutch(
+        &sb,
+        &[
+            "create", "sv", "--image", "sysv", "--init", "system", "--net", "none",
+        ],
+    ));
+    ok(&hutch(&sb, &["start", "sv"]));
+    assert!(
+        eventually(30, || console_count(
+            &sb,
+            "sv",
+            "INIT: Entering runlevel: 2"
+        ) == 1),
+        "{}",
+        ok(&hutch(&sb, &["logs", "sv"]))
+    );
+    assert_eq!(ok(&hutch(&sb, &["exec", "sv", "--", "runlevel"])), "N 2\n");
+    ok(&hutch(
+        &sb,
+        &["exec", "sv", "--", "sh", "-c", "echo kept > /root/state"],
+    ));
+    let before = state(&sb, "sv");
+    ok(&hutch(&sb, &["restart", "sv"]));
+    assert_restarted(&sb, "sv", &before, 15);
+    assert_eq!(console_count(&sb, "sv", "Will now restart."), 1);
+    assert!(eventually(30, || console_count(
+        &sb,
+        "sv",
+        "INIT: Entering runlevel: 2"
+    ) == 2));
+    assert_eq!(
+        ok(&hutch(&sb, &["exec", "sv", "--", "cat", "/root/state"])),
+        "kept\n"
+    );
+    let started = std::time::Instant::now();
+    ok(&hutch(&sb, &["stop", "sv"]));
+    let took = started.elapsed();
+    let log = ok(&hutch(&sb, &["logs", "sv"]));
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}: {log}");
+    let shutdown = &log[log.rfind("asking PID 1 (sysvinit) to stop").expect(&log)..];
+    for line in [
+        "`telinit 0` inside",
+        "Using makefile-style concurrent boot in runlevel 0.",
+        "Asking all remaining processes to terminate",
+        "Will now halt.",
+        "environment sv stopped (PID 1 was killed by SIGINT)",
+    ] {
+        assert!(shutdown.contains(line), "no {line:?} in: {shutdown}");
+    }
+    assert_eq!(state(&sb, "sv")["status"], "stopped");
+    ok(&hutch(&sb, &["rm", "sv"]));
+    assert!(
+        eventually(5, || leftovers(&sb) == (vec![], 0)),
+        "left behind: {:?}",
+        leftovers(&sb)
+    );
 }

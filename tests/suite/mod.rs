@@ -30,4 +30,5 @@ mod run_errors;
 mod run_isolation;
 mod run_lifecycle;
 mod vm;
+mod vm_inits;
 mod vm_limits;

@@ -44,11 +44,14 @@ pub fn guest_sh(script: &str) -> Option<Output> {
 }
 
 /// The text between `--- NAME` and the next `--- ` line of `text`.
-fn section<'a>(text: &'a str, name: &str) -> &'a str {
+pub fn section<'a>(text: &'a str, name: &str) -> &'a str {
     let start = text
         .find(&format!("--- {name}\n"))
         .unwrap_or_else(|| panic!("no section {name} in:\n{text}"));
     let body = &text[start + name.len() + 5..];
+    if body.starts_with("--- ") {
+        return "";
+    }
     body.find("\n--- ").map_or(body, |end| &body[..end]).trim()
 }
 

@@ -27,6 +27,7 @@ pub mod net;
 pub mod oci;
 pub mod output;
 pub mod profile;
+pub mod program;
 pub(crate) mod protected;
 pub mod sandbox;
 pub mod seccomp;

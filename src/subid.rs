@@ -250,12 +250,14 @@ impl SubidSource {
                     command.arg("-g");
                 }
                 command.arg(owner);
-                match output_within(command, GETSUBIDS_TIMEOUT) {
-                    Some(stdout) => parse_getsubids(&String::from_utf8_lossy(&stdout))
-                        .iter()
-                        .map(|r| format!("{}:{}:{}\n", r.owner, r.start, r.count))
-                        .collect(),
-                    None => String::new(),
+                match crate::program::output_within(command, GETSUBIDS_TIMEOUT) {
+                    Some((status, stdout)) if status.success() => {
+                        parse_getsubids(&String::from_utf8_lossy(&stdout))
+                            .iter()
+                            .map(|r| format!("{}:{}:{}\n", r.owner, r.start, r.count))
+                            .collect()
+                    }
+                    _ => String::new(),
                 }
             }
         }
@@ -265,45 +267,6 @@ impl SubidSource {
 /// How long `getsubids` may take: a directory service that does not answer must not hang every
 /// start. Past it, the service counts as having no ranges for the user, as on failure.
 const GETSUBIDS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The standard output of `command` if it succeeds within `limit`; it is killed past that.
-fn output_within(
-    mut command: std::process::Command,
-    limit: std::time::Duration,
-) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let mut child = command
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    let mut stdout = child.stdout.take()?;
-    // Read while waiting, so that a long answer cannot fill the pipe and stall the program. The
-    // thread ends before this returns: the pipe closes when the program exits or is killed.
-    std::thread::scope(|scope| {
-        let reader = scope.spawn(move || {
-            let mut out = Vec::new();
-            stdout.read_to_end(&mut out).map(|_| out)
-        });
-        let deadline = std::time::Instant::now() + limit;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break None;
-                }
-            }
-        };
-        let out = reader.join().ok()?.ok()?;
-        status.filter(|s| s.success()).map(|_| out)
-    })
-}
 
 /// The service named by the first `subid:` line of nsswitch.conf `text`, unless it is `files`
 /// (libsubid's `nss_init`: one service only, the first word; the key is case-insensitive).
@@ -710,28 +673,6 @@ pub(crate) mod tests {
             .write_all(script.as_bytes())
             .unwrap();
         assert!(child.wait().unwrap().success());
-    }
-
-    #[test]
-    fn a_getsubids_that_hangs_is_killed_and_counts_as_no_answer() {
-        let mut hangs = std::process::Command::new("sh");
-        hangs.args(["-c", "echo '0: alice 1 2'; exec sleep 60"]);
-        let started = std::time::Instant::now();
-        assert_eq!(
-            output_within(hangs, std::time::Duration::from_millis(200)),
-            None
-        );
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
-        let mut answers = std::process::Command::new("sh");
-        answers.args(["-c", "echo '0: alice 1 2'"]);
-        let out = output_within(answers, std::time::Duration::from_secs(5));
-        assert_eq!(out.as_deref(), Some(&b"0: alice 1 2\n"[..]));
-        let mut fails = std::process::Command::new("false");
-        fails.arg("x");
-        assert_eq!(
-            output_within(fails, std::time::Duration::from_secs(5)),
-            None
-        );
     }
 
     #[test]

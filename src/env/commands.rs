@@ -341,9 +341,39 @@ pub fn ls(dirs: &StateDirs, json: bool) -> Result<Listing, EnvError> {
     })
 }
 
+/// How long `hutch status` waits for an environment's `systemctl is-system-running`.
+const SYSTEM_STATE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether `systemctl is-system-running` in environment `name` says `degraded`: asked through
+/// `hutch exec` (this binary again, with the same state root), so it runs with every restriction
+/// of the environment's, and killed past [`SYSTEM_STATE_WITHIN`]. Its answer is the
+/// environment's own word about itself, believed only as that one word.
+fn systemd_is_degraded(dirs: &StateDirs, name: &str) -> bool {
+    let Ok(hutch) = std::env::current_exe() else {
+        return false;
+    };
+    let mut command = std::process::Command::new(hutch);
+    // `--root DIR` keeps its state in DIR/data; the XDG place ends in `hutch`.
+    if dirs.data.file_name() == Some(std::ffi::OsStr::new("data")) {
+        if let Some(root) = dirs.data.parent() {
+            command.arg("--root").arg(root);
+        }
+    }
+    command.args(["-q", "exec", name, "--", "systemctl", "is-system-running"]);
+    match crate::program::output_within(command, SYSTEM_STATE_WITHIN) {
+        Some((_, answer)) => answer.split(|&b| b == b'\n').next() == Some(&b"degraded"[..]),
+        None => false,
+    }
+}
+
 /// `hutch status`: the report to print.
 pub fn status(dirs: &StateDirs, name: &str, json: bool) -> Result<String, EnvError> {
-    let s = summary(&EnvPaths::new(dirs, name)?)?;
+    let mut s = summary(&EnvPaths::new(dirs, name)?)?;
+    // An init that reports over sd_notify is systemd (or speaks for itself as systemd does): it
+    // is running, or degraded when a unit of it failed, which it says only when asked.
+    if s.status == "running" && s.init_status.is_some() && systemd_is_degraded(dirs, name) {
+        s.status = "degraded";
+    }
     let mut out = String::new();
     if json {
         out = serde_json::to_string_pretty(&s).expect("plain data");

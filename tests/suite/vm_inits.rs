@@ -39,7 +39,7 @@ ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 /// Debian bookworm with systemd-sysv, as a new user would run it: it boots to `running`
 /// (`hutch start` returns once systemd says READY=1), on a cgroup2 of its own and a read-only
-/// sysfs; a service enabled inside runs after `hutch restart` and one disabled does not;
+/// sysfs; `hutch status` says `degraded` while a unit has failed; a service enabled inside runs after `hutch restart` and one disabled does not;
 /// `systemctl reboot` inside brings it back; `hutch stop` shuts it down cleanly, with systemd's
 /// shutdown on the console, within 10 s.
 #[test]
@@ -63,6 +63,15 @@ fn systemd_boots_restarts_reboots_and_stops_in_the_guest() {
         echo "--- state"; state sd; hutch status sd | grep "^init says:"
         echo "--- is-system-running"; hutch exec sd -- timeout 120 systemctl is-system-running --wait
         echo "--- failed units"; hutch exec sd -- systemctl --failed --no-legend --plain
+        echo "--- degraded"
+        hutch exec sd -- systemd-run --quiet --unit=hutch-broken false
+        for i in $(seq 50); do
+            [ "$(hutch exec sd -- systemctl is-active hutch-broken)" = failed ] && break
+            sleep 0.2
+        done
+        hutch status sd | grep "^status:"
+        hutch exec sd -- systemctl reset-failed
+        hutch status sd | grep "^status:"
         echo "--- machine"
         hutch exec sd -- stat -f -c %T /sys/fs/cgroup
         hutch exec sd -- cat /proc/1/cgroup
@@ -119,6 +128,11 @@ fn systemd_boots_restarts_reboots_and_stops_in_the_guest() {
     );
     assert_eq!(section(&text, "is-system-running"), "running", "{context}");
     assert_eq!(section(&text, "failed units"), "", "{context}");
+    assert_eq!(
+        section(&text, "degraded"),
+        "status:    degraded\nstatus:    running",
+        "a failed unit makes it degraded, until systemd forgets it: {context}"
+    );
     // systemd saw container=hutch: it wrote /run/systemd/container.
     assert_eq!(
         section(&text, "machine"),

@@ -379,6 +379,31 @@ pub fn wait_for_signal_within(
     }
 }
 
+/// Have glibc resolve host names with its built-in `files` and `dns` services only, whatever
+/// nsswitch.conf lists. hutch is linked statically: a service glibc would load as a shared
+/// object (libnss_mdns4_minimal, libnss_sss, libnss_resolve…) brings a second libc into the
+/// process, which is how hutch used to crash on directory-service hosts. /etc/hosts and the
+/// nameservers of /etc/resolv.conf (systemd-resolved's stub too) still answer.
+pub fn resolve_hosts_with_builtin_services() -> SysResult<()> {
+    extern "C" {
+        // glibc's (GLIBC_2.0): replaces the service list of one database of nsswitch.conf.
+        fn __nss_configure_lookup(
+            database: *const libc::c_char,
+            services: *const libc::c_char,
+        ) -> libc::c_int;
+    }
+    // SAFETY: both arguments are NUL-terminated literals that outlive the call; glibc copies
+    // what it keeps. Called before any thread of this process resolves a name.
+    let ret = unsafe { __nss_configure_lookup(c"hosts".as_ptr(), c"files dns".as_ptr()) };
+    if ret != 0 {
+        return Err(SysError {
+            call: "__nss_configure_lookup(hosts, files dns)".into(),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
 /// Send a raw signal number (forwarding keeps whatever the sender used, real-time or not).
 pub fn kill(pid: Pid, signal: libc::c_int) -> SysResult<()> {
     // SAFETY: kill(2) takes no pointers.

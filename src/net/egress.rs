@@ -224,6 +224,10 @@ fn forwarder_main(args: &[OsString]) -> u8 {
     };
     init_logs(&args.level);
     let mut ready = std::fs::File::from(args.ready);
+    if let Err(e) = sys::resolve_hosts_with_builtin_services() {
+        let _ = writeln!(ready, "cannot set up name resolution: {e}");
+        return crate::error::HUTCH_FAILED;
+    }
     let plan = match EgressPlan::new(&args.allow) {
         Ok(plan) => Arc::new(plan),
         Err(e) => {

@@ -149,13 +149,29 @@ pub fn exec(request: &ExecRequest<'_>) -> Result<u8, OciError> {
         Some(path) => Some(PidFile::open(path)?),
         None => None,
     };
+    // The container's cgroup, opened while its path still means the host's: the process is
+    // born in it (clone3 CLONE_INTO_CGROUP) and lives under the container's limits.
+    let cgroup = match &record.cgroup {
+        Some(path) => Some(std::fs::File::open(path).map_err(|source| OciError::Io {
+            what: "open the container's cgroup",
+            path: path.clone(),
+            source,
+        })?),
+        None => None,
+    };
     let (reader, writer) = channel::report_pipe().map_err(OciError::Sys)?;
     // This process joins them all; the pid namespace only holds for its children.
     if !namespaces.is_empty() {
         sys::setns(pidfd.as_fd(), namespaces).map_err(join_err)?;
     }
-    // SAFETY: `hutch-oci exec` starts no thread (see `crate::child`).
-    let child = match unsafe { sys::fork() }.map_err(OciError::Sys)? {
+    let forked = match &cgroup {
+        // SAFETY: `hutch-oci exec` starts no thread (see `crate::child`).
+        Some(dir) => unsafe { sys::clone_into_cgroup(CloneFlags::empty(), dir.as_fd()) },
+        // SAFETY: `hutch-oci exec` starts no thread (see `crate::child`).
+        None => unsafe { sys::fork() },
+    };
+    drop(cgroup);
+    let child = match forked.map_err(OciError::Sys)? {
         None => crate::child::run("joining the container", || {
             drop(reader);
             if let Some(socket) = &console {

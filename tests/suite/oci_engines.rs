@@ -271,7 +271,7 @@ fn containerds_runc_shim_runs_containers_with_hutch_oci() {
     let out = ctrd.ctr(&args);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("`linux.resources.cpu` is not supported by hutch-oci"),
+        stderr(&out).contains("`linux.resources.cpu.shares` is not supported by hutch-oci"),
         "{}",
         stderr(&out)
     );

@@ -26,17 +26,33 @@ use crate::cgroup::{self, Cgroup2Mount};
 pub struct Host {
     pub mountinfo: PathBuf,
     pub proc_cgroup: PathBuf,
+    /// The effective uid as the host sees it: rootless podman runs the runtime as root of a
+    /// user namespace of its own, and its cgroups are still the user's (their user manager's).
     pub euid: u32,
 }
 
 impl Host {
     pub fn current() -> Host {
+        let euid = nix::unistd::geteuid().as_raw();
+        let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
         Host {
             mountinfo: "/proc/self/mountinfo".into(),
             proc_cgroup: "/proc/self/cgroup".into(),
-            euid: nix::unistd::geteuid().as_raw(),
+            euid: outside_id(&uid_map, euid).unwrap_or(euid),
         }
     }
+}
+
+/// The id `id` of this user namespace is in the parent namespace (one level up), by `uid_map`.
+pub fn outside_id(uid_map: &str, id: u32) -> Option<u32> {
+    uid_map.lines().find_map(|line| {
+        let mut fields = line.split_whitespace().map(|f| f.parse::<u64>().ok());
+        let (inside, outside, count) = (fields.next()??, fields.next()??, fields.next()??);
+        let id = u64::from(id);
+        (inside <= id && id < inside + count)
+            .then(|| u32::try_from(outside + (id - inside)).ok())
+            .flatten()
+    })
 }
 
 /// What `create` asks of the container's cgroup.
@@ -313,6 +329,15 @@ mod tests {
         ] {
             assert!(systemd_path(bad, 0).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn root_of_a_rootless_engines_namespace_is_the_user() {
+        let podman = "         0       1000          1\n         1     100000      65536\n";
+        assert_eq!(outside_id(podman, 0), Some(1000));
+        assert_eq!(outside_id(podman, 5), Some(100004));
+        assert_eq!(outside_id("0 0 4294967295\n", 0), Some(0));
+        assert_eq!(outside_id("0 1000 1\n", 7), None);
     }
 
     #[test]

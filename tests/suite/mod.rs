@@ -31,3 +31,4 @@ mod run_isolation;
 mod run_lifecycle;
 mod vm;
 mod vm_limits;
+mod vm_oci;

@@ -256,15 +256,17 @@ fn make(mount: &Cgroup2Mount, path: &Path, needed: &[&str]) -> Result<bool, Stri
                 ));
             }
             cgroup::write_file(&control, &format!("+{controller}")).map_err(|e| {
+                // EBUSY, or EOPNOTSUPP for a cgroup that holds processes and is not a valid
+                // domain (cgroup_vet_subtree_control_enable).
                 let busy = matches!(&e, cgroup::CgroupError::Io { source, .. }
-                    if source.raw_os_error() == Some(libc::EBUSY));
+                    if matches!(source.raw_os_error(), Some(libc::EBUSY | libc::EOPNOTSUPP)));
                 format!(
                     "cannot enable the {controller} controller for the cgroups under {}: {}{}",
                     dir.display(),
                     crate::error::render(&e, None),
                     if busy {
-                        " (it holds processes, and cgroup v2 puts limits on leaves only: \
-                         name a cgroup below one that holds none)"
+                        " (it holds processes, or is threaded: cgroup v2 puts limits on \
+                         leaves only; name a cgroup below one that holds none)"
                     } else {
                         ""
                     }

@@ -411,12 +411,13 @@ pub fn kill(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), OciE
             // Every process of the container, also those outside its pid namespace (`exec`'d
             // ones are in both) and those forked meanwhile, for SIGKILL (cgroup.kill).
             if signal == Signal::SIGKILL {
+                // The init too: it is in the cgroup.
                 cgroup::kill(path);
-            } else {
-                for pid in cgroup::pids(path) {
-                    if pid != init.as_raw() {
-                        let _ = sys::kill(Pid::from_raw(pid), signal as i32);
-                    }
+                return Ok(());
+            }
+            for pid in cgroup::pids(path) {
+                if pid != init.as_raw() {
+                    let _ = sys::kill(Pid::from_raw(pid), signal as i32);
                 }
             }
         }

@@ -110,5 +110,60 @@ else
     not_ok "podman rm -f: the container's cgroup is gone" "$(leftovers)"
 fi
 
+# hutch-oci by itself, in a cgroupfs path of a delegated scope: the script below runs in a
+# transient scope with Delegate=yes, moves itself into a leaf (cgroup v2 puts no processes in a
+# cgroup with enabled controllers) and names a sibling as linux.cgroupsPath.
+bundle=$work/bundle
+mkdir -p "$bundle"
+"$oci" spec --rootless --bundle "$bundle"
+ln -s ../rootfs "$bundle/rootfs"
+cat >"$work/direct.sh" <<'SCRIPT'
+set -u
+oci=$1 bundle=$2
+scope=$(sed -n 's/^0:://p' /proc/self/cgroup)
+mkdir "/sys/fs/cgroup$scope/self" && echo $$ >"/sys/fs/cgroup$scope/self/cgroup.procs"
+python3 - "$bundle/config.json" "$scope/containers/c1" <<'PY'
+import json, sys
+path, cgroup = sys.argv[1], sys.argv[2]
+config = json.load(open(path))
+config["process"]["args"] = ["sh", "-c", "sleep 600 & sleep 600 & wait"]
+config["linux"]["cgroupsPath"] = cgroup
+config["linux"]["resources"] = {"memory": {"limit": 33554432}, "pids": {"limit": 16},
+                                "cpu": {"shares": 2}}
+json.dump(config, open(path, "w"))
+PY
+dir=/sys/fs/cgroup$scope/containers/c1
+root=$(mktemp -d)
+"$oci" --root "$root" create --bundle "$bundle" c1 || exit
+"$oci" --root "$root" start c1
+sleep 0.5
+echo "limits: $(cat "$dir/memory.max" "$dir/pids.max" "$dir/cpu.weight" | tr '\n' ' ')"
+echo "procs: $(wc -l <"$dir/cgroup.procs")"
+"$oci" --root "$root" kill --all c1 KILL
+for _ in $(seq 50); do
+    [ "$("$oci" --root "$root" state c1 | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p')" = stopped ] &&
+        break
+    sleep 0.1
+done
+echo "after kill: $(wc -l <"$dir/cgroup.procs")"
+"$oci" --root "$root" delete c1
+[ -e "$dir" ] && echo "after delete: left" || echo "after delete: gone"
+# Below a cgroup that holds a process (this script), no controller can be enabled.
+sed -i "s|$scope/containers/c1|$scope/self/c2|" "$bundle/config.json"
+"$oci" --root "$root" create --bundle "$bundle" c2 2>&1 | grep -o 'linux.resources.*holds processes' |
+    sed 's/:.*(/: (/'
+SCRIPT
+out=$(systemd-run --user --scope --quiet -p Delegate=yes -- bash "$work/direct.sh" "$oci" \
+    "$bundle" 2>&1)
+expected=$(printf '%s\n' 'limits: 33554432 16 1 ' 'procs: 3' 'after kill: 0' 'after delete: gone' \
+    'linux.resources.memory.limit` is not supported by hutch-oci: (it holds processes')
+if [ "$out" = "$expected" ]; then
+    ok "hutch-oci in a delegated scope: a cgroupfs path, limits, kill --all, delete;$(
+        ) a path below a cgroup with processes is refused by name"
+else
+    not_ok "hutch-oci in a delegated scope: a cgroupfs path, limits, kill --all, delete" \
+        "expected: $expected" "got: $out"
+fi
+
 echo "# $failed failed"
 exit "$failed"

@@ -204,6 +204,16 @@ pub fn place(host: &Host, request: &Request<'_>) -> Result<Option<Placed>, (Conf
     let mut needed: Vec<&str> = request.writes.iter().map(Write::controller).collect();
     needed.sort_unstable();
     needed.dedup();
+    if populated(&path) {
+        // runc's rule too: `delete` kills what is in the container's cgroup.
+        return Err((
+            ConfigError::invalid(
+                "linux.cgroupsPath",
+                format!("{} holds processes already", path.display()),
+            ),
+            true,
+        ));
+    }
     match make(&mount, &path, &needed) {
         Ok(made) => {
             let placed = open(&path, made).and_then(|placed| {
@@ -222,6 +232,11 @@ pub fn place(host: &Host, request: &Request<'_>) -> Result<Option<Placed>, (Conf
         }
         Err(why) => without_cgroup(request.writes, why),
     }
+}
+
+fn populated(path: &Path) -> bool {
+    std::fs::read_to_string(path.join("cgroup.events"))
+        .is_ok_and(|events| events.lines().any(|l| l == "populated 1"))
 }
 
 fn open(path: &Path, made: bool) -> Result<Placed, String> {
@@ -422,6 +437,23 @@ mod tests {
             std::fs::read_to_string(cg.join("cgroup.subtree_control")).unwrap(),
             "+pids"
         );
+    }
+
+    #[test]
+    fn a_cgroup_in_use_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = fake_tree(dir.path(), "/own");
+        let cg = dir.path().join("cg");
+        std::fs::create_dir(cg.join("busy")).unwrap();
+        std::fs::write(cg.join("busy/cgroup.events"), "populated 1\nfrozen 0\n").unwrap();
+        let request = Request {
+            cgroups_path: Some("/busy"),
+            systemd: false,
+            writes: &[],
+        };
+        let (e, fatal) = place(&host, &request).unwrap_err();
+        assert!(fatal);
+        assert!(e.to_string().contains("holds processes already"), "{e}");
     }
 
     #[test]

@@ -165,5 +165,37 @@ else
         "expected: $expected" "got: $out"
 fi
 
+# podman's cgroupfs manager: rootless, it names a cgroup only when given --cgroup-parent (here
+# one in a delegated scope, prepared as above); without one, a limit is refused by name.
+cat >"$work/cgroupfs.sh" <<'SCRIPT'
+set -u
+oci=$1 rootfs=$2
+scope=$(sed -n 's/^0:://p' /proc/self/cgroup)
+mkdir "/sys/fs/cgroup$scope/self" "/sys/fs/cgroup$scope/containers"
+echo $$ >"/sys/fs/cgroup$scope/self/cgroup.procs"
+podman --cgroup-manager=cgroupfs --events-backend=file --runtime "$oci" run --rm --network none \
+    --cgroup-parent="$scope/containers" --memory 64m --pids-limit 32 --rootfs "$rootfs" \
+    /bin/sh -c 'cat /proc/self/cgroup /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max'
+echo "left: $(find "/sys/fs/cgroup$scope/containers" -mindepth 1 -type d | wc -l)"
+SCRIPT
+out=$(systemd-run --user --scope --quiet -p Delegate=yes -- bash "$work/cgroupfs.sh" "$oci" \
+    "$rootfs" 2>&1)
+expected=$(printf '%s\n' '0::/' 67108864 32 'left: 0')
+if [ "$out" = "$expected" ]; then
+    ok "podman --cgroup-manager=cgroupfs --cgroup-parent: limits applied, cgroup removed"
+else
+    not_ok "podman --cgroup-manager=cgroupfs --cgroup-parent" "expected: $expected" "got: $out"
+fi
+out=$(podman --cgroup-manager=cgroupfs --events-backend=file --runtime "$oci" run --rm \
+    --network none --memory 64m --rootfs "$rootfs" /bin/true 2>&1)
+status=$?
+refusal="linux.resources.memory.limit\` is not supported by hutch-oci: limits need a cgroup"
+if [ "$status" != 0 ] && [[ $out == *"$refusal, and linux.cgroupsPath names none"* ]]; then
+    ok "podman --cgroup-manager=cgroupfs without a cgroup: --memory refused by name"
+else
+    not_ok "podman --cgroup-manager=cgroupfs without a cgroup: --memory refused by name" \
+        "status $status" "$out"
+fi
+
 echo "# $failed failed"
 exit "$failed"

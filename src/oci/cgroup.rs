@@ -218,16 +218,17 @@ pub fn place(host: &Host, request: &Request<'_>) -> Result<Option<Placed>, (Conf
         Ok(made) => {
             let placed = open(&path, made).and_then(|placed| {
                 for w in request.writes {
-                    cgroup::write_file(&path.join(&w.file), &w.value)
-                        .map_err(|e| format!("{}: {}", w.field, crate::error::render(&e, None)))?;
+                    cgroup::write_file(&path.join(&w.file), &w.value).map_err(|e| {
+                        ConfigError::invalid(&w.field, crate::error::render(&e, None))
+                    })?;
                 }
                 Ok(placed)
             });
-            placed.map(Some).map_err(|why| {
+            placed.map(Some).map_err(|e| {
                 if made {
                     let _ = std::fs::remove_dir(&path);
                 }
-                (ConfigError::invalid("linux.resources", why), true)
+                (e, true)
             })
         }
         Err(why) => without_cgroup(request.writes, why),
@@ -239,9 +240,13 @@ fn populated(path: &Path) -> bool {
         .is_ok_and(|events| events.lines().any(|l| l == "populated 1"))
 }
 
-fn open(path: &Path, made: bool) -> Result<Placed, String> {
-    let dir =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+fn open(path: &Path, made: bool) -> Result<Placed, ConfigError> {
+    let dir = std::fs::File::open(path).map_err(|e| {
+        ConfigError::invalid(
+            "linux.cgroupsPath",
+            format!("cannot open {}: {e}", path.display()),
+        )
+    })?;
     Ok(Placed {
         path: path.to_owned(),
         dir: dir.into(),

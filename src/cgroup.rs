@@ -610,7 +610,7 @@ pub fn find(
     Ok(Delegated { base, entered })
 }
 
-fn write_file(path: &Path, value: &str) -> Result<(), CgroupError> {
+pub fn write_file(path: &Path, value: &str) -> Result<(), CgroupError> {
     // One write(2) per value: the kernel parses each write as a whole.
     std::fs::OpenOptions::new()
         .write(true)

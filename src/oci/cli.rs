@@ -31,7 +31,7 @@ pub struct Cli {
     /// Format of --log
     #[arg(long, global = true, value_enum, default_value = "text")]
     log_format: LogFormat,
-    /// Accepted for runc compatibility; cgroups are not managed (yet)
+    /// linux.cgroupsPath is systemd's SLICE:PREFIX:NAME (the scope's cgroup is made directly)
     #[arg(long, global = true)]
     systemd_cgroup: bool,
     /// Accepted for runc compatibility
@@ -195,6 +195,7 @@ fn run(cli: Cli, log: &Log) -> Result<u8, OciError> {
                 pid_file: pid_file.as_deref(),
                 console_socket: console_socket.as_deref(),
                 preserve_fds,
+                systemd_cgroup: cli.systemd_cgroup,
             })?;
             log.warnings(&warnings);
         }
@@ -299,7 +300,7 @@ fn features() -> serde_json::Value {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
             "capabilities": crate::caps::CapSet(u64::MAX).names().iter()
                 .map(|n| format!("CAP_{n}")).collect::<Vec<_>>(),
-            "cgroup": { "v1": false, "v2": false, "systemd": false, "systemdUser": false },
+            "cgroup": { "v1": false, "v2": true, "systemd": false, "systemdUser": false },
             "seccomp": {
                 "enabled": true,
                 "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",

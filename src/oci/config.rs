@@ -14,8 +14,7 @@ use std::path::{Component, Path, PathBuf};
 
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{
-    Hook, LinuxCapabilities, LinuxIdMapping, LinuxNamespaceType, LinuxResources, Mount as OciMount,
-    Spec,
+    Hook, LinuxCapabilities, LinuxIdMapping, LinuxNamespaceType, Mount as OciMount, Spec,
 };
 use serde_json::Value;
 
@@ -74,14 +73,14 @@ impl ConfigError {
         }
     }
 
-    fn unsupported(field: impl Into<String>, why: impl Into<String>) -> ConfigError {
+    pub(super) fn unsupported(field: impl Into<String>, why: impl Into<String>) -> ConfigError {
         ConfigError::Unsupported {
             field: field.into(),
             why: why.into(),
         }
     }
 
-    fn invalid(field: impl Into<String>, why: impl Into<String>) -> ConfigError {
+    pub(super) fn invalid(field: impl Into<String>, why: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             field: field.into(),
             why: why.into(),
@@ -222,6 +221,10 @@ pub struct ContainerPlan {
     pub annotations: BTreeMap<String, String>,
     /// What did not stop the container but changed what it gets.
     pub warnings: Vec<String>,
+    /// `linux.resources` as cgroup v2 writes.
+    pub cgroup_writes: Vec<super::resources::Write>,
+    /// `linux.cgroupsPath` as given.
+    pub cgroups_path: Option<String>,
 }
 
 /// Read and parse `bundle/config.json`: the typed spec and the raw JSON (for
@@ -357,13 +360,16 @@ pub fn plan(
             ))
         }
     }
-    if let Some(resources) = linux.resources() {
-        check_resources(resources)?;
-    }
-    if linux.cgroups_path().is_some() {
-        // The seam for cgroups (#13): until then the path names nothing hutch creates.
-        warnings.push("linux.cgroupsPath: no cgroup is created (not implemented yet)".into());
-    }
+    // Converted here, placed by `create` (`super::cgroup`), which knows whether cgroup v2 can
+    // be used.
+    let cgroup_writes = match linux.resources() {
+        Some(resources) => super::resources::writes(resources)?,
+        None => Vec::new(),
+    };
+    let cgroups_path = linux
+        .cgroups_path()
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
 
     // Namespaces.
     let mut new_namespaces = CloneFlags::empty();
@@ -651,6 +657,8 @@ pub fn plan(
         hooks: hooks(spec)?,
         annotations,
         warnings,
+        cgroup_writes,
+        cgroups_path,
     })
 }
 
@@ -667,63 +675,6 @@ pub fn landlock_rules(plan: &ContainerPlan) -> Vec<crate::landlock::PathRule> {
         }
     }
     rules
-}
-
-/// `linux.resources`: what needs cgroups is refused until hutch creates them (#13 lands here);
-/// device rules are enforced without them: a rootless container cannot create device nodes
-/// (mknod needs CAP_MKNOD in the initial user namespace) and sees only the nodes bound in.
-fn check_resources(resources: &LinuxResources) -> Result<(), ConfigError> {
-    let needs_cgroups = [
-        ("memory", resources.memory().is_some()),
-        (
-            "cpu",
-            resources
-                .cpu()
-                .as_ref()
-                .is_some_and(|cpu| !cpu_is_default(cpu)),
-        ),
-        ("pids", resources.pids().is_some()),
-        ("blockIO", resources.block_io().is_some()),
-        (
-            "hugepageLimits",
-            resources
-                .hugepage_limits()
-                .as_ref()
-                .is_some_and(|h| !h.is_empty()),
-        ),
-        ("network", resources.network().is_some()),
-        (
-            "rdma",
-            resources.rdma().as_ref().is_some_and(|r| !r.is_empty()),
-        ),
-        (
-            "unified",
-            resources.unified().as_ref().is_some_and(|u| !u.is_empty()),
-        ),
-    ];
-    for (name, present) in needs_cgroups {
-        if present {
-            return Err(ConfigError::unsupported(
-                format!("linux.resources.{name}"),
-                "resource limits need cgroups, which hutch-oci does not create yet",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Whether `linux.resources.cpu` asks only for what every process has without a cgroup: the
-/// kernel's default weight (shares 1024), no quota (absent, 0 or -1: unlimited), a period that
-/// means nothing without a quota, no realtime budget, no cpuset, no SCHED_IDLE. containerd's `ctr`
-/// always writes shares 1024; honouring that takes no cgroup, so it is not refused.
-fn cpu_is_default(cpu: &oci_spec::runtime::LinuxCpu) -> bool {
-    cpu.shares().is_none_or(|s| s == 1024)
-        && cpu.quota().is_none_or(|q| q <= 0)
-        && cpu.realtime_runtime().is_none_or(|r| r == 0)
-        && cpu.realtime_period().is_none_or(|p| p == 0)
-        && cpu.cpus().as_deref().is_none_or(str::is_empty)
-        && cpu.mems().as_deref().is_none_or(str::is_empty)
-        && cpu.idle().is_none_or(|i| i == 0)
 }
 
 fn id_map(field: &str, mappings: &Option<Vec<LinuxIdMapping>>) -> Result<IdMap, ConfigError> {

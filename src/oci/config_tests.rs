@@ -191,28 +191,13 @@ fn unsupported_fields_are_named() {
         ),
         (
             "/linux/resources",
-            json!({"memory": {"limit": 1000000}}),
-            "linux.resources.memory",
+            json!({"memory": {"kernel": 1000000}}),
+            "linux.resources.memory.kernel",
         ),
         (
             "/linux/resources",
-            json!({"pids": {"limit": 10}}),
-            "linux.resources.pids",
-        ),
-        (
-            "/linux/resources",
-            json!({"cpu": {"shares": 2}}),
-            "linux.resources.cpu",
-        ),
-        (
-            "/linux/resources",
-            json!({"cpu": {"shares": 1024, "quota": 50000, "period": 100000}}),
-            "linux.resources.cpu",
-        ),
-        (
-            "/linux/resources",
-            json!({"cpu": {"cpus": "0"}}),
-            "linux.resources.cpu",
+            json!({"network": {"classID": 1}}),
+            "linux.resources.network",
         ),
         (
             "/hooks",

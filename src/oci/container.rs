@@ -19,6 +19,7 @@ use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
+use super::cgroup;
 use super::config::{self, ContainerPlan, HostFacts, IdMaps};
 use super::hooks;
 use super::init::{self, InitChannels};
@@ -36,6 +37,8 @@ pub struct CreateRequest<'a> {
     pub pid_file: Option<&'a Path>,
     pub console_socket: Option<&'a Path>,
     pub preserve_fds: u32,
+    /// `--systemd-cgroup`: linux.cgroupsPath is systemd's `SLICE:PREFIX:NAME`.
+    pub systemd_cgroup: bool,
 }
 
 /// Warnings for the log; the container was made.
@@ -55,7 +58,7 @@ pub fn create(request: &CreateRequest<'_>) -> Result<Vec<String>, OciError> {
     }
     state::open_root(request.root)?;
     container.make()?;
-    let made = (|| -> Result<(), OciError> {
+    let made = (|| -> Result<Vec<String>, OciError> {
         std::fs::copy(&config_path, container.config_copy()).map_err(|source| OciError::Io {
             what: "copy",
             path: config_path.clone(),
@@ -66,7 +69,30 @@ pub fn create(request: &CreateRequest<'_>) -> Result<Vec<String>, OciError> {
     if made.is_err() {
         let _ = container.remove();
     }
-    made.map(|()| plan.warnings)
+    made.map(|more| plan.warnings.into_iter().chain(more).collect())
+}
+
+/// The container's cgroup, when it gets one (see `super::cgroup`); a warning when it does not
+/// but runs all the same.
+fn place_cgroup(
+    plan: &ContainerPlan,
+    request: &CreateRequest<'_>,
+) -> Result<(Option<cgroup::Placed>, Vec<String>), OciError> {
+    let asked = cgroup::Request {
+        cgroups_path: plan.cgroups_path.as_deref(),
+        systemd: request.systemd_cgroup,
+        writes: &plan.cgroup_writes,
+    };
+    match cgroup::place(&cgroup::Host::current(), &asked) {
+        Ok(placed) => {
+            if let Some(placed) = &placed {
+                tracing::debug!(cgroup = %placed.path.display(), "container cgroup");
+            }
+            Ok((placed, Vec::new()))
+        }
+        Err((e, true)) => Err(e.into()),
+        Err((e, false)) => Ok((None, vec![e.to_string()])),
+    }
 }
 
 fn launch(
@@ -75,6 +101,24 @@ fn launch(
     bundle: &Path,
     host: HostFacts,
     request: &CreateRequest<'_>,
+) -> Result<Vec<String>, OciError> {
+    let (placed, warnings) = place_cgroup(plan, request)?;
+    let launched = launch_in(container, plan, bundle, host, request, placed.as_ref());
+    if launched.is_err() {
+        if let Some(placed) = placed.filter(|p| p.made) {
+            cgroup::remove(&placed.path);
+        }
+    }
+    launched.map(|()| warnings)
+}
+
+fn launch_in(
+    container: &Container,
+    plan: &ContainerPlan,
+    bundle: &Path,
+    host: HostFacts,
+    request: &CreateRequest<'_>,
+    placed: Option<&cgroup::Placed>,
 ) -> Result<(), OciError> {
     let fifo_path = container.fifo();
     nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o600)).map_err(|errno| {
@@ -119,9 +163,21 @@ fn launch(
         Some((sender, waiter)) => (Some(sender), Some(waiter)),
         None => (None, None),
     };
-    // SAFETY: `hutch-oci create` starts no thread (its CLI parses, reads files and forks
-    // nothing else before this point; see `crate::child`).
-    let clone = unsafe { sys::clone_into_namespaces(plan.new_namespaces) };
+    let mut flags = plan.new_namespaces;
+    let clone = match placed {
+        Some(placed) => {
+            // The init makes its cgroup namespace itself, once it is in its cgroup: one made
+            // by the clone would be rooted at this process's cgroup (copy_namespaces runs
+            // before the move into CLONE_INTO_CGROUP's target).
+            flags.remove(CloneFlags::CLONE_NEWCGROUP);
+            // SAFETY: as below.
+            unsafe { sys::clone_into_cgroup(flags, placed.dir.as_fd()) }
+        }
+        // SAFETY: `hutch-oci create` starts no thread (its CLI parses, reads files and forks
+        // nothing else before this point; see `crate::child`).
+        None => unsafe { sys::clone_into_namespaces(flags) },
+    };
+    let unshare_cgroup = flags != plan.new_namespaces;
     let child = match clone.map_err(OciError::Clone)? {
         None => crate::child::run("the container's set-up", || {
             drop(reader);
@@ -137,6 +193,7 @@ fn launch(
                     ids_mapped: ids_waiter,
                     fifo,
                     console,
+                    unshare_cgroup,
                 },
             )
         }),
@@ -163,6 +220,8 @@ fn launch(
         poststart: plan.hooks.poststart.clone(),
         poststop: plan.hooks.poststop.clone(),
         complete: false,
+        cgroup: placed.map(|p| p.path.clone()),
+        cgroup_made: placed.is_some_and(|p| p.made),
     };
     container.save(&record).map_err(|e| abandon(e.into()))?;
     if let (Some(maps), Some(sender)) = (&plan.id_maps, ids_sender) {
@@ -348,6 +407,20 @@ pub fn kill(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), OciE
         });
     }
     if all {
+        if let Some(path) = &record.cgroup {
+            // Every process of the container, also those outside its pid namespace (`exec`'d
+            // ones are in both) and those forked meanwhile, for SIGKILL (cgroup.kill).
+            if signal == Signal::SIGKILL {
+                // The init too: it is in the cgroup.
+                cgroup::kill(path);
+                return Ok(());
+            }
+            for pid in cgroup::pids(path) {
+                if pid != init.as_raw() {
+                    let _ = sys::kill(Pid::from_raw(pid), signal as i32);
+                }
+            }
+        }
         for pid in processes(&record)? {
             if pid != init {
                 let _ = sys::kill(pid, signal as i32);
@@ -421,6 +494,15 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<String>, OciErro
                 status,
                 wanted: "stopped (or --force)",
             })
+        }
+    }
+    if let Some(path) = &record.cgroup {
+        // What is left in it (a process that escaped the pid namespace: none should) is killed
+        // with cgroup.kill, and the cgroup removed if it is ours.
+        if record.cgroup_made {
+            cgroup::remove(path);
+        } else {
+            cgroup::kill(path);
         }
     }
     let document = state::document(&record, Status::Stopped);

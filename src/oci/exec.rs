@@ -149,15 +149,47 @@ pub fn exec(request: &ExecRequest<'_>) -> Result<u8, OciError> {
         Some(path) => Some(PidFile::open(path)?),
         None => None,
     };
+    // The container's cgroup, opened while its path still means the host's: the process is
+    // born in it (clone3 CLONE_INTO_CGROUP) and lives under the container's limits.
+    let cgroup = match &record.cgroup {
+        Some(path) => Some(std::fs::File::open(path).map_err(|source| OciError::Io {
+            what: "open the container's cgroup",
+            path: path.clone(),
+            source,
+        })?),
+        None => None,
+    };
     let (reader, writer) = channel::report_pipe().map_err(OciError::Sys)?;
+    // With a cgroup, the child joins the cgroup namespace once it is born in the container's
+    // cgroup: clone3 refuses (ENOENT) to move a process from outside a cgroup namespace's root
+    // into it for a process inside that namespace (cgroup_procs_write_permission).
+    let cgroup_ns_later = cgroup.is_some() && namespaces.contains(CloneFlags::CLONE_NEWCGROUP);
+    if cgroup_ns_later {
+        namespaces.remove(CloneFlags::CLONE_NEWCGROUP);
+    }
     // This process joins them all; the pid namespace only holds for its children.
     if !namespaces.is_empty() {
         sys::setns(pidfd.as_fd(), namespaces).map_err(join_err)?;
     }
-    // SAFETY: `hutch-oci exec` starts no thread (see `crate::child`).
-    let child = match unsafe { sys::fork() }.map_err(OciError::Sys)? {
+    let forked = match &cgroup {
+        // SAFETY: `hutch-oci exec` starts no thread (see `crate::child`).
+        Some(dir) => unsafe { sys::clone_into_cgroup(CloneFlags::empty(), dir.as_fd()) },
+        // SAFETY: `hutch-oci exec` starts no thread (see `crate::child`).
+        None => unsafe { sys::fork() },
+    };
+    drop(cgroup);
+    let child = match forked.map_err(OciError::Sys)? {
         None => crate::child::run("joining the container", || {
             drop(reader);
+            if cgroup_ns_later {
+                if let Err(e) = sys::setns(pidfd.as_fd(), CloneFlags::CLONE_NEWCGROUP) {
+                    writer.failed(
+                        1,
+                        &format!("cannot join the container's cgroup namespace: {e}"),
+                    );
+                    return 1;
+                }
+            }
             if let Some(socket) = &console {
                 if let Err(e) = super::console::attach(socket, process.console_size) {
                     writer.failed(1, &format!("cannot set up the terminal: {e}"));

@@ -33,6 +33,9 @@ pub struct InitChannels {
     pub fifo: OwnedFd,
     /// The engine's console socket (`process.terminal`).
     pub console: Option<UnixStream>,
+    /// Make the cgroup namespace here: the clone put us into the container's cgroup
+    /// (CLONE_INTO_CGROUP), and a namespace made by the clone would be rooted above it.
+    pub unshare_cgroup: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,8 @@ pub enum InitError {
     ParentDeathSignal(#[source] SysError),
     #[error("hutch-oci create exited before the container was set up")]
     CreateGone,
+    #[error("cannot make the container's cgroup namespace")]
+    CgroupNamespace(#[source] SysError),
     #[error("cannot become root of the container's user namespace")]
     Root(#[source] SysError),
     #[error("cannot build the container's root file system")]
@@ -126,8 +131,17 @@ pub fn run(plan: &ContainerPlan, rules: &[PathRule], last_cap: u32, io: InitChan
         ids_mapped,
         fifo,
         console,
+        unshare_cgroup,
     } = io;
-    if let Err(e) = set_up(plan, rules, last_cap, &lifeline, ids_mapped, console) {
+    if let Err(e) = set_up(
+        plan,
+        rules,
+        last_cap,
+        &lifeline,
+        ids_mapped,
+        console,
+        unshare_cgroup,
+    ) {
         if !matches!(e, InitError::CreateGone) {
             report.failed(1, &crate::error::render(&e, e.hint().as_deref()));
         }
@@ -156,12 +170,19 @@ fn set_up(
     lifeline: &LifelineWatch,
     ids_mapped: Option<GoWaiter>,
     console: Option<UnixStream>,
+    unshare_cgroup: bool,
 ) -> Result<(), InitError> {
     // 1. Die with `create` while it waits for us (prctl(2), PR_SET_PDEATHSIG); it may have
     //    died before the request, which its lifeline pipe tells.
     sys::set_parent_death_signal(Signal::SIGKILL).map_err(InitError::ParentDeathSignal)?;
     if lifeline.launcher_gone().unwrap_or(true) {
         return Err(InitError::CreateGone);
+    }
+    // 1b. The cgroup namespace, rooted at the container's cgroup we were born in: the
+    //     container's /proc/self/cgroup reads `0::/` and a cgroup2 mount shows its cgroup alone
+    //     (cgroup_namespaces(7)). Ours to make: we hold CAP_SYS_ADMIN in our user namespace.
+    if unshare_cgroup {
+        sys::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(InitError::CgroupNamespace)?;
     }
     // 2. Id maps before anything creates files: `create` writes them (newuidmap for ranges).
     if let Some(mapped) = ids_mapped {

@@ -10,6 +10,7 @@
 //! - `state`: what is kept under `--root`, and how the truth is found again after a crash.
 //! - `cli`: runc's flags and verbs, and its error log format.
 
+mod cgroup;
 pub mod cli;
 pub mod config;
 mod console;
@@ -17,6 +18,7 @@ pub mod container;
 pub mod exec;
 mod hooks;
 mod init;
+pub mod resources;
 mod seccomp;
 pub mod state;
 

@@ -104,6 +104,12 @@ pub struct Record {
     /// that was interrupted.
     #[serde(default)]
     pub complete: bool,
+    /// The container's cgroup (linux.cgroupsPath), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<PathBuf>,
+    /// Whether `create` made that cgroup (and `delete` removes it).
+    #[serde(default)]
+    pub cgroup_made: bool,
 }
 
 /// The state root (`--root`) and one container's directory in it.
@@ -347,6 +353,8 @@ mod tests {
             poststart: vec![],
             poststop: vec![],
             complete: true,
+            cgroup: None,
+            cgroup_made: false,
         };
         let dir = tempfile::tempdir().unwrap();
         let container = Container {

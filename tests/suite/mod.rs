@@ -32,3 +32,4 @@ mod run_lifecycle;
 mod vm;
 mod vm_inits;
 mod vm_limits;
+mod vm_oci;

@@ -380,3 +380,40 @@ fn the_engines_seccomp_profile_is_enforced_inside() {
     );
     let _ = oci.run(&["delete", "--force", "sec"]);
 }
+
+#[test]
+fn limits_without_a_usable_cgroup_fail_create_by_name_and_no_ops_run() {
+    // As the unprivileged test user: on this project's cgroup v1 host there is no cgroup v2 to
+    // use, and on a cgroup v2 host no linux.cgroupsPath names one the user may write.
+    let Some(oci) = setup(&["true"]) else {
+        return;
+    };
+    oci.edit(|config| {
+        config["linux"]["resources"] =
+            json!({"memory": {"limit": 67108864}, "pids": {"limit": 32}});
+    });
+    let out = oci.create("limited");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`linux.resources.memory.limit` is not supported by hutch-oci: limits need"),
+        "{err}"
+    );
+    assert!(!oci.root.join("limited").exists());
+    // What a new cgroup has anyway is no limit: the container runs (without a cgroup).
+    oci.edit(|config| {
+        config["linux"]["resources"] =
+            json!({"cpu": {"shares": 1024, "quota": -1}, "memory": {"limit": -1}});
+        config["linux"]["cgroupsPath"] = json!("/hutch-oci-test/no-op");
+    });
+    let out = oci.create("no-op");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`linux.cgroupsPath`: no cgroup is made"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!std::path::Path::new("/sys/fs/cgroup/hutch-oci-test").exists());
+    let out = oci.run(&["delete", "--force", "no-op"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

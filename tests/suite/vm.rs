@@ -19,6 +19,12 @@ pub const GUEST_UID: u32 = 1000;
 /// skips (it has printed `skipping:`; under HUTCH_TEST_STRICT=1 it fails instead, and so does
 /// this).
 pub fn guest_sh(script: &str) -> Option<Output> {
+    guest_sh_with(script, "")
+}
+
+/// [`guest_sh`] in a guest with more Debian `packages` (space-separated; HUTCH_VM_PACKAGES of
+/// tests/vm/run: a guest image of their own, built once).
+pub fn guest_sh_with(script: &str, packages: &str) -> Option<Output> {
     // Two guests at once would only slow each other down on a small machine.
     static ONE_GUEST_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_GUEST_AT_A_TIME
@@ -26,6 +32,7 @@ pub fn guest_sh(script: &str) -> Option<Output> {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vm/run"))
         .env("HUTCH_VM_HUTCH", env!("CARGO_BIN_EXE_hutch"))
+        .env("HUTCH_VM_PACKAGES", packages)
         .args(["--", "sh", "-c", script])
         .output()
         .expect("spawn tests/vm/run");

@@ -137,6 +137,11 @@ enum Command {
 }
 
 /// The program's entry: parse, run, report. Returns the exit status.
+/// The command line's definition, for the man pages (tests/suite/man_pages.rs).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,

@@ -1,5 +1,5 @@
-//! The man pages in `man/` are generated from the clap definitions in `src/cli.rs` with
-//! clap_mangen. This test renders them afresh and fails when the checked-in copies differ, so the
+//! The man pages in `man/` are generated from the clap definitions in `src/cli.rs` (and
+//! `src/oci/cli.rs` for hutch-oci) with clap_mangen. This test renders them afresh and fails when the checked-in copies differ, so the
 //! pages cannot drift from `--help`. With `HUTCH_UPDATE_MAN=1` it rewrites them instead.
 
 const FIX: &str = "run HUTCH_UPDATE_MAN=1 cargo test man_pages";
@@ -17,6 +17,11 @@ fn render_all() -> Vec<(String, Vec<u8>)> {
     let source = format!("hutch {}", cmd.get_version().unwrap_or_default());
     let mut pages = Vec::new();
     render(&cmd, &source, &mut pages);
+    // hutch-oci, the second binary: its own pages, under its own name (runc's verbs).
+    let mut oci = without_help_subcommand(hutch::oci::cli::command());
+    oci.build();
+    let oci_source = format!("hutch-oci {}", cmd.get_version().unwrap_or_default());
+    render(&oci, &oci_source, &mut pages);
     pages
 }
 

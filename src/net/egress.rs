@@ -243,6 +243,12 @@ fn forwarder_main(args: &[OsString]) -> u8 {
             return crate::error::HUTCH_FAILED;
         }
     };
+    // Before the first connection is read and before any thread: what follows parses what
+    // sandboxed programs send.
+    if let Err(message) = confine_forwarder() {
+        let _ = writeln!(ready, "{message}");
+        return crate::error::HUTCH_FAILED;
+    }
     let upstream = Arc::new(Upstream::from_env());
     for (listener, socket) in listeners.into_iter().zip(tcp) {
         let (plan, upstream) = (Arc::clone(&plan), Arc::clone(&upstream));
@@ -258,6 +264,52 @@ fn forwarder_main(args: &[OsString]) -> u8 {
     drop(ready);
     serve_dns(&dns_socket, &plan);
     0
+}
+
+/// Files glibc reads to resolve a name with its files and dns services.
+const RESOLVER_FILES: &[&str] = &[
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/etc/host.conf",
+    "/etc/gai.conf",
+    "/etc/nsswitch.conf",
+];
+
+/// Confine the forwarder, the one process on the host that reads what sandboxed programs send
+/// (TLS hellos, HTTP heads, DNS queries), to what forwarding needs: no_new_privs; Landlock
+/// (best effort, as the kernel allows) with reading the resolver's files as the only access to
+/// any file, where their links lead too (/etc/resolv.conf is often systemd-resolved's); and
+/// hutch's seccomp deny-list, the one every sandbox gets. A flaw in the parsing then gives
+/// sockets it already has, not the user's files or the kernel's riskier calls.
+fn confine_forwarder() -> Result<(), String> {
+    use crate::landlock::{self, Grant, LandlockMode, PathRule, Scopes, TcpPorts};
+    sys::set_no_new_privs().map_err(|e| format!("cannot confine the egress forwarder: {e}"))?;
+    let mut rules = vec![PathRule {
+        path: "/etc".into(),
+        grant: Grant::ReadExecute,
+    }];
+    for file in RESOLVER_FILES {
+        if let Ok(target) = std::fs::canonicalize(file) {
+            if !target.starts_with("/etc") {
+                rules.push(PathRule {
+                    path: target,
+                    grant: Grant::ReadExecute,
+                });
+            }
+        }
+    }
+    landlock::apply(
+        &rules,
+        &TcpPorts::default(),
+        Scopes::default(),
+        LandlockMode::BestEffort,
+    )
+    .map_err(|e| format!("cannot confine the egress forwarder (Landlock): {e}"))?;
+    let program = crate::seccomp::policy(&[], &[], &[])
+        .and_then(|policy| crate::seccomp::compile(&policy))
+        .map_err(|e| format!("cannot confine the egress forwarder (seccomp): {e}"))?;
+    crate::seccomp::apply(&program)
+        .map_err(|e| format!("cannot confine the egress forwarder (seccomp): {e}"))
 }
 
 fn init_logs(level: &str) {

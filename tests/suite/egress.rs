@@ -446,6 +446,15 @@ fn an_environment_keeps_its_allow_list_and_its_forwarder_ends_with_it() {
     let init = status["init_pid"].as_u64().expect("running");
     let forwarders = forwarders_of(init);
     assert_eq!(forwarders.len(), 1, "one forwarder for the environment");
+    // It parses what sandboxed programs send: it runs under the sandbox's seccomp filter and
+    // can gain no privilege.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", forwarders[0])).unwrap();
+    for line in ["NoNewPrivs:\t1", "Seccomp:\t2"] {
+        assert!(
+            status.lines().any(|l| l == line),
+            "no {line:?} in:\n{status}"
+        );
+    }
     let out = hutch(&[
         "exec",
         "box",

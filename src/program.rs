@@ -6,8 +6,13 @@ use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// The exit status and standard output of `command` (stdin and stderr: /dev/null), if it ends
-/// within `limit`; past that it is killed and the answer is `None`, as when it cannot start.
+/// At most this much of an answer is kept: the programs asked say a few lines, and one inside an
+/// environment is the environment's, which could say gigabytes.
+const ANSWER_LIMIT: u64 = 64 * 1024;
+
+/// The exit status and standard output (its first [`ANSWER_LIMIT`] bytes) of `command` (stdin
+/// and stderr: /dev/null), if it ends within `limit`; past that it is killed and the answer is
+/// `None`, as when it cannot start.
 pub fn output_within(mut command: Command, limit: Duration) -> Option<(ExitStatus, Vec<u8>)> {
     let mut child = command
         .stdin(Stdio::null())
@@ -21,7 +26,11 @@ pub fn output_within(mut command: Command, limit: Duration) -> Option<(ExitStatu
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut out = Vec::new();
-            stdout.read_to_end(&mut out).map(|_| out)
+            let kept = (&mut stdout).take(ANSWER_LIMIT).read_to_end(&mut out);
+            // Past the limit, the rest is read and dropped, so that the program is not stalled
+            // on a full pipe until its time is up.
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+            kept.map(|_| out)
         });
         let deadline = Instant::now() + limit;
         let status = loop {
@@ -53,6 +62,15 @@ mod tests {
         let started = Instant::now();
         assert_eq!(output_within(hangs, Duration::from_millis(200)), None);
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_long_answer_is_cut() {
+        let mut floods = Command::new("sh");
+        floods.args(["-c", "head -c 10000000 /dev/zero"]);
+        let (status, out) = output_within(floods, Duration::from_secs(5)).unwrap();
+        assert!(status.success());
+        assert_eq!(out.len() as u64, ANSWER_LIMIT);
     }
 
     #[test]

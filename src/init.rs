@@ -65,7 +65,7 @@ pub fn run(spec: &SandboxSpec, report: ReportWriter, exit: ExitWriter, signals: 
         let received = if shed {
             sys::wait_for_signal(signals).map(Some)
         } else {
-            sys::wait_for_signal_within(signals, crate::sandbox::SHED_AFTER)
+            sys::wait_for_signal_until(signals, crate::sandbox::SHED_AFTER)
         };
         let received = match received {
             Ok(Some(received)) => received,

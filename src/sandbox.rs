@@ -410,7 +410,7 @@ pub(crate) fn wait_forwarding(
         let received = if shed {
             sys::wait_for_signal(signals).map(Some)
         } else {
-            sys::wait_for_signal_within(signals, SHED_AFTER)
+            sys::wait_for_signal_until(signals, SHED_AFTER)
         };
         let Some(received) = received.map_err(LaunchError::Wait)? else {
             crate::env::supervisor::shed_start_up_memory();

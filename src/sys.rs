@@ -344,41 +344,6 @@ pub fn wait_for_signal(signals: &SigSet) -> SysResult<ReceivedSignal> {
     }
 }
 
-/// `sigtimedwait(2)` on `signals`, which must be blocked: `None` once `within` has passed with
-/// none of them. Retries on EINTR (with the whole timeout again: callers only use it to notice
-/// that nothing happened for a while).
-pub fn wait_for_signal_within(
-    signals: &SigSet,
-    within: std::time::Duration,
-) -> SysResult<Option<ReceivedSignal>> {
-    let timeout = libc::timespec {
-        tv_sec: within.as_secs() as libc::time_t,
-        tv_nsec: within.subsec_nanos() as libc::c_long,
-    };
-    loop {
-        // SAFETY: siginfo_t is plain old data; all-zero is valid and the kernel fills it.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: the three pointers refer to live, properly typed values for the whole call.
-        let ret = unsafe { libc::sigtimedwait(signals.as_ref(), &mut info, &timeout) };
-        if ret == -1 {
-            match Errno::last() {
-                Errno::EINTR => continue,
-                Errno::EAGAIN => return Ok(None),
-                errno => {
-                    return Err(SysError {
-                        call: "sigtimedwait()".into(),
-                        errno,
-                    })
-                }
-            }
-        }
-        return Ok(Some(ReceivedSignal {
-            signal: ret,
-            code: info.si_code,
-        }));
-    }
-}
-
 /// Have glibc resolve host names with its built-in `files` and `dns` services only, whatever
 /// nsswitch.conf lists. hutch is linked statically: a service glibc would load as a shared
 /// object (libnss_mdns4_minimal, libnss_sss, libnss_resolve…) brings a second libc into the

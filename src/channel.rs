@@ -101,6 +101,12 @@ impl GoSender {
     }
 }
 
+impl AsFd for GoWaiter {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
 impl GoWaiter {
     /// Block until the launcher says the network is up: `true`; `false` if it gave up or died.
     pub fn wait_for_go(mut self) -> bool {

@@ -33,7 +33,7 @@ use nix::sched::CloneFlags;
 use nix::sys::signal::{SigSet, Signal};
 
 use crate::caps::{self, CapsError};
-use crate::channel::{self, GoWaiter, LifelineWatch, ReportWriter};
+use crate::channel::{self, GoSender, GoWaiter, LifelineWatch, ReportWriter};
 use crate::error;
 use crate::idmap::{self, IdMapError};
 use crate::init;
@@ -151,6 +151,13 @@ impl SetupError {
     }
 }
 
+/// The child's side of starting pasta: it says when it has made the interface pasta attaches
+/// to, and waits for the word that pasta has configured it.
+pub(crate) struct NetworkHandshake {
+    pub device_made: GoSender,
+    pub configured: GoWaiter,
+}
+
 /// The child: set everything up, then become init. Never returns.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn inside(
@@ -160,7 +167,7 @@ pub(crate) fn inside(
     exit: channel::ExitWriter,
     watch: LifelineWatch,
     ids: Option<GoWaiter>,
-    network: Option<GoWaiter>,
+    network: Option<NetworkHandshake>,
     signals: &SigSet,
 ) -> ! {
     match set_up(spec, hardening, &watch, ids, network) {
@@ -183,7 +190,7 @@ fn set_up(
     hardening: &Hardening,
     watch: &LifelineWatch,
     ids: Option<GoWaiter>,
-    network: Option<GoWaiter>,
+    network: Option<NetworkHandshake>,
 ) -> Result<(), SetupError> {
     // 1. Die with the launcher. The launcher may already have died between clone and prctl, so
     //    check its lifeline pipe once the signal is armed (prctl(2), PR_SET_PDEATHSIG).
@@ -204,6 +211,23 @@ fn set_up(
         }
         sys::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(SetupError::Cgroup)?;
     }
+    // 1c. With pasta: its interface, made here and persistent (see
+    //     `sys::create_persistent_tap`), before the launcher starts pasta. It needs only the
+    //     capabilities a new user namespace starts with. Should it fail, pasta makes the
+    //     interface itself as it otherwise would, and says what is wrong if it cannot either.
+    let network = network.map(|handshake| {
+        let device = hardening
+            .network
+            .as_ref()
+            .and_then(crate::net::UserNet::pasta_device);
+        if let Some(name) = device {
+            if let Err(e) = sys::create_persistent_tap(name) {
+                tracing::debug!(error = %e, "pasta makes the interface itself");
+            }
+        }
+        let _ = handshake.device_made.go();
+        handshake.configured
+    });
     // 2. Id maps before anything that creates files, so that files the sandbox makes are owned
     //    by the user. We hold every capability in the new user namespace until the payload's
     //    execve, and the kernel lets us map our own id without a helper (user_namespaces(7)).

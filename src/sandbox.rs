@@ -152,7 +152,13 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
             let program = net::Connector::for_network(network)?;
             net::probe_host_ports(&network.publish)?;
             let (sender, waiter) = channel::go_pipe("network").map_err(LaunchError::Prepare)?;
-            Some((program, network, sender, waiter))
+            let (made, made_waiter) =
+                channel::go_pipe("network device").map_err(LaunchError::Prepare)?;
+            let handshake = child::NetworkHandshake {
+                device_made: made,
+                configured: waiter,
+            };
+            Some((program, network, sender, made_waiter, handshake))
         }
         None => None,
     };
@@ -168,10 +174,11 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
     };
 
     let mut flags = clone_namespaces(spec);
-    let (pasta, waiter) = match pasta {
-        Some((program, network, sender, waiter)) => {
-            (Some((program, network, sender)), Some(waiter))
-        }
+    let (pasta, handshake) = match pasta {
+        Some((program, network, sender, made_waiter, handshake)) => (
+            Some((program, network, sender, made_waiter)),
+            Some(handshake),
+        ),
         None => (None, None),
     };
     let clone = match &leaf {
@@ -221,7 +228,7 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
                 exit_writer,
                 watch,
                 ids_waiter,
-                waiter,
+                handshake,
                 signals,
             )
         }),
@@ -230,7 +237,7 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
     drop(writer);
     drop(exit_writer);
     drop(watch);
-    drop(waiter);
+    drop(handshake);
     tracing::debug!(pid = child.as_raw(), "sandbox started");
     if let (Some(plan), Some((sender, waiter))) = (&spec.id_ranges, ids_go) {
         drop(waiter);
@@ -242,24 +249,28 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
         let _ = sender.go();
     }
     // pasta joins the child's namespaces while the child builds its root; the child waits for
-    // the word before it runs anything of the user's.
+    // the word before it runs anything of the user's. pasta runs once the child has made its
+    // interface (the child's first step; were the child gone, pasta's start says so).
     let network = match pasta {
-        Some((program, network, sender)) => match program.start(network, child.as_raw()) {
-            Ok(pasta) => {
-                // Should the child be gone already, its own report says why.
-                let _ = sender.go();
-                Some(pasta)
-            }
-            Err(e) => {
-                let _ = sys::kill(child, libc::SIGKILL);
-                let _ = waitpid(child, None);
-                // A sandbox that failed on its own says why; pasta then only lost its target.
-                if let Some(report) = reader.wait_until_running() {
-                    return Err(LaunchError::Inside(report));
+        Some((program, network, sender, device_made)) => {
+            match program.start(network, child.as_raw(), device_made) {
+                Ok(pasta) => {
+                    // Should the child be gone already, its own report says why.
+                    let _ = sender.go();
+                    Some(pasta)
                 }
-                return Err(e.into());
+                Err(e) => {
+                    let _ = sys::kill(child, libc::SIGKILL);
+                    let _ = waitpid(child, None);
+                    // A sandbox that failed on its own says why; pasta then only lost its
+                    // target.
+                    if let Some(report) = reader.wait_until_running() {
+                        return Err(LaunchError::Inside(report));
+                    }
+                    return Err(e.into());
+                }
             }
-        },
+        }
         None => None,
     };
     Ok(Started {

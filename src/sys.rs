@@ -132,6 +132,24 @@ pub fn set_no_new_privs() -> SysResult<()> {
     nix::sys::prctl::set_no_new_privs().map_err(failed("prctl(PR_SET_NO_NEW_PRIVS)"))
 }
 
+/// Have `command`, once forked, wait until `word` can be read (a byte, or end of file) before
+/// it executes its program: the fork overlaps whatever the word waits for.
+pub fn exec_after_word(command: &mut std::process::Command, word: BorrowedFd<'_>) {
+    use std::os::unix::process::CommandExt;
+    let fd = word.as_raw_fd();
+    // SAFETY: the closure runs in the forked child before execve and makes only read(2), an
+    // async-signal-safe system call, into a byte on its own stack; errno is read, not set.
+    unsafe {
+        command.pre_exec(move || {
+            let mut byte = 0u8;
+            while libc::read(fd, (&mut byte as *mut u8).cast(), 1) == -1
+                && *libc::__errno_location() == libc::EINTR
+            {}
+            Ok(())
+        });
+    }
+}
+
 /// Spawn `command` as a helper that dies with the calling thread (SIGKILL as parent-death
 /// signal, also when the caller is killed by SIGKILL), inheriting `inherit` and no other
 /// descriptor above stderr, and none of the caller's blocked signals.
@@ -256,6 +274,54 @@ pub fn loopback_up() -> SysResult<()> {
     if ret == -1 {
         return Err(SysError {
             call: "ioctl(lo, SIOCSIFFLAGS, IFF_UP)".into(),
+            errno: Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// Create the tap interface `name` in this network namespace and make it persistent, for pasta
+/// to attach to by name. The point is its end: a tap that is not persistent is unregistered
+/// when its last descriptor closes, which waits for RCU grace periods (about 16 ms here) in
+/// the closing process's exit — pasta's, which the launcher waits for. A persistent one goes
+/// with the network namespace instead, in the kernel's own worker, waited for by nobody.
+/// Needs CAP_NET_ADMIN over the namespace and access to `/dev/net/tun`.
+pub fn create_persistent_tap(name: &str) -> SysResult<()> {
+    let tun = rustix::fs::open(
+        "/dev/net/tun",
+        rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| SysError {
+        call: "open(/dev/net/tun)".into(),
+        errno: Errno::from_raw(e.raw_os_error()),
+    })?;
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.is_empty() || name.len() >= req.ifr_name.len() {
+        return Err(SysError {
+            call: format!("TUNSETIFF({name})"),
+            errno: Errno::EINVAL,
+        });
+    }
+    for (dst, src) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    // pasta asks for the same kind: a tap without packet information. The kernel attaches a
+    // descriptor to an existing device only if it is of the kind asked for.
+    req.ifr_ifru.ifru_flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
+    // SAFETY: `tun` is open on the tun/tap clone device and `req` a valid, NUL-terminated ifreq
+    // that lives across the call; TUNSETIFF reads it and writes the name back into it.
+    if unsafe { libc::ioctl(tun.as_raw_fd(), libc::TUNSETIFF, &mut req) } == -1 {
+        return Err(SysError {
+            call: format!("ioctl(/dev/net/tun, TUNSETIFF, {name})"),
+            errno: Errno::last(),
+        });
+    }
+    // SAFETY: TUNSETPERSIST takes its argument by value; no memory is passed.
+    if unsafe { libc::ioctl(tun.as_raw_fd(), libc::TUNSETPERSIST, 1 as libc::c_ulong) } == -1 {
+        return Err(SysError {
+            call: format!("ioctl({name}, TUNSETPERSIST)"),
             errno: Errno::last(),
         });
     }

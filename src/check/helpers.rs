@@ -18,7 +18,12 @@ pub fn find_in_path(name: &str, path: &OsStr) -> Option<PathBuf> {
     std::env::split_paths(path)
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(name))
-        .find(|file| std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0))
+        .find(|file| is_executable(file))
+}
+
+/// Whether `file` is a regular file with an execute bit.
+pub fn is_executable(file: &Path) -> bool {
+    std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0)
 }
 
 /// What decides whether an id-mapping helper can do its job.

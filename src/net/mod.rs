@@ -172,10 +172,12 @@ impl Publish {
 }
 
 /// What the host's network looks like to pasta: its IPv4 default gateway, which pasta hands to
-/// the sandbox as its own, and the DNS search list.
+/// the sandbox as its own, the interface of that route, and the DNS search list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostNet {
     pub gateway: Option<Ipv4Addr>,
+    /// The interface the default route leaves by; the sandbox's interface gets its name.
+    pub interface: Option<String>,
     pub search: Vec<String>,
 }
 
@@ -183,10 +185,16 @@ impl HostNet {
     /// Read from `route` (`/proc/net/route`) and `resolv` (`/etc/resolv.conf`); missing files
     /// mean "not known".
     pub fn read(route: &Path, resolv: &Path) -> HostNet {
+        let (gateway, interface) = match std::fs::read_to_string(route) {
+            Ok(table) => match default_route(&table) {
+                Some((gateway, interface)) => (Some(gateway), Some(interface)),
+                None => (None, None),
+            },
+            Err(_) => (None, None),
+        };
         HostNet {
-            gateway: std::fs::read_to_string(route)
-                .ok()
-                .and_then(|t| default_gateway(&t)),
+            gateway,
+            interface,
             search: std::fs::read_to_string(resolv)
                 .map(|t| search_list(&t))
                 .unwrap_or_default(),
@@ -198,9 +206,10 @@ impl HostNet {
     }
 }
 
-/// The gateway of the first IPv4 default route in a `/proc/net/route` table — the one pasta
-/// copies. Addresses there are the network-order bytes printed as a native-endian hex number.
-fn default_gateway(table: &str) -> Option<Ipv4Addr> {
+/// The gateway and interface of the first IPv4 default route in a `/proc/net/route` table — the
+/// one pasta copies. Addresses there are the network-order bytes printed as a native-endian hex
+/// number.
+fn default_route(table: &str) -> Option<(Ipv4Addr, String)> {
     const RTF_UP: u32 = 0x1;
     const RTF_GATEWAY: u32 = 0x2;
     table.lines().skip(1).find_map(|line| {
@@ -209,9 +218,26 @@ fn default_gateway(table: &str) -> Option<Ipv4Addr> {
         let (destination, gateway, flags, mask) = (hex(1)?, hex(2)?, hex(3)?, hex(7)?);
         let default = destination == 0 && mask == 0;
         let up = flags & (RTF_UP | RTF_GATEWAY) == RTF_UP | RTF_GATEWAY;
-        (default && up).then(|| Ipv4Addr::from(gateway.to_ne_bytes()))
+        let interface = fields.first().filter(|name| interface_name_ok(name))?;
+        (default && up).then(|| (Ipv4Addr::from(gateway.to_ne_bytes()), interface.to_string()))
     })
 }
+
+/// Whether the kernel would take `name` for an interface (dev_valid_name in net/core/dev.c).
+fn interface_name_ok(name: &str) -> bool {
+    (1..IFNAMSIZ).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && !name
+            .bytes()
+            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
+}
+
+/// What the kernel allows an interface name, with its terminating NUL.
+const IFNAMSIZ: usize = 16;
+
+/// The sandbox's interface when the host has no IPv4 default route to name it after.
+const FALLBACK_INTERFACE: &str = "eth0";
 
 /// The `search` (or older `domain`) list of a resolv.conf; the last such line wins, as in
 /// resolv.conf(5).
@@ -237,6 +263,8 @@ pub struct UserNet {
     pub dns: Ipv4Addr,
     /// The sandbox's gateway (the host's): with `host_loopback`, the host's loopback is there.
     pub gateway: Option<Ipv4Addr>,
+    /// The sandbox's interface, named after the host's (as pasta would name it).
+    pub interface: String,
     pub search: Vec<String>,
     /// With an allow-list: hutch's forwarder instead of pasta.
     pub egress: Option<EgressPlan>,
@@ -259,9 +287,19 @@ impl UserNet {
             host_loopback,
             dns,
             gateway: host.gateway,
+            interface: host
+                .interface
+                .clone()
+                .unwrap_or_else(|| FALLBACK_INTERFACE.to_owned()),
             search: host.search.clone(),
             egress: None,
         }
+    }
+
+    /// The interface pasta attaches to, which the sandbox makes itself; `None` with hutch's
+    /// forwarder, which has no interface.
+    pub fn pasta_device(&self) -> Option<&str> {
+        self.egress.is_none().then_some(self.interface.as_str())
     }
 
     /// The same network, its egress limited to `plan`: the forwarder answers DNS.
@@ -276,7 +314,10 @@ impl UserNet {
     /// pasta's arguments for the sandbox whose PID 1 is `target`; it writes its pid to
     /// `ready_fd` once the interface is configured.
     pub fn pasta_args(&self, target: i32, ready_fd: i32) -> Vec<String> {
-        let mut args: Vec<String> = ["--foreground", "--quiet", "--config-net"]
+        // pasta need not watch for the namespace's end (`--no-netns-quit`): the launcher ends
+        // pasta itself, and the watch (an inotify descriptor) costs an SRCU grace period,
+        // about 12 ms here, when pasta exits and closes it.
+        let mut args: Vec<String> = ["--foreground", "--quiet", "--config-net", "--no-netns-quit"]
             .map(String::from)
             .into();
         for (flag, protocol) in [
@@ -306,7 +347,11 @@ impl UserNet {
         if !self.host_loopback {
             args.push("--no-map-gw".into());
         }
+        // The interface is named, not left to pasta: the sandbox made it already (a persistent
+        // tap, see `crate::sys::create_persistent_tap`) and pasta attaches to it by name.
         args.extend([
+            "--ns-ifname".into(),
+            self.interface.clone(),
             "--dns-forward".into(),
             self.dns.to_string(),
             "--pid".into(),
@@ -437,12 +482,18 @@ impl Connector {
         }
     }
 
-    /// Start it for the sandbox whose PID 1 is `target`; it ends when the result is dropped.
-    pub fn start(&self, net: &UserNet, target: i32) -> Result<Link, NetError> {
+    /// Start it for the sandbox whose PID 1 is `target`, once `device_made` says the sandbox
+    /// has made pasta's interface; it ends when the result is dropped.
+    pub fn start(
+        &self,
+        net: &UserNet,
+        target: i32,
+        device_made: crate::channel::GoWaiter,
+    ) -> Result<Link, NetError> {
         match (&net.egress, self) {
             (Some(plan), _) => Egress::start(plan, target).map(Link::Egress),
             (None, Connector::Pasta(program)) => {
-                Pasta::start(program, net, target).map(Link::Pasta)
+                Pasta::start(program, net, target, device_made).map(Link::Pasta)
             }
             (None, Connector::Egress) => Err(NetError::PastaMissing),
         }
@@ -567,6 +618,7 @@ mod tests {
     fn host() -> HostNet {
         HostNet {
             gateway: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            interface: Some("enp1s0".into()),
             search: vec!["example.org".into()],
         }
     }
@@ -584,9 +636,9 @@ mod tests {
         );
         assert_eq!(
             net.pasta_args(4242, 7).join(" "),
-            "--foreground --quiet --config-net --tcp-ports 127.0.0.1/8080:80 --tcp-ports \
-             9090:90 --udp-ports 5353:53 --tcp-ns none --udp-ns none --no-map-gw --dns-forward \
-             192.0.2.1 --pid /proc/self/fd/7 4242"
+            "--foreground --quiet --config-net --no-netns-quit --tcp-ports 127.0.0.1/8080:80 --tcp-ports \
+             9090:90 --udp-ports 5353:53 --tcp-ns none --udp-ns none --no-map-gw --ns-ifname \
+             enp1s0 --dns-forward 192.0.2.1 --pid /proc/self/fd/7 4242"
         );
         let closed = UserNet::new(&[], false, &host()).pasta_args(1, 3);
         let joined = closed.join(" ");
@@ -650,9 +702,14 @@ eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
         } else {
             Some(Ipv4Addr::new(1, 2, 0, 192))
         };
-        assert_eq!(default_gateway(table), expected);
         assert_eq!(
-            default_gateway(
+            default_route(table),
+            expected.map(|gateway| (gateway, "eth0".to_owned()))
+        );
+        // A name the kernel would not give an interface is not taken.
+        assert_eq!(default_route(&table.replace("eth0", "a/b")), None);
+        assert_eq!(
+            default_route(
                 table
                     .lines()
                     .take(2)

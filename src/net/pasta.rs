@@ -9,18 +9,24 @@
 //! - the launcher kills and reaps it when the sandbox ends ([`Pasta`]'s `Drop`): pasta holds the
 //!   namespace open itself and would otherwise never notice;
 //! - the kernel kills it when the launcher dies, even by SIGKILL (parent-death signal).
+//!
+//! Its end is on the launcher's path out, so it is kept short: the interface pasta attaches to
+//! is one the sandbox made persistent (pasta would otherwise wait, exiting, for the kernel to
+//! unregister its tap), and pasta does not watch the namespace (`--no-netns-quit`: closing the
+//! watch waits for an SRCU grace period). Both cost about 15 ms each here.
 
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use super::{NetError, UserNet};
+use crate::channel::GoWaiter;
 use crate::sys;
 
 /// How long pasta may take to configure the namespace (it takes tens of milliseconds).
@@ -33,9 +39,15 @@ pub struct Pasta {
 }
 
 impl Pasta {
-    /// Start `program` for the sandbox whose PID 1 is `target` and wait until the sandbox's
-    /// network is configured. On failure nothing of pasta is left.
-    pub fn start(program: &Path, net: &UserNet, target: i32) -> Result<Pasta, NetError> {
+    /// Start `program` for the sandbox whose PID 1 is `target` once `device_made` says that the
+    /// sandbox has made pasta's interface, and wait until the sandbox's network is configured.
+    /// On failure nothing of pasta is left.
+    pub fn start(
+        program: &Path,
+        net: &UserNet,
+        target: i32,
+        device_made: GoWaiter,
+    ) -> Result<Pasta, NetError> {
         let spawn_error = |source| NetError::Spawn {
             path: program.to_owned(),
             source,
@@ -50,13 +62,17 @@ impl Pasta {
         let mut args = runas_args(rustix::process::geteuid().as_raw());
         args.extend(net.pasta_args(target, ready_writer.as_raw_fd()));
         tracing::debug!(program = %program.display(), args = %args.join(" "), "starting pasta");
-        let mut command = Command::new(program);
+        let mut command = Command::new(build_for_this_cpu(program));
+        // pasta is passt under another name: the name chooses the mode.
         command
+            .arg0("pasta")
             .args(args.iter().map(OsString::from))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(stderr.try_clone().map_err(spawn_error)?))
             .process_group(0);
+        // Forked already while the sandbox makes the interface; executed once it has.
+        sys::exec_after_word(&mut command, device_made.as_fd());
         let child =
             sys::spawn_tied_to_parent(&mut command, ready_writer.as_fd()).map_err(spawn_error)?;
         drop(ready_writer);
@@ -96,6 +112,25 @@ impl Drop for Pasta {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The build of `program` that pasta would run on this CPU. Packages of passt ship a build for
+/// CPUs with AVX2 beside the plain one (`passt.avx2`), and the plain one re-executes itself as
+/// that at start-up when the CPU has AVX2 (passt's arch.c): hutch runs it directly, one exec
+/// (a millisecond here) fewer. Anything else runs `program` as it is.
+fn build_for_this_cpu(program: &Path) -> PathBuf {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        if let Ok(real) = std::fs::canonicalize(program) {
+            let mut avx2 = real.into_os_string();
+            avx2.push(".avx2");
+            let avx2 = PathBuf::from(avx2);
+            if crate::check::helpers::is_executable(&avx2) {
+                return avx2;
+            }
+        }
+    }
+    program.to_owned()
 }
 
 /// pasta started by root drops to `nobody` (passt(1), `--runas`), and `nobody` may not join the
@@ -193,11 +228,46 @@ mod tests {
         .unwrap();
         std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
-        let err = Pasta::start(&fake, &net, 1).unwrap_err();
+        let err = Pasta::start(&fake, &net, 1, said_go()).unwrap_err();
         assert_eq!(
             err.to_string(),
             "pasta could not set up the sandbox's network (exit status 1): No routable interface"
         );
+    }
+
+    /// A word already said: the sandbox has made the interface.
+    fn said_go() -> GoWaiter {
+        let (sender, waiter) = crate::channel::go_pipe("test").unwrap();
+        sender.go().unwrap();
+        waiter
+    }
+
+    #[test]
+    fn pasta_runs_only_once_the_sandbox_has_made_its_interface() {
+        let net = UserNet::new(&[], false, &super::super::HostNet::default());
+        let script = tempfile::tempdir().unwrap();
+        let fake = script.path().join("pasta");
+        let made = script.path().join("made");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\n[ -e '{}' ] || {{ echo 'ran too early' >&2; exit 3; }}\n\
+                 while [ \"$1\" != --pid ]; do shift; done\necho $$ > \"$2\"\nexec sleep 30\n",
+                made.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let (sender, waiter) = crate::channel::go_pipe("test").unwrap();
+        let sandbox = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            std::fs::write(&made, "").unwrap();
+            sender.go().unwrap();
+        });
+        let pasta = Pasta::start(&fake, &net, 1, waiter);
+        sandbox.join().unwrap();
+        assert!(pasta.is_ok(), "{:?}", pasta.err().map(|e| e.to_string()));
     }
 
     #[test]
@@ -213,7 +283,7 @@ mod tests {
         .unwrap();
         std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
-        let pasta = Pasta::start(&fake, &net, 1).unwrap();
+        let pasta = Pasta::start(&fake, &net, 1, said_go()).unwrap();
         let pid = pasta.pid();
         assert!(Path::new(&format!("/proc/{pid}")).exists());
         drop(pasta);

@@ -291,6 +291,47 @@ fn dns_and_hostname_files_point_at_pasta() {
     );
 }
 
+/// The interface hutch names after the host's default route, as pasta itself would: the
+/// first IPv4 default route's in /proc/net/route, else eth0.
+fn expected_interface() -> String {
+    let table = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 7 && f[1] == "00000000" && f[7] == "00000000" && f[3] == "0003")
+        .map(|f| f[0].to_owned())
+        .unwrap_or_else(|| "eth0".into())
+}
+
+#[test]
+fn the_sandbox_makes_pastas_interface_persistent() {
+    let Some(sb) = with_pasta() else { return };
+    // The sandbox makes the tap before pasta runs, persistent, so that pasta's exit does not
+    // wait for the kernel to unregister it; pasta attaches to it and configures it as ever.
+    let out = ok(&sb.run(&[
+        "--net",
+        "pasta",
+        "--",
+        "sh",
+        "-c",
+        "ip -d -o link show; ip -o -4 addr show",
+    ]));
+    let name = expected_interface();
+    let link = out
+        .lines()
+        .find(|l| l.contains(&format!(": {name}: ")))
+        .unwrap_or_else(|| panic!("no interface {name} in the sandbox: {out}"));
+    assert!(link.contains("tun type tap"), "{link}");
+    assert!(link.contains("persist on"), "{link}");
+    assert!(link.contains(",UP,") || link.contains("<UP,"), "{link}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains(&format!(": {name} ")) && l.contains("inet ")),
+        "pasta configured no IPv4 address on {name}: {out}"
+    );
+}
+
 #[test]
 fn pasta_ends_with_the_sandbox_and_with_a_killed_hutch() {
     let Some(sb) = with_pasta() else { return };

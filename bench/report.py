@@ -943,8 +943,10 @@ def write(args):
     # Networking.
     L.append("## Networking")
     L.append("")
-    L.append("DESIGN.md sets no goal for networking; issue 21's, for the set-up cost, is in [its goals table](#goals-closer-to-the-kernels-floor-issue-21), and the other rows are for information. Every server"
-             " listens on 127.0.0.1 and every connection stays on this machine.")
+    L.append("DESIGN.md sets no goal for networking; issue 21's, for the set-up cost, is in"
+             " [its goals table](#goals-closer-to-the-kernels-floor-issue-21), and the other rows"
+             " are for information. Every server listens on 127.0.0.1 and every connection stays"
+             " on this machine.")
     L.append("")
     pasta_row = get("startup", "hutch run --net pasta")
     if pasta_row and hutch:

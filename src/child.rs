@@ -213,8 +213,9 @@ fn set_up(
     }
     // 1c. With pasta: its interface, made here and persistent (see
     //     `sys::create_persistent_tap`), before the launcher starts pasta. It needs only the
-    //     capabilities a new user namespace starts with. Should it fail, pasta makes the
-    //     interface itself as it otherwise would, and says what is wrong if it cannot either.
+    //     capabilities a new user namespace starts with. Should it fail (or not be made, see
+    //     `UserNet::pasta_device`), pasta makes the interface itself as it otherwise would, and
+    //     says what is wrong if it cannot either.
     let network = network.map(|handshake| {
         let device = hardening
             .network

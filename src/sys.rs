@@ -150,13 +150,20 @@ pub fn exec_after_word(command: &mut std::process::Command, word: BorrowedFd<'_>
     }
 }
 
-/// Spawn `command` as a helper that dies with the calling thread (SIGKILL as parent-death
-/// signal, also when the caller is killed by SIGKILL), inheriting `inherit` and no other
-/// descriptor above stderr, and none of the caller's blocked signals.
+/// Spawn `command` as a helper that dies with the calling thread: see [`tie_to_parent`].
 pub fn spawn_tied_to_parent(
     command: &mut std::process::Command,
     inherit: BorrowedFd<'_>,
 ) -> std::io::Result<std::process::Child> {
+    tie_to_parent(command, inherit);
+    command.spawn()
+}
+
+/// Make `command` a helper that dies with the calling thread (SIGKILL as parent-death signal,
+/// also when the caller is killed by SIGKILL), inheriting `inherit` and no other descriptor
+/// above stderr, and none of the caller's blocked signals. Steps added to `command` after this
+/// one (see [`exec_after_word`]) run with the parent-death signal armed.
+pub fn tie_to_parent(command: &mut std::process::Command, inherit: BorrowedFd<'_>) {
     use std::os::unix::process::CommandExt;
     let parent = std::process::id();
     let keep = inherit.as_raw_fd();
@@ -193,7 +200,6 @@ pub fn spawn_tied_to_parent(
             Ok(())
         });
     }
-    command.spawn()
 }
 
 pub fn mount(

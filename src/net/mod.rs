@@ -179,6 +179,10 @@ pub struct HostNet {
     /// The interface the default route leaves by; the sandbox's interface gets its name.
     pub interface: Option<String>,
     pub search: Vec<String>,
+    /// SELinux enforces here: a confined pasta (Fedora's passt-selinux runs it as `pasta_t`)
+    /// may not take over a tap that another domain made (tun_socket relabelfrom), so pasta
+    /// makes its own.
+    pub selinux_enforcing: bool,
 }
 
 impl HostNet {
@@ -198,11 +202,16 @@ impl HostNet {
             search: std::fs::read_to_string(resolv)
                 .map(|t| search_list(&t))
                 .unwrap_or_default(),
+            selinux_enforcing: false,
         }
     }
 
     pub fn current() -> HostNet {
-        HostNet::read(Path::new("/proc/net/route"), Path::new("/etc/resolv.conf"))
+        HostNet {
+            selinux_enforcing: std::fs::read("/sys/fs/selinux/enforce")
+                .is_ok_and(|v| v.starts_with(b"1")),
+            ..HostNet::read(Path::new("/proc/net/route"), Path::new("/etc/resolv.conf"))
+        }
     }
 }
 
@@ -265,6 +274,8 @@ pub struct UserNet {
     pub gateway: Option<Ipv4Addr>,
     /// The sandbox's interface, named after the host's (as pasta would name it).
     pub interface: String,
+    /// Whether the sandbox makes the interface for pasta (see [`UserNet::pasta_device`]).
+    pub premade_interface: bool,
     pub search: Vec<String>,
     /// With an allow-list: hutch's forwarder instead of pasta.
     pub egress: Option<EgressPlan>,
@@ -291,15 +302,16 @@ impl UserNet {
                 .interface
                 .clone()
                 .unwrap_or_else(|| FALLBACK_INTERFACE.to_owned()),
+            premade_interface: !host.selinux_enforcing,
             search: host.search.clone(),
             egress: None,
         }
     }
 
     /// The interface pasta attaches to, which the sandbox makes itself; `None` with hutch's
-    /// forwarder, which has no interface.
+    /// forwarder, which has no interface, and where SELinux enforces (pasta makes it then).
     pub fn pasta_device(&self) -> Option<&str> {
-        self.egress.is_none().then_some(self.interface.as_str())
+        (self.egress.is_none() && self.premade_interface).then_some(self.interface.as_str())
     }
 
     /// The same network, its egress limited to `plan`: the forwarder answers DNS.
@@ -347,8 +359,9 @@ impl UserNet {
         if !self.host_loopback {
             args.push("--no-map-gw".into());
         }
-        // The interface is named, not left to pasta: the sandbox made it already (a persistent
-        // tap, see `crate::sys::create_persistent_tap`) and pasta attaches to it by name.
+        // The interface is named, not left to pasta: the sandbox has made it already (a
+        // persistent tap, see `crate::sys::create_persistent_tap`; not where SELinux enforces)
+        // and pasta attaches to it by name.
         args.extend([
             "--ns-ifname".into(),
             self.interface.clone(),
@@ -620,7 +633,27 @@ mod tests {
             gateway: Some(Ipv4Addr::new(192, 0, 2, 1)),
             interface: Some("enp1s0".into()),
             search: vec!["example.org".into()],
+            selinux_enforcing: false,
         }
+    }
+
+    #[test]
+    fn the_sandbox_makes_pastas_interface_unless_selinux_enforces() {
+        let net = UserNet::new(&[], false, &host());
+        assert_eq!(net.pasta_device(), Some("enp1s0"));
+        let confined = HostNet {
+            selinux_enforcing: true,
+            ..host()
+        };
+        let net = UserNet::new(&[], false, &confined);
+        assert_eq!(net.pasta_device(), None);
+        // pasta still names it as the sandbox would have.
+        assert!(net
+            .pasta_args(1, 3)
+            .join(" ")
+            .contains("--ns-ifname enp1s0"));
+        let unnamed = UserNet::new(&[], false, &HostNet::default());
+        assert_eq!(unnamed.pasta_device(), Some(FALLBACK_INTERFACE));
     }
 
     #[test]
@@ -636,9 +669,9 @@ mod tests {
         );
         assert_eq!(
             net.pasta_args(4242, 7).join(" "),
-            "--foreground --quiet --config-net --no-netns-quit --tcp-ports 127.0.0.1/8080:80 --tcp-ports \
-             9090:90 --udp-ports 5353:53 --tcp-ns none --udp-ns none --no-map-gw --ns-ifname \
-             enp1s0 --dns-forward 192.0.2.1 --pid /proc/self/fd/7 4242"
+            "--foreground --quiet --config-net --no-netns-quit --tcp-ports 127.0.0.1/8080:80 \
+             --tcp-ports 9090:90 --udp-ports 5353:53 --tcp-ns none --udp-ns none --no-map-gw \
+             --ns-ifname enp1s0 --dns-forward 192.0.2.1 --pid /proc/self/fd/7 4242"
         );
         let closed = UserNet::new(&[], false, &host()).pasta_args(1, 3);
         let joined = closed.join(" ");

@@ -248,15 +248,16 @@ fn set_up(
     // 4. The uts and net namespaces are ours: name the host, bring up loopback.
     // (With the network made beside the mounts, the bounding set (step 6) and the Landlock
     // ruleset (step 8) are made beside them too; they are enforced in their places.)
-    let (landlock, bounding_limited) = if network_in_parallel(spec) {
-        (build_root_beside_network(spec, hardening)?, true)
+    let (landlock, bounding_limited, seccomp_installed) = if network_in_parallel(spec) {
+        let (landlock, seccomp_installed) = build_root_beside_network(spec, hardening)?;
+        (landlock, true, seccomp_installed)
     } else {
         mounts::build_root(&hardening.mount_ops).map_err(SetupError::Mount)?;
         sys::sethostname(&spec.hostname).map_err(SetupError::Hostname)?;
         if spec.net.own_namespace() {
             sys::loopback_up().map_err(SetupError::Loopback)?;
         }
-        (prepare_landlock(spec, hardening)?, false)
+        (prepare_landlock(spec, hardening)?, false, false)
     };
     // 4b. With pasta: wait until the launcher has seen pasta configure the interface. pasta
     //     joins us through /proc/PID/ns, which the kernel allows only while we are dumpable
@@ -301,7 +302,10 @@ fn set_up(
         None => tracing::debug!("Landlock off"),
     }
     // 9. seccomp last: from here on the filter applies to init and, inherited, to the payload.
-    seccomp::apply(&hardening.seccomp).map_err(SetupError::Seccomp)?;
+    //    (Or earlier, beside the mounts; see `build_root_beside_network`.)
+    if !seccomp_installed {
+        seccomp::apply(&hardening.seccomp).map_err(SetupError::Seccomp)?;
+    }
     Ok(())
 }
 
@@ -324,12 +328,18 @@ fn prepare_landlock(
 /// this one makes the network namespace and limits its bounding set (see
 /// [`network_in_parallel`]). Threads share the mount namespace, the root and the descriptors;
 /// credentials and namespaces are each thread's own, and only this thread changes its own.
-/// The process is single-threaded again before anything is enforced that holds for the
-/// calling thread alone (capabilities, no_new_privs, Landlock, seccomp).
+/// What holds for the calling thread alone (capabilities, no_new_privs, Landlock, seccomp) is
+/// enforced on this thread, which becomes init; the mounting thread has ended before anything of
+/// the user's runs.
+///
+/// This thread is usually done first, so it also installs the seccomp filter (step 9) while it
+/// waits, when the filter denies only what hutch denies by default: none of the calls that the
+/// rest of the set-up makes on this thread. The filter holds for this thread alone (no TSYNC),
+/// so the mounting thread, which needs mount_setattr, is not under it. Returns whether it did.
 fn build_root_beside_network(
     spec: &SandboxSpec,
     hardening: &Hardening,
-) -> Result<Option<landlock::Prepared>, SetupError> {
+) -> Result<(Option<landlock::Prepared>, bool), SetupError> {
     // Mounting needs little stack; a small one is mapped and torn down faster.
     const STACK: usize = 256 * 1024;
     // The thread takes PID 2 of the new pid namespace; the payload should have it, as it does
@@ -356,13 +366,21 @@ fn build_root_beside_network(
             .and_then(|()| {
                 caps::limit_bounding(spec.capabilities, hardening.last_capability)
                     .map_err(SetupError::Capabilities)
+            })
+            .and_then(|()| {
+                if !hardening.seccomp_early {
+                    return Ok(false);
+                }
+                seccomp::apply(&hardening.seccomp)
+                    .map(|()| true)
+                    .map_err(SetupError::Seccomp)
             });
         // Wait for the mounts even when the network failed: no thread may outlive this.
         let root = match mounting.join() {
             Ok(built) => built,
             Err(_) => Err(SetupError::Thread("the mounting thread panicked".into())),
         };
-        root.and_then(|landlock| network.map(|()| landlock))
+        root.and_then(|landlock| network.map(|seccomp_installed| (landlock, seccomp_installed)))
     });
     if let Some(mut last_pid) = last_pid {
         use std::io::Write;

@@ -456,6 +456,9 @@ pub struct Hardening {
     pub mount_ops: Vec<MountOp>,
     pub landlock_rules: Vec<landlock::PathRule>,
     pub seccomp: seccompiler::BpfProgram,
+    /// Whether the child may install `seccomp` while its mounts are still being built (only
+    /// hutch's own denials: see [`crate::seccomp::SeccompPolicy::denies_only_builtin`]).
+    pub seccomp_early: bool,
     /// The highest capability this kernel knows: read here, not on the child's critical path.
     pub last_capability: u32,
     /// The user-mode network (`--net pasta`), resolved against the host's network as it is now:
@@ -536,6 +539,7 @@ impl Hardening {
             mount_ops,
             landlock_rules,
             seccomp,
+            seccomp_early: spec.seccomp.denies_only_builtin(),
             last_capability: sys::last_capability(),
             network,
             cgroup: None,

@@ -335,6 +335,21 @@ pub struct SeccompPolicy {
     pub allowed: Vec<String>,
 }
 
+impl SeccompPolicy {
+    /// Whether every call it denies is one hutch denies by default, none a profile added. hutch's
+    /// own set-up makes none of those calls once its mounts are built, so such a filter may be
+    /// installed while the rest of the set-up still runs (see `child::set_up`).
+    pub fn denies_only_builtin(&self) -> bool {
+        self.rules.iter().all(|rule| {
+            rule.syscall == "socket"
+                || rule.syscall == "socketpair"
+                || DEFAULT_DENY
+                    .iter()
+                    .any(|(name, _, _)| *name == rule.syscall)
+        })
+    }
+}
+
 fn known(name: &str) -> bool {
     Sysno::from_str(name).is_ok()
 }
@@ -548,6 +563,22 @@ mod tests {
             why: DEFAULT_DENY[0].2
         }));
         assert!(!names(&p).contains(&"ptrace"));
+    }
+
+    #[test]
+    fn only_a_profiles_own_denials_keep_seccomp_last() {
+        assert!(policy(&[], &[], &[]).unwrap().denies_only_builtin());
+        assert!(
+            policy(&[], &["ptrace".into(), "bpf".into()], &["alg".into()])
+                .unwrap()
+                .denies_only_builtin()
+        );
+        assert!(policy(&["bpf".into()], &[], &[])
+            .unwrap()
+            .denies_only_builtin());
+        assert!(!policy(&["prctl".into()], &[], &[])
+            .unwrap()
+            .denies_only_builtin());
     }
 
     #[test]

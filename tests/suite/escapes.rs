@@ -76,6 +76,27 @@ fn root_inside_keeps_only_the_distro_capabilities() {
 }
 
 #[test]
+fn a_profiles_own_denials_hold_for_the_payload_and_not_for_hutchs_set_up() {
+    let Some(sb) = sandbox() else { return };
+    // hutch's own set-up calls prctl (capabilities, no_new_privs) after its mounts: with a
+    // profile that denies it, the filter comes last, as it always did; with only the default
+    // denials it may come earlier, beside the mounts. Either way it holds for the payload.
+    sb.write(
+        "strict.toml",
+        "extends = \"default\"\n[seccomp]\ndeny = [\"prctl\", \"uname\"]\n",
+    );
+    // prctl(PR_SET_NO_NEW_PRIVS, 0) is EINVAL unfiltered: no_new_privs cannot be cleared.
+    let code = format!(
+        "{PRELUDE}\nprint(sc({}, 38, 0, 0, 0, 0))\nprint(attempt(lambda: os.uname()))",
+        Sysno::prctl.id()
+    );
+    let strict = sb.run(&["--profile", "./strict.toml", "--", "python3", "-c", &code]);
+    assert_eq!(ok(&strict).lines().collect::<Vec<_>>(), ["EPERM", "EPERM"]);
+    let default = sb.run(&["--", "python3", "-c", &code]);
+    assert_eq!(ok(&default).lines().collect::<Vec<_>>(), ["EINVAL", "OK"]);
+}
+
+#[test]
 fn denied_system_calls_fail_with_eperm() {
     let Some(sb) = sandbox() else { return };
     let calls: &[(&str, Sysno, &str)] = &[

@@ -138,7 +138,8 @@ pub fn exec_after_word(command: &mut std::process::Command, word: BorrowedFd<'_>
     use std::os::unix::process::CommandExt;
     let fd = word.as_raw_fd();
     // SAFETY: the closure runs in the forked child before execve and makes only read(2), an
-    // async-signal-safe system call, into a byte on its own stack; errno is read, not set.
+    // async-signal-safe system call, into a byte on its own stack; the errno it reads is the
+    // child's own.
     unsafe {
         command.pre_exec(move || {
             let mut byte = 0u8;

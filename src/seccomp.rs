@@ -19,7 +19,7 @@ use seccompiler::{
 };
 use syscalls::Sysno;
 
-mod prefix;
+pub(crate) mod prefix;
 
 /// When a rule applies to its system call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -592,44 +592,7 @@ pub fn clear_ambient_capabilities() -> SysResult<()> {
 /// capset(2): this thread's effective and permitted sets become `keep` (a bit mask over
 /// capability numbers), the inheritable set becomes empty.
 pub fn set_capabilities(keep: u64) -> SysResult<()> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: libc::c_int,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const VERSION_3: u32 = 0x2008_0522;
-    let mut header = Header {
-        version: VERSION_3,
-        pid: 0,
-    };
-    let low = Data {
-        effective: keep as u32,
-        permitted: keep as u32,
-        inheritable: 0,
-    };
-    let high = Data {
-        effective: (keep >> 32) as u32,
-        permitted: (keep >> 32) as u32,
-        inheritable: 0,
-    };
-    let data = [low, high];
-    // SAFETY: header and data are the v3 layout of cap_user_header_t and two cap_user_data_t
-    // (linux/capability.h), alive for the whole call; the kernel only reads `data`.
-    let ret = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
-    if ret == -1 {
-        return Err(SysError {
-            call: format!("capset({keep:#x})"),
-            errno: Errno::last(),
-        });
-    }
-    Ok(())
+    set_capability_sets(keep, keep, 0)
 }
 
 /// Make system call `nr` with all-zero arguments and return the errno it failed with; for tests

@@ -21,12 +21,8 @@ use syscalls::Sysno;
 
 use super::config::ConfigError;
 
-const LD_W_ABS: u16 = 0x20;
-const JEQ_K: u16 = 0x15;
-const JGE_K: u16 = 0x35;
-const JA: u16 = 0x05;
-const RET_K: u16 = 0x06;
-const RET_KILL_PROCESS: u32 = 0x8000_0000;
+use crate::seccomp::prefix::{JA, JEQ_K, JGE_K, LD_W_ABS, RET_K, RET_KILL_PROCESS};
+
 /// What a group's filter answers for "no match" before it is turned into a jump: SECCOMP_RET_TRACE
 /// with a value no profile can ask for (profiles' trace values are refused above 0xfff0).
 const NO_MATCH: u32 = 0x7ff0_0000 | 0xfffe;

@@ -10,11 +10,11 @@
 
 use seccompiler::{sock_filter, BpfProgram};
 
-const LD_W_ABS: u16 = 0x20;
-const JEQ_K: u16 = 0x15;
-const JGE_K: u16 = 0x35;
-const JA: u16 = 0x05;
-const RET_K: u16 = 0x06;
+pub(crate) const LD_W_ABS: u16 = 0x20;
+pub(crate) const JEQ_K: u16 = 0x15;
+pub(crate) const JGE_K: u16 = 0x35;
+pub(crate) const JA: u16 = 0x05;
+pub(crate) const RET_K: u16 = 0x06;
 
 const OFFSET_NR: u32 = 0;
 const OFFSET_ARCH: u32 = 4;

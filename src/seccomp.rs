@@ -516,7 +516,20 @@ pub fn compile(policy: &SeccompPolicy) -> Result<BpfProgram, SeccompError> {
             .map_err(SeccompError::Build)?;
         filter.try_into().map_err(SeccompError::Build)
     };
-    let listed: Vec<u32> = deny.keys().map(|&nr| nr as u32).collect();
+    // Calls denied whatever their arguments are answered by the prefix's search; the chain
+    // after it holds only the calls it must decide on their arguments.
+    let listed: Vec<(u32, prefix::Listed)> = deny
+        .iter()
+        .map(|(&nr, rules)| {
+            let answer = if rules.is_empty() {
+                prefix::Listed::Denied
+            } else {
+                prefix::Listed::ByArguments
+            };
+            (nr as u32, answer)
+        })
+        .collect();
+    deny.retain(|_, rules| !rules.is_empty());
     let mut enosys = Vec::new();
     for (name, _) in &policy.enosys {
         let nr = Sysno::from_str(name).map_err(|_| SeccompError::UnknownSyscall {
@@ -526,7 +539,9 @@ pub fn compile(policy: &SeccompPolicy) -> Result<BpfProgram, SeccompError> {
         enosys.push(nr.id() as u32);
     }
     let mut program = prefix::prefix(&listed, &enosys);
-    program.extend(build(deny, SeccompAction::Errno(libc::EPERM as u32))?);
+    if !deny.is_empty() {
+        program.extend(build(deny, SeccompAction::Errno(libc::EPERM as u32))?);
+    }
     Ok(program)
 }
 
@@ -624,6 +639,48 @@ mod tests {
             run(&open, AUDIT_ARCH, libc::SYS_keyctl as u32, [0; 6]),
             RET_ALLOW
         );
+    }
+
+    #[test]
+    fn a_list_without_argument_checks_is_the_prefix_alone() {
+        use prefix::tests::run;
+        use prefix::{AUDIT_ARCH, RET_ALLOW, RET_ERRNO};
+        let default = policy(&[], &[], &[]).unwrap();
+        let by_arguments: Vec<String> = default
+            .rules
+            .iter()
+            .filter(|rule| rule.when != Condition::Always)
+            .map(|rule| rule.syscall.clone())
+            .collect();
+        assert!(by_arguments.contains(&"ioctl".to_owned()));
+        let full = compile(&default).unwrap();
+        let program = compile(&policy(&[], &by_arguments, &[]).unwrap()).unwrap();
+        assert!(program.len() < full.len());
+        // Every jump lands inside the program: nothing is left to a chain that is not there.
+        for (at, insn) in program.iter().enumerate() {
+            let targets = match insn.code {
+                prefix::JA => vec![insn.k as usize],
+                prefix::JEQ_K | prefix::JGE_K => vec![insn.jt as usize, insn.jf as usize],
+                _ => vec![],
+            };
+            for offset in targets {
+                assert!(
+                    at + 1 + offset < program.len(),
+                    "jump at {at} leaves the program"
+                );
+            }
+        }
+        let call = |nr: i64| {
+            run(
+                &program,
+                AUDIT_ARCH,
+                nr as u32,
+                [0, TIOCSTI as u64, 0, 0, 0, 0],
+            )
+        };
+        assert_eq!(call(libc::SYS_keyctl), RET_ERRNO | libc::EPERM as u32);
+        assert_eq!(call(libc::SYS_ioctl), RET_ALLOW);
+        assert_eq!(call(libc::SYS_getppid), RET_ALLOW);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! kernel's ABI unless the user asks to `require` them all.
 
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ::landlock::{
     Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, PathFd,
@@ -348,14 +348,19 @@ pub fn prepare(
                 .map_err(&wrap)?;
         }
     }
+    let mut added: Vec<(&Path, BitFlags<AccessFs>)> = Vec::with_capacity(rules.len());
     for rule in rules {
+        let mut access = rule.grant.access(TARGET);
+        if adds_nothing(&rule.path, access, &added) {
+            continue;
+        }
         // A path that cannot be opened (a directory without search permission) is one the
         // payload cannot reach either; it needs no rule.
         let Ok(fd) = PathFd::new(&rule.path) else {
             tracing::debug!(path = %rule.path.display(), "no Landlock rule: cannot open");
             continue;
         };
-        let mut access = rule.grant.access(TARGET);
+        added.push((&rule.path, access));
         // Directory-only rights on a file are an error to the kernel. The descriptor is open
         // already: fstat it rather than walk the path a second time.
         let is_dir = nix::sys::stat::fstat(std::os::fd::AsFd::as_fd(&fd).as_raw_fd())
@@ -368,6 +373,23 @@ pub fn prepare(
             .map_err(&wrap)?;
     }
     Ok(Some(Prepared { ruleset, mode }))
+}
+
+/// Whether a rule granting `access` on `path` is one of `added` already: Landlock allows what
+/// any rule on the way up from a file to the root allows, so a rule below (or on) one that grants
+/// as much changes nothing, and each rule costs an open, an fstat and a landlock_add_rule at every
+/// start (/dev's nodes under /dev, a home or a working directory under its tmpfs). "Below" is
+/// by path: rules are for mount destinations, which are reached without symlinks (see
+/// `mounts::target`). Were a later mount to put a symlink on the way, the rule skipped would
+/// only have granted more, elsewhere.
+fn adds_nothing(
+    path: &Path,
+    access: BitFlags<AccessFs>,
+    added: &[(&Path, BitFlags<AccessFs>)],
+) -> bool {
+    added
+        .iter()
+        .any(|(above, granted)| path.starts_with(above) && granted.contains(access))
 }
 
 impl Prepared {
@@ -433,6 +455,26 @@ mod tests {
         assert_eq!(grant("/dev/null"), Some(Grant::Device));
         assert_eq!(grant("/dev/pts"), Some(Grant::Device));
         assert_eq!(grant("/dev/ptmx"), None, "symlinks get no rule");
+    }
+
+    #[test]
+    fn a_rule_below_one_that_grants_as_much_adds_nothing() {
+        let full = Grant::Full.access(TARGET);
+        let device = Grant::Device.access(TARGET);
+        let read = Grant::ReadExecute.access(TARGET);
+        let added = [(Path::new("/"), read), (Path::new("/dev"), full)];
+        assert!(adds_nothing(Path::new("/dev/null"), device, &added));
+        assert!(adds_nothing(Path::new("/dev"), full, &added));
+        assert!(adds_nothing(Path::new("/usr/bin"), read, &added));
+        assert!(
+            !adds_nothing(Path::new("/tmp"), full, &added),
+            "more than / grants"
+        );
+        assert!(
+            !adds_nothing(Path::new("/devices"), device, &added),
+            "not below /dev"
+        );
+        assert!(!adds_nothing(Path::new("/dev"), full, &added[..1]));
     }
 
     #[test]

@@ -28,6 +28,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::sched::CloneFlags;
 use nix::sys::signal::{SigSet, Signal};
@@ -324,10 +325,11 @@ fn prepare_landlock(
     .map_err(SetupError::Landlock)
 }
 
-/// Steps 3 and 4 at once: a second thread builds the root, then the Landlock ruleset, while
-/// this one makes the network namespace and limits its bounding set (see
-/// [`network_in_parallel`]). Threads share the mount namespace, the root and the descriptors;
-/// credentials and namespaces are each thread's own, and only this thread changes its own.
+/// Steps 3 and 4 at once: a second thread builds the root, while this one makes the network
+/// namespace and limits its bounding set (see [`network_in_parallel`]); the Landlock ruleset
+/// comes from the first of the two to be free once the root is pivoted. Threads share the mount
+/// namespace, the root and the descriptors; credentials and namespaces are each thread's own,
+/// and only this thread changes its own.
 /// What holds for the calling thread alone (capabilities, no_new_privs, Landlock, seccomp) is
 /// enforced on this thread, which becomes init; the mounting thread has ended before anything of
 /// the user's runs.
@@ -350,13 +352,26 @@ fn build_root_beside_network(
         .write(true)
         .open("/proc/sys/kernel/ns_last_pid")
         .ok();
+    // The Landlock ruleset is made by whichever thread is free first: this one, once its part
+    // is done, while the other detaches the old root (whose umount2 waits out an RCU grace
+    // period), or else the mounting thread, after that.
+    let landlock_taken = AtomicBool::new(false);
+    let take_landlock = || !landlock_taken.swap(true, Ordering::AcqRel);
     let built = std::thread::scope(|scope| {
+        let (pivoted, wait_for_pivot) = std::sync::mpsc::sync_channel::<()>(1);
         let mounting = std::thread::Builder::new()
             .name("hutch-mounts".into())
             .stack_size(STACK)
-            .spawn_scoped(scope, || {
-                mounts::build_root(&hardening.mount_ops).map_err(SetupError::Mount)?;
-                prepare_landlock(spec, hardening)
+            .spawn_scoped(scope, move || {
+                let root = mounts::pivot_into_root(&hardening.mount_ops);
+                let root = root.map_err(SetupError::Mount)?;
+                let _ = pivoted.send(());
+                root.detach_old_root().map_err(SetupError::Mount)?;
+                if take_landlock() {
+                    prepare_landlock(spec, hardening).map(Some)
+                } else {
+                    Ok(None)
+                }
             })
             .map_err(|e| SetupError::Thread(e.to_string()))?;
         let network = sys::unshare(CloneFlags::CLONE_NEWNET)
@@ -375,12 +390,31 @@ fn build_root_beside_network(
                     .map(|()| true)
                     .map_err(SetupError::Seccomp)
             });
-        // Wait for the mounts even when the network failed: no thread may outlive this.
+        // Paths looked up from `/` resolve in the new root as soon as it is pivoted (see
+        // `mounts::Pivoted`). Without the pivot, the mounting thread failed: the join says why.
+        let made_here = if take_landlock() {
+            wait_for_pivot
+                .recv()
+                .ok()
+                .map(|()| prepare_landlock(spec, hardening))
+        } else {
+            None
+        };
+        // Wait for the mounts even when the network failed: no thread may outlive this, and
+        // nothing runs before the old root is detached.
         let root = match mounting.join() {
             Ok(built) => built,
             Err(_) => Err(SetupError::Thread("the mounting thread panicked".into())),
         };
-        root.and_then(|landlock| network.map(|seccomp_installed| (landlock, seccomp_installed)))
+        let landlock = match (root, made_here) {
+            (Err(e), _) => Err(e),
+            (Ok(Some(made_there)), _) => Ok(made_there),
+            (Ok(None), Some(made_here)) => made_here,
+            (Ok(None), None) => Err(SetupError::Thread(
+                "no thread made the Landlock rules".into(),
+            )),
+        };
+        landlock.and_then(|landlock| network.map(|seccomp_installed| (landlock, seccomp_installed)))
     });
     if let Some(mut last_pid) = last_pid {
         use std::io::Write;

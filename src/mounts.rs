@@ -379,6 +379,31 @@ const OLD_ROOT: &str = "/oldroot";
 /// Build the sandbox's root from `ops` and make it this process's `/`. Must run in a fresh mount
 /// namespace owned by a user namespace in which this process has CAP_SYS_ADMIN.
 pub fn build_root(ops: &[MountOp]) -> Result<(), MountError> {
+    pivot_into_root(ops)?.detach_old_root()
+}
+
+/// The sandbox's root is `/`, with the old root still stacked on top of it: until
+/// [`Pivoted::detach_old_root`], `..` from `/` climbs back into the host's tree (pivot_root(2),
+/// NOTES), so nothing of the user's may run. Paths looked up from `/` already resolve in the new
+/// root: a walk starts at the process's root and crosses only mounts below it.
+#[must_use = "the host's tree stays reachable until detach_old_root"]
+pub struct Pivoted(());
+
+impl Pivoted {
+    /// Detach the old root. The kernel waits out an RCU grace period before umount2(2) returns
+    /// (0.02 to 0.15 ms measured here), after the tree is gone: another thread may meanwhile
+    /// work in the new root (see `child::build_root_beside_network`).
+    pub fn detach_old_root(self) -> Result<(), MountError> {
+        let detach = || -> Result<(), SysError> {
+            sys::detach_mount(Path::new("."))?;
+            sys::chdir(Path::new("/"))
+        };
+        detach().map_err(MountError::SwitchRoot)
+    }
+}
+
+/// [`build_root`] up to the pivot: the old root is still to be detached.
+pub fn pivot_into_root(ops: &[MountOp]) -> Result<Pivoted, MountError> {
     let scratch = Path::new(SCRATCH);
     let scratch_err = |source| MountError::Scratch {
         scratch: scratch.into(),
@@ -436,16 +461,14 @@ pub fn build_root(ops: &[MountOp]) -> Result<(), MountError> {
     }
     drop(root);
 
-    // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
-    // the new root, with no directory of the host's left to climb back through (pivot_root(2),
-    // NOTES).
+    // pivot_root(".", ".") stacks the old root on top of the new one; detaching it (`Pivoted`)
+    // leaves only the new root, with no directory of the host's left to climb back through.
     let switch = || -> Result<(), SysError> {
         sys::chdir(new_root)?;
-        sys::pivot_root(Path::new("."), Path::new("."))?;
-        sys::detach_mount(Path::new("."))?;
-        sys::chdir(Path::new("/"))
+        sys::pivot_root(Path::new("."), Path::new("."))
     };
-    switch().map_err(MountError::SwitchRoot)
+    switch().map_err(MountError::SwitchRoot)?;
+    Ok(Pivoted(()))
 }
 
 /// An op failure before the op's description is attached.

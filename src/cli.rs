@@ -37,7 +37,7 @@ pub struct Cli {
 }
 
 /// The options every subcommand takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct Globals {
     /// Log what hutch does on stderr (-vv for more detail)
     #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
@@ -83,6 +83,29 @@ struct RunOnly {
 enum RunOnlyCommand {
     #[command(disable_help_flag = true)]
     Run(RunArgs),
+}
+
+/// The profile `run` starts from when none is named.
+const DEFAULT_PROFILE: &str = "default";
+
+/// `hutch run -- CMD [ARG...]`, the form with no option at all, read without clap: every
+/// argument at its default, and the command. Even [`RunOnly`] costs about 70 µs of such a
+/// start (building run's thirty-odd arguments, then matching them); the words are all there is
+/// to read. A test checks that clap reads the same words the same way. Anything else is clap's.
+fn parse_plain_run(args: &[OsString]) -> Option<Cli> {
+    match args {
+        [_, run, dashes, command @ ..] if run == "run" && dashes == "--" && !command.is_empty() => {
+            Some(Cli {
+                globals: Globals::default(),
+                command: Command::Run(RunArgs {
+                    profile: DEFAULT_PROFILE.to_owned(),
+                    command: command.to_vec(),
+                    ..RunArgs::default()
+                }),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// `args` parsed as `hutch run ...` by [`RunOnly`], or `None` for [`Cli`] to parse.
@@ -366,7 +389,7 @@ pub struct ShareArgs {
 }
 
 /// The network flags `run` and `create` share.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct NetArgs {
     /// Network: none (a namespace of its own with only loopback), host (the host's network) or
     /// pasta (a namespace of its own, connected through pasta) (default: the profile's; none
@@ -484,11 +507,11 @@ pub enum ProfileCommand {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct RunArgs {
     /// Profile to start from: a name (your $XDG_CONFIG_HOME/hutch/profiles/NAME.toml, else a
     /// built-in: default, strict, dev, ci, base) or a path to a .toml file
-    #[arg(long, value_name = "NAME", default_value = "default")]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_PROFILE)]
     pub profile: String,
     /// Bind SRC (a host path) writable at DST inside (default: the same path)
     #[arg(long, value_name = "SRC[:DST]")]
@@ -565,7 +588,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     if let Some(status) = crate::net::egress::helper_main(&args) {
         return status;
     }
-    let (cli, matches) = match parse_run_only(&args) {
+    let parsed = parse_plain_run(&args)
+        .map(|cli| (cli, ArgMatches::default()))
+        .or_else(|| parse_run_only(&args));
+    let (cli, matches) = match parsed {
         Some(parsed) => parsed,
         None => {
             let matches = match Cli::command().try_get_matches_from(args) {
@@ -592,10 +618,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     }
     let result = match &cli.command {
         Command::Run(args) => {
-            let sub = matches
+            // No matches for the plain form (`parse_plain_run`), which has no mount flags.
+            let mounts = matches
                 .subcommand_matches("run")
-                .expect("clap matched the run subcommand");
-            run(args, mount_flags_in_order(sub), cli.globals.quiet)
+                .map(mount_flags_in_order)
+                .unwrap_or_default();
+            run(args, mounts, cli.globals.quiet)
         }
         Command::Profile(command) => profile_command(command),
         Command::Create(_)
@@ -965,6 +993,35 @@ mod tests {
 
     fn os_args(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_plain_form_reads_as_clap_reads_it() {
+        let cases: &[&[&str]] = &[
+            &["hutch", "run", "--", "true"],
+            &["hutch", "run", "--", "sh", "-c", "echo --bind", "--profile"],
+            &["hutch", "run", "--", "--help"],
+            &["hutch", "run", "--", "--"],
+        ];
+        for case in cases {
+            let args = os_args(case);
+            let plain = parse_plain_run(&args).unwrap_or_else(|| panic!("{case:?} left to clap"));
+            let matches = Cli::command().try_get_matches_from(&args).unwrap();
+            let full = Cli::from_arg_matches(&matches).unwrap();
+            assert_eq!(format!("{plain:?}"), format!("{full:?}"), "{case:?}");
+            let mounts = mount_flags_in_order(matches.subcommand_matches("run").unwrap());
+            assert!(mounts.is_empty(), "{case:?}");
+        }
+        for case in [
+            &["hutch", "run", "true"][..],
+            &["hutch", "run", "--"],
+            &["hutch", "run", "--profile", "dev", "--", "true"],
+            &["hutch", "-v", "run", "--", "true"],
+            &["hutch", "ls", "--", "x"],
+            &["hutch", "run"],
+        ] {
+            assert!(parse_plain_run(&os_args(case)).is_none(), "{case:?}");
+        }
     }
 
     #[test]

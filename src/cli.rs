@@ -588,9 +588,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     if let Some(status) = crate::net::egress::helper_main(&args) {
         return status;
     }
+    // No matches for the plain form (`parse_plain_run`): it has no flags to look up.
     let parsed = parse_plain_run(&args)
-        .map(|cli| (cli, ArgMatches::default()))
-        .or_else(|| parse_run_only(&args));
+        .map(|cli| (cli, None))
+        .or_else(|| parse_run_only(&args).map(|(cli, matches)| (cli, Some(matches))));
     let (cli, matches) = match parsed {
         Some(parsed) => parsed,
         None => {
@@ -599,11 +600,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
                 Err(err) => return usage_error(err),
             };
             match Cli::from_arg_matches(&matches) {
-                Ok(cli) => (cli, matches),
+                Ok(cli) => (cli, Some(matches)),
                 Err(err) => return usage_error(err),
             }
         }
     };
+    let subcommand = |name| matches.as_ref().and_then(|m| m.subcommand_matches(name));
     if cli.globals.verbose > 0 {
         let level = if cli.globals.verbose > 1 {
             tracing::Level::TRACE
@@ -618,9 +620,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     }
     let result = match &cli.command {
         Command::Run(args) => {
-            // No matches for the plain form (`parse_plain_run`), which has no mount flags.
-            let mounts = matches
-                .subcommand_matches("run")
+            let mounts = subcommand("run")
                 .map(mount_flags_in_order)
                 .unwrap_or_default();
             run(args, mounts, cli.globals.quiet)
@@ -637,7 +637,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         | Command::Ls(_)
         | Command::Status(_)
         | Command::Logs(_)
-        | Command::Rm(_) => environment_command(&cli, &matches),
+        | Command::Rm(_) => environment_command(&cli, subcommand("create")),
         Command::Check(args) => check_command(args.json, cli.globals.quiet),
         Command::Completions(args) => print(completions(args.shell)).map(|()| 0),
         Command::Image(command) => {
@@ -673,7 +673,7 @@ fn image_command(
     })
 }
 
-fn environment_command(cli: &Cli, matches: &ArgMatches) -> Result<u8, Error> {
+fn environment_command(cli: &Cli, create: Option<&ArgMatches>) -> Result<u8, Error> {
     use crate::env::commands;
     let dirs = StateDirs::from_env(cli.globals.root.as_deref())?;
     match &cli.command {
@@ -690,10 +690,7 @@ fn environment_command(cli: &Cli, matches: &ArgMatches) -> Result<u8, Error> {
             a.profile.as_deref(),
             a.map_root,
             a.net.settings(),
-            &matches
-                .subcommand_matches("create")
-                .map(mount_flags_in_order)
-                .unwrap_or_default(),
+            &create.map(mount_flags_in_order).unwrap_or_default(),
             a.limits.flags(),
         )?,
         Command::Update(a) => {

@@ -29,6 +29,7 @@
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use nix::sched::CloneFlags;
 use nix::sys::signal::{SigSet, Signal};
@@ -38,7 +39,7 @@ use crate::channel::{self, GoSender, GoWaiter, LifelineWatch, ReportWriter};
 use crate::error;
 use crate::idmap::{self, IdMapError};
 use crate::init;
-use crate::landlock::{self, LandlockError};
+use crate::landlock::{self, LandlockError, LandlockMode};
 use crate::limits::{self, LimitError};
 use crate::mounts::{self, MountError};
 use crate::output::note;
@@ -163,7 +164,7 @@ pub(crate) struct NetworkHandshake {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn inside(
     spec: &SandboxSpec,
-    hardening: &Hardening,
+    hardening: &'static Hardening,
     report: ReportWriter,
     exit: channel::ExitWriter,
     watch: LifelineWatch,
@@ -188,7 +189,7 @@ pub(crate) fn inside(
 /// The set-up inside the new namespaces, in an order that matters.
 fn set_up(
     spec: &SandboxSpec,
-    hardening: &Hardening,
+    hardening: &'static Hardening,
     watch: &LifelineWatch,
     ids: Option<GoWaiter>,
     network: Option<NetworkHandshake>,
@@ -314,15 +315,33 @@ fn set_up(
 /// file descriptors of them).
 fn prepare_landlock(
     spec: &SandboxSpec,
-    hardening: &Hardening,
+    hardening: &'static Hardening,
 ) -> Result<Option<landlock::Prepared>, SetupError> {
-    landlock::prepare(
-        &hardening.landlock_rules,
-        &spec.tcp_ports,
-        spec.landlock_scopes,
-        spec.landlock,
-    )
-    .map_err(SetupError::Landlock)
+    LandlockInputs::of(spec, hardening).prepare()
+}
+
+/// What the Landlock ruleset is made from, owned, for a thread of its own.
+struct LandlockInputs {
+    rules: &'static [landlock::PathRule],
+    tcp_ports: landlock::TcpPorts,
+    scopes: landlock::Scopes,
+    mode: LandlockMode,
+}
+
+impl LandlockInputs {
+    fn of(spec: &SandboxSpec, hardening: &'static Hardening) -> LandlockInputs {
+        LandlockInputs {
+            rules: &hardening.landlock_rules,
+            tcp_ports: spec.tcp_ports.clone(),
+            scopes: spec.landlock_scopes,
+            mode: spec.landlock,
+        }
+    }
+
+    fn prepare(&self) -> Result<Option<landlock::Prepared>, SetupError> {
+        landlock::prepare(self.rules, &self.tcp_ports, self.scopes, self.mode)
+            .map_err(SetupError::Landlock)
+    }
 }
 
 /// Steps 3 and 4 at once: a second thread builds the root, while this one makes the network
@@ -340,7 +359,7 @@ fn prepare_landlock(
 /// so the mounting thread, which needs mount_setattr, is not under it. Returns whether it did.
 fn build_root_beside_network(
     spec: &SandboxSpec,
-    hardening: &Hardening,
+    hardening: &'static Hardening,
 ) -> Result<(Option<landlock::Prepared>, bool), SetupError> {
     // Mounting needs little stack; a small one is mapped and torn down faster.
     const STACK: usize = 256 * 1024;
@@ -355,67 +374,81 @@ fn build_root_beside_network(
     // The Landlock ruleset is made by whichever thread is free first: this one, once its part
     // is done, while the other detaches the old root (whose umount2 waits out an RCU grace
     // period), or else the mounting thread, after that.
-    let landlock_taken = AtomicBool::new(false);
-    let take_landlock = || !landlock_taken.swap(true, Ordering::AcqRel);
-    let built = std::thread::scope(|scope| {
-        let (pivoted, wait_for_pivot) = std::sync::mpsc::sync_channel::<()>(1);
-        let mounting = std::thread::Builder::new()
-            .name("hutch-mounts".into())
-            .stack_size(STACK)
-            .spawn_scoped(scope, move || {
-                let root = mounts::pivot_into_root(&hardening.mount_ops);
-                let root = root.map_err(SetupError::Mount)?;
-                let _ = pivoted.send(());
-                root.detach_old_root().map_err(SetupError::Mount)?;
-                if take_landlock() {
-                    prepare_landlock(spec, hardening).map(Some)
-                } else {
-                    Ok(None)
-                }
-            })
-            .map_err(|e| SetupError::Thread(e.to_string()))?;
-        let network = sys::unshare(CloneFlags::CLONE_NEWNET)
-            .map_err(SetupError::Network)
-            .and_then(|()| sys::loopback_up().map_err(SetupError::Loopback))
-            .and_then(|()| sys::sethostname(&spec.hostname).map_err(SetupError::Hostname))
-            .and_then(|()| {
-                caps::limit_bounding(spec.capabilities, hardening.last_capability)
-                    .map_err(SetupError::Capabilities)
-            })
-            .and_then(|()| {
-                if !hardening.seccomp_early {
-                    return Ok(false);
-                }
-                seccomp::apply(&hardening.seccomp)
-                    .map(|()| true)
-                    .map_err(SetupError::Seccomp)
-            });
-        // Paths looked up from `/` resolve in the new root as soon as it is pivoted (see
-        // `mounts::Pivoted`). Without the pivot, the mounting thread failed: the join says why.
-        let made_here = if take_landlock() {
-            wait_for_pivot
-                .recv()
-                .ok()
-                .map(|()| prepare_landlock(spec, hardening))
-        } else {
-            None
-        };
-        // Wait for the mounts even when the network failed: no thread may outlive this, and
-        // nothing runs before the old root is detached.
-        let root = match mounting.join() {
-            Ok(built) => built,
-            Err(_) => Err(SetupError::Thread("the mounting thread panicked".into())),
-        };
-        let landlock = match (root, made_here) {
-            (Err(e), _) => Err(e),
-            (Ok(Some(made_there)), _) => Ok(made_there),
-            (Ok(None), Some(made_here)) => made_here,
-            (Ok(None), None) => Err(SetupError::Thread(
-                "no thread made the Landlock rules".into(),
-            )),
-        };
-        landlock.and_then(|landlock| network.map(|seccomp_installed| (landlock, seccomp_installed)))
-    });
+    let landlock_taken = Arc::new(AtomicBool::new(false));
+    let take_landlock = |taken: &AtomicBool| !taken.swap(true, Ordering::AcqRel);
+    let (pivoted, wait_for_pivot) = std::sync::mpsc::sync_channel::<()>(1);
+    let landlock_inputs = LandlockInputs::of(spec, hardening);
+    let taken = Arc::clone(&landlock_taken);
+    let cpus = sys::allowed_cpus();
+    // Not a scoped thread: what it uses is owned or lives as long as this process (see
+    // `sandbox::start`), and its handle gives the pthread_t that `sys::start_elsewhere` needs.
+    // It is joined below on every path.
+    let mounting = std::thread::Builder::new()
+        .name("hutch-mounts".into())
+        .stack_size(STACK)
+        .spawn(move || {
+            if let Some(cpus) = &cpus {
+                sys::run_on(cpus);
+            }
+            let root = mounts::pivot_into_root(&hardening.mount_ops);
+            let root = root.map_err(SetupError::Mount)?;
+            let _ = pivoted.send(());
+            root.detach_old_root().map_err(SetupError::Mount)?;
+            if take_landlock(&taken) {
+                landlock_inputs.prepare().map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .map_err(|e| SetupError::Thread(e.to_string()))?;
+    // Not behind this thread, which is about to spend 0.3 ms in the kernel making the network
+    // namespace.
+    if let Some(cpus) = &cpus {
+        let thread = std::os::unix::thread::JoinHandleExt::as_pthread_t(&mounting);
+        sys::start_elsewhere(thread, cpus);
+    }
+    let network = sys::unshare(CloneFlags::CLONE_NEWNET)
+        .map_err(SetupError::Network)
+        .and_then(|()| sys::loopback_up().map_err(SetupError::Loopback))
+        .and_then(|()| sys::sethostname(&spec.hostname).map_err(SetupError::Hostname))
+        .and_then(|()| {
+            caps::limit_bounding(spec.capabilities, hardening.last_capability)
+                .map_err(SetupError::Capabilities)
+        })
+        .and_then(|()| {
+            if !hardening.seccomp_early {
+                return Ok(false);
+            }
+            seccomp::apply(&hardening.seccomp)
+                .map(|()| true)
+                .map_err(SetupError::Seccomp)
+        });
+    // Paths looked up from `/` resolve in the new root as soon as it is pivoted (see
+    // `mounts::Pivoted`). Without the pivot, the mounting thread failed: the join says why.
+    let made_here = if take_landlock(&landlock_taken) {
+        wait_for_pivot
+            .recv()
+            .ok()
+            .map(|()| prepare_landlock(spec, hardening))
+    } else {
+        None
+    };
+    // Wait for the mounts even when the network failed: no thread may outlive this, and
+    // nothing runs before the old root is detached.
+    let root = match mounting.join() {
+        Ok(built) => built,
+        Err(_) => Err(SetupError::Thread("the mounting thread panicked".into())),
+    };
+    let landlock = match (root, made_here) {
+        (Err(e), _) => Err(e),
+        (Ok(Some(made_there)), _) => Ok(made_there),
+        (Ok(None), Some(made_here)) => made_here,
+        (Ok(None), None) => Err(SetupError::Thread(
+            "no thread made the Landlock rules".into(),
+        )),
+    };
+    let built = landlock
+        .and_then(|landlock| network.map(|seccomp_installed| (landlock, seccomp_installed)));
     if let Some(mut last_pid) = last_pid {
         use std::io::Write;
         let _ = last_pid.write_all(b"1");

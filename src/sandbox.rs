@@ -158,7 +158,8 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
                 device_made: made,
                 configured: waiter,
             };
-            Some((program, network, sender, made_waiter, handshake))
+            // The launcher's own copy: the child takes the plan itself (below).
+            Some((program, network.clone(), sender, made_waiter, handshake))
         }
         None => None,
     };
@@ -221,9 +222,12 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
             drop(pasta);
             drop(exit_reader);
             let ids_waiter = ids_go.map(|(_, waiter)| waiter);
+            // The child never returns (`inside` ends it): what it applies lives as long as it
+            // does, and its threads may hold it.
+            let hardening: &'static Hardening = Box::leak(Box::new(hardening));
             child::inside(
                 spec,
-                &hardening,
+                hardening,
                 writer,
                 exit_writer,
                 watch,
@@ -253,7 +257,7 @@ pub fn start(spec: &SandboxSpec, signals: &SigSet) -> Result<Started, LaunchErro
     // interface (the child's first step; were the child gone, pasta's start says so).
     let network = match pasta {
         Some((program, network, sender, device_made)) => {
-            match program.start(network, child.as_raw(), device_made) {
+            match program.start(&network, child.as_raw(), device_made) {
                 Ok(pasta) => {
                     // Should the child be gone already, its own report says why.
                     let _ = sender.go();

@@ -23,6 +23,26 @@ fn init_is_pid_1_and_the_command_runs_as_the_user() {
 }
 
 #[test]
+fn the_payload_may_run_on_every_cpu_hutch_may() {
+    let Some(sb) = sandbox() else { return };
+    // The set-up starts its mounting thread away from its own CPU (`sys::start_elsewhere`);
+    // nothing of that narrower set may reach init or the payload.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let allowed = |status: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with("Cpus_allowed_list:"))
+            .map(|line| line.split_whitespace().nth(1).unwrap_or("").to_owned())
+    };
+    let out = ok(&sb.sh("cat /proc/self/status /proc/1/status"));
+    let inside: Vec<String> = out.split("Name:").skip(1).filter_map(allowed).collect();
+    assert_eq!(inside.len(), 2, "{out}");
+    for cpus in inside {
+        assert_eq!(Some(cpus), allowed(&status));
+    }
+}
+
+#[test]
 fn writable_scratch_mounts_are_nosuid_and_nodev() {
     let Some(sb) = sandbox() else { return };
     // The tmpfs mount points are binds of one scratch tmpfs: each must still carry its flags.

@@ -236,24 +236,25 @@ fn set_up(
     //    execve, and the kernel lets us map our own id without a helper (user_namespaces(7)).
     //    With subordinate ranges only the setuid helpers may write the maps: the launcher runs
     //    them on us and says when they are done.
-    match ids {
-        Some(mapped) => {
-            if !mapped.wait_for_go() {
-                return Err(SetupError::LauncherGone);
-            }
-        }
+    let map_ids = || match ids {
+        Some(mapped) => match mapped.wait_for_go() {
+            true => Ok(()),
+            false => Err(SetupError::LauncherGone),
+        },
         None => {
-            idmap::write_own_maps(&spec.ids, Path::new("/proc/self")).map_err(SetupError::IdMap)?
+            idmap::write_own_maps(&spec.ids, Path::new("/proc/self")).map_err(SetupError::IdMap)
         }
-    }
+    };
     // 3. The file system: everything is built under a scratch root, then pivot_root.
     // 4. The uts and net namespaces are ours: name the host, bring up loopback.
     // (With the network made beside the mounts, the bounding set (step 6) and the Landlock
-    // ruleset (step 8) are made beside them too; they are enforced in their places.)
+    // ruleset (step 8) are made beside them too; they are enforced in their places. The
+    // mounting thread is started before the id maps are written, and waits for them.)
     let (landlock, bounding_limited, seccomp_installed) = if network_in_parallel(spec) {
-        let (landlock, seccomp_installed) = build_root_beside_network(spec, hardening)?;
+        let (landlock, seccomp_installed) = build_root_beside_network(spec, hardening, map_ids)?;
         (landlock, true, seccomp_installed)
     } else {
+        map_ids()?;
         mounts::build_root(&hardening.mount_ops).map_err(SetupError::Mount)?;
         sys::sethostname(&spec.hostname).map_err(SetupError::Hostname)?;
         if spec.net.own_namespace() {
@@ -360,23 +361,17 @@ impl LandlockInputs {
 fn build_root_beside_network(
     spec: &SandboxSpec,
     hardening: &'static Hardening,
+    map_ids: impl FnOnce() -> Result<(), SetupError>,
 ) -> Result<(Option<landlock::Prepared>, bool), SetupError> {
     // Mounting needs little stack; a small one is mapped and torn down faster.
     const STACK: usize = 256 * 1024;
-    // The thread takes PID 2 of the new pid namespace; the payload should have it, as it does
-    // without the thread. The kernel gives out the number after ns_last_pid next, and lets the
-    // namespace's own admin (us, for now) set it; the file is opened while the host's /proc is
-    // still there. Best effort: where it cannot be written, the payload is PID 3.
-    let last_pid = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/proc/sys/kernel/ns_last_pid")
-        .ok();
     // The Landlock ruleset is made by whichever thread is free first: this one, once its part
     // is done, while the other detaches the old root (whose umount2 waits out an RCU grace
     // period), or else the mounting thread, after that.
     let landlock_taken = Arc::new(AtomicBool::new(false));
     let take_landlock = |taken: &AtomicBool| !taken.swap(true, Ordering::AcqRel);
     let (pivoted, wait_for_pivot) = std::sync::mpsc::sync_channel::<()>(1);
+    let (mapped, wait_for_maps) = std::sync::mpsc::sync_channel::<()>(1);
     let landlock_inputs = LandlockInputs::of(spec, hardening);
     let taken = Arc::clone(&landlock_taken);
     let cpus = sys::allowed_cpus();
@@ -389,6 +384,11 @@ fn build_root_beside_network(
         .spawn(move || {
             if let Some(cpus) = &cpus {
                 sys::run_on(cpus);
+            }
+            // Nothing is made before the id maps (step 2). Without them this thread's answer
+            // is not read: the maps' failure is the error.
+            if wait_for_maps.recv().is_err() {
+                return Ok(None);
             }
             let root = mounts::pivot_into_root(&hardening.mount_ops);
             let root = root.map_err(SetupError::Mount)?;
@@ -407,6 +407,22 @@ fn build_root_beside_network(
         let thread = std::os::unix::thread::JoinHandleExt::as_pthread_t(&mounting);
         sys::start_elsewhere(thread, cpus);
     }
+    // The thread gets going on the other CPU (about 0.12 ms) while the id maps are written.
+    if let Err(e) = map_ids() {
+        drop(mapped);
+        let _ = mounting.join();
+        return Err(e);
+    }
+    // The thread takes PID 2 of the new pid namespace; the payload should have it, as it does
+    // without the thread. The kernel gives out the number after ns_last_pid next, and lets the
+    // namespace's own admin (us, once mapped) set it; the file is opened before the mounting
+    // thread may hide the host's /proc. Best effort: where it cannot be written, the payload is
+    // PID 3.
+    let last_pid = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/sys/kernel/ns_last_pid")
+        .ok();
+    let _ = mapped.send(());
     let network = sys::unshare(CloneFlags::CLONE_NEWNET)
         .map_err(SetupError::Network)
         .and_then(|()| sys::loopback_up().map_err(SetupError::Loopback))

@@ -153,9 +153,12 @@ pub fn start_elsewhere(thread: libc::pthread_t, allowed: &CpuSet) {
     let Ok(here) = usize::try_from(unsafe { libc::sched_getcpu() }) else {
         return;
     };
+    if here >= libc::CPU_SETSIZE as usize {
+        return;
+    }
     let mut elsewhere = allowed.0;
-    // SAFETY: CPU_CLR and CPU_COUNT stay within the cpu_set_t they are given; `here` is a CPU
-    // number the kernel gave, below CPU_SETSIZE.
+    // SAFETY: CPU_CLR and CPU_COUNT stay within the cpu_set_t they are given; `here` is below
+    // CPU_SETSIZE, checked just above.
     let others = unsafe {
         libc::CPU_CLR(here, &mut elsewhere);
         libc::CPU_COUNT(&elsewhere)

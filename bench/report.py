@@ -243,22 +243,29 @@ def ratio(a, b):
     return r, r * rel
 
 
+def status(ok):
+    return "met" if ok else "**not met**"
+
+
+def ratio_goal(what, target, a, b, goal):
+    """A goals-table row for the ratio a/b, met when it is at most `goal`."""
+    r, s = ratio(a, b)
+    return f"| {what} | {target} | {r:.2f}× ± {s:.2f} | {status(r <= goal)} |"
+
+
 def floor_goals(hutch, bwrap, unshare, pasta):
     """The table of issue 21's goals: start-up and networking closer to the kernel's floor.
     Ratios of means, as the table above; the networking goal is a median."""
     L = ["## Goals closer to the kernel's floor (issue 21)", ""]
     L.append("| goal | target | measured | status |")
     L.append("| --- | --- | --- | --- |")
-    status = lambda ok: "met" if ok else "**not met**"
     if hutch and bwrap:
-        r, s = ratio(hutch, bwrap)
-        L.append(f"| start-up: `hutch run -- true` (Landlock + seccomp on) vs bwrap | ≤ {FLOOR_BWRAP_GOAL}×"
-                 f" | {r:.2f}× ± {s:.2f} | {status(r <= FLOOR_BWRAP_GOAL)} |")
+        L.append(ratio_goal("start-up: `hutch run -- true` (Landlock + seccomp on) vs bwrap",
+                            f"≤ {FLOOR_BWRAP_GOAL}×", hutch, bwrap, FLOOR_BWRAP_GOAL))
     if hutch and unshare:
-        r, s = ratio(hutch, unshare)
-        L.append(f"| start-up: `hutch run -- true` vs `unshare -Urpfmniu --mount-proc true` (the"
-                 f" namespaces alone) | ≤ {FLOOR_UNSHARE_GOAL}× | {r:.2f}× ± {s:.2f}"
-                 f" | {status(r <= FLOOR_UNSHARE_GOAL)} |")
+        L.append(ratio_goal("start-up: `hutch run -- true` vs `unshare -Urpfmniu --mount-proc true`"
+                            " (the namespaces alone)", f"≤ {FLOOR_UNSHARE_GOAL}×", hutch, unshare,
+                            FLOOR_UNSHARE_GOAL))
     if pasta:
         v = pasta["median_ms"]
         L.append(f"| `hutch run --net pasta -- true`, median | ≤ {PASTA_GOAL_MS:g} ms | {fmt_ms(v)} ms"
@@ -610,15 +617,14 @@ def write(args):
     L.append("| goal | target | measured | status |")
     L.append("| --- | --- | --- | --- |")
     if hutch and bwrap:
-        r, s = ratio(hutch, bwrap)
-        L.append(f"| start-up: `hutch run -- true` (Landlock + seccomp on) vs bwrap | ≤ {STARTUP_GOAL}×"
-                 f" | {r:.2f}× ± {s:.2f} | {'met' if r <= STARTUP_GOAL else '**not met**'} |")
+        L.append(ratio_goal("start-up: `hutch run -- true` (Landlock + seccomp on) vs bwrap",
+                            f"≤ {STARTUP_GOAL}×", hutch, bwrap, STARTUP_GOAL))
     if b_hutch and b_floor:
         pct, se = overhead(b_hutch, b_floor)
         L.append(f"| Landlock + seccomp overhead on a build ({meta.get('build_files')} C files;"
                  f" hutch vs unshare; see [Overhead](#landlock--seccomp-overhead-on-syscall-heavy-workloads))"
                  f" | ≤ {OVERHEAD_GOAL:g} % | {pct:+.1f} % ± {se:.1f} | "
-                 f"{'met' if pct <= OVERHEAD_GOAL else '**not met**'} |")
+                 f"{status(pct <= OVERHEAD_GOAL)} |")
     if w_hutch and w_floor:
         pct, se = overhead(w_hutch, w_floor)
         floor_note = ""
@@ -628,32 +634,29 @@ def write(args):
         L.append(f"| Landlock + seccomp overhead on `find /usr` (the worst case: a system call every"
                  f" µs{floor_note})"
                  f" | ≤ {OVERHEAD_GOAL:g} % | {pct:+.1f} % ± {se:.1f} | "
-                 f"{'met' if pct <= OVERHEAD_GOAL else '**not met**'} |")
+                 f"{status(pct <= OVERHEAD_GOAL)} |")
     if x_hutch and x_ns:
-        r, s = ratio(x_hutch, x_ns)
-        L.append(f"| `hutch exec ENV -- true` vs `nsenter` into the same namespaces | ≤ {EXEC_GOAL}× nsenter"
-                 f" | {r:.2f}× ± {s:.2f} | {'met' if r <= EXEC_GOAL else '**not met**'} |")
+        L.append(ratio_goal("`hutch exec ENV -- true` vs `nsenter` into the same namespaces",
+                            f"≤ {EXEC_GOAL}× nsenter", x_hutch, x_ns, EXEC_GOAL))
     if r_hutch:
         v = r_hutch["mean_ms"]
         L.append(f"| `hutch restart` latency (all of it hutch's own time: see [Environments](#environments))"
                  f" | ≤ {RESTART_GOAL_MS} ms of hutch's own time | {fmt_ms(v)} ± {fmt_ms(r_hutch['stddev_ms'], v)} ms"
-                 f" | {'met' if v <= RESTART_GOAL_MS else '**not met**'} |")
+                 f" | {status(v <= RESTART_GOAL_MS)} |")
     measured = [(n, p) for n, p in env_pss if "per_env_kib" in p]
     if measured:
         ok = all(p["per_env_kib"] <= PSS_GOAL_KIB for _, p in measured)
         L.append("| idle PSS per environment (supervisor + PID 1), with "
                  + ", ".join(str(n) for n, _ in measured) + " running | ≤ 2 MiB each | "
                  + "; ".join(f"{n}: {p['per_env_kib'] / 1024:.2f} MiB" for n, p in measured)
-                 + f" | {'met' if ok else '**not met**'} |")
+                 + f" | {status(ok)} |")
     if i_hutch and i_tar:
-        r, s = ratio(i_hutch, i_tar)
-        L.append(f"| `hutch image import` vs `tar -x` of the same tarball | ≤ {IMPORT_GOAL}× tar -x"
-                 f" | {r:.2f}× ± {s:.2f} | {'met' if r <= IMPORT_GOAL else '**not met**'} |")
+        L.append(ratio_goal("`hutch image import` vs `tar -x` of the same tarball",
+                            f"≤ {IMPORT_GOAL}× tar -x", i_hutch, i_tar, IMPORT_GOAL))
     if p_hutch and p_runc:
-        r, s = ratio(p_hutch, p_runc)
-        L.append(f"| rootless `podman run --rm IMAGE true` with hutch-oci vs runc (see"
-                 f" [OCI runtime](#oci-runtime-podman-with-hutch-oci-and-runc)) | ≤ {PODMAN_GOAL:g}× runc"
-                 f" | {r:.2f}× ± {s:.2f} | {'met' if r <= PODMAN_GOAL else '**not met**'} |")
+        L.append(ratio_goal("rootless `podman run --rm IMAGE true` with hutch-oci vs runc (see"
+                            " [OCI runtime](#oci-runtime-podman-with-hutch-oci-and-runc))",
+                            f"≤ {PODMAN_GOAL:g}× runc", p_hutch, p_runc, PODMAN_GOAL))
     else:
         why = next((skip for (s_, _, _, skip) in rows if s_ == "podman" and skip), "not measured")
         L.append(f"| rootless `podman run --rm IMAGE true` with hutch-oci vs runc | ≤ {PODMAN_GOAL:g}× runc"
@@ -664,7 +667,7 @@ def write(args):
                  f" [Disk use](#disk-use-of-environments-from-one-image)) | the image's lower layer"
                  f" shared: each environment adds ≤ {DISK_GOAL_FRACTION:.0%} of the image |"
                  f" {disk['per_env_kib']:.0f} KiB each, {share:.1%} of the image"
-                 f" ({disk['image_kib'] / 1024:.1f} MiB) | {'met' if share <= DISK_GOAL_FRACTION else '**not met**'} |")
+                 f" ({disk['image_kib'] / 1024:.1f} MiB) | {status(share <= DISK_GOAL_FRACTION)} |")
     else:
         L.append(f"| disk use of environments from one image | the image's lower layer shared"
                  f" | {disk.get('error', 'not measured')} | |")

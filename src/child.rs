@@ -260,7 +260,7 @@ fn set_up(
         if spec.net.own_namespace() {
             sys::loopback_up().map_err(SetupError::Loopback)?;
         }
-        (prepare_landlock(spec, hardening)?, false, false)
+        (LandlockInputs::of(spec, hardening).prepare()?, false, false)
     };
     // 4b. With pasta: wait until the launcher has seen pasta configure the interface. pasta
     //     joins us through /proc/PID/ns, which the kernel allows only while we are dumpable
@@ -312,21 +312,15 @@ fn set_up(
     Ok(())
 }
 
-/// The Landlock ruleset of step 8, made once the mounts it describes exist (rules hold open
-/// file descriptors of them).
-fn prepare_landlock(
-    spec: &SandboxSpec,
-    hardening: &'static Hardening,
-) -> Result<Option<landlock::Prepared>, SetupError> {
-    LandlockInputs::of(spec, hardening).prepare()
-}
-
-/// What the Landlock ruleset is made from, owned, for a thread of its own.
+/// What the Landlock ruleset of step 8 is made from, owned, for either of the set-up's threads;
+/// it is made once the mounts it describes exist (rules hold open file descriptors of them).
 struct LandlockInputs {
     rules: &'static [landlock::PathRule],
     tcp_ports: landlock::TcpPorts,
     scopes: landlock::Scopes,
     mode: LandlockMode,
+    /// Whether a thread has taken the making of it (see `build_root_beside_network`).
+    taken: AtomicBool,
 }
 
 impl LandlockInputs {
@@ -336,7 +330,13 @@ impl LandlockInputs {
             tcp_ports: spec.tcp_ports.clone(),
             scopes: spec.landlock_scopes,
             mode: spec.landlock,
+            taken: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the caller is the first to ask, and so makes the ruleset.
+    fn take(&self) -> bool {
+        !self.taken.swap(true, Ordering::AcqRel)
     }
 
     fn prepare(&self) -> Result<Option<landlock::Prepared>, SetupError> {
@@ -368,12 +368,10 @@ fn build_root_beside_network(
     // The Landlock ruleset is made by whichever thread is free first: this one, once its part
     // is done, while the other detaches the old root (whose umount2 waits out an RCU grace
     // period), or else the mounting thread, after that.
-    let landlock_taken = Arc::new(AtomicBool::new(false));
-    let take_landlock = |taken: &AtomicBool| !taken.swap(true, Ordering::AcqRel);
     let (pivoted, wait_for_pivot) = std::sync::mpsc::sync_channel::<()>(1);
     let (mapped, wait_for_maps) = std::sync::mpsc::sync_channel::<()>(1);
-    let landlock_inputs = LandlockInputs::of(spec, hardening);
-    let taken = Arc::clone(&landlock_taken);
+    let landlock_inputs = Arc::new(LandlockInputs::of(spec, hardening));
+    let landlock_there = Arc::clone(&landlock_inputs);
     let cpus = sys::allowed_cpus();
     // Not a scoped thread: what it uses is owned or lives as long as this process (see
     // `sandbox::start`), and its handle gives the pthread_t that `sys::start_elsewhere` needs.
@@ -394,8 +392,8 @@ fn build_root_beside_network(
             let root = root.map_err(SetupError::Mount)?;
             let _ = pivoted.send(());
             root.detach_old_root().map_err(SetupError::Mount)?;
-            if take_landlock(&taken) {
-                landlock_inputs.prepare().map(Some)
+            if landlock_there.take() {
+                landlock_there.prepare().map(Some)
             } else {
                 Ok(None)
             }
@@ -441,11 +439,11 @@ fn build_root_beside_network(
         });
     // Paths looked up from `/` resolve in the new root as soon as it is pivoted (see
     // `mounts::Pivoted`). Without the pivot, the mounting thread failed: the join says why.
-    let made_here = if take_landlock(&landlock_taken) {
+    let made_here = if landlock_inputs.take() {
         wait_for_pivot
             .recv()
             .ok()
-            .map(|()| prepare_landlock(spec, hardening))
+            .map(|()| landlock_inputs.prepare())
     } else {
         None
     };

@@ -39,7 +39,7 @@ if [[ $action_ref =~ ^[0-9a-f]{40}$ ]]; then
     source_id=$action_ref
 else
     inputs=()
-    for path in Cargo.toml Cargo.lock build.rs src profiles .cargo; do
+    for path in Cargo.toml Cargo.lock build.rs link src profiles .cargo; do
         [ ! -e "$repo/$path" ] || inputs+=("$path")
     done
     source_id=$(cd "$repo" && find "${inputs[@]}" -type f | LC_ALL=C sort |

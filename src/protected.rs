@@ -3,13 +3,13 @@
 //! The default profile makes the current directory writable. Run from the wrong place, that
 //! would give the sandbox hutch's own configuration (a planted profile is trusted by every later
 //! run), its state and runtime sockets, or the user's credentials. Before a profile makes the
-//! current directory writable, [`conflict`] checks it against [`ProtectedDir`]s. A directory
-//! that is, holds or lies inside hutch's state is bound read-only instead. One that is, holds or
-//! lies inside the runtime directory, `~/.config` or a credential store is not bound at all, as
-//! one that holds the home directory (see `spec`): read-only is not enough there, since the
-//! sandbox could still read the keys and connect to the agent sockets (connecting to a unix
-//! socket needs no write access to its file system). An explicit `--bind DIR` or
-//! `--ro-bind DIR` is never second-guessed.
+//! current directory writable, [`Lookup::conflict`] checks it against [`ProtectedDir`]s. A
+//! directory that is, holds or lies inside hutch's state is bound read-only instead. One that
+//! is, holds or lies inside the runtime directory, `~/.config` or a credential store is not
+//! bound at all, as one that holds the home directory (see `spec`): read-only is not enough
+//! there, since the sandbox could still read the keys and connect to the agent sockets
+//! (connecting to a unix socket needs no write access to its file system). An explicit
+//! `--bind DIR` or `--ro-bind DIR` is never second-guessed.
 //!
 //! Paths are compared canonically (symlinks resolved, so `/home -> /data/home` does not hide
 //! anything) and by device and inode along both ancestries, so that a second path to the same
@@ -217,23 +217,68 @@ impl Resolver {
     }
 }
 
-/// `ids` for canonical paths, each looked up once: from what `resolver` saw where they are the
-/// host's, with a stat(2) otherwise.
-fn memoized<'a>(
-    resolver: &'a Resolver,
-    ids: &'a impl Ids,
-) -> impl Fn(&Path) -> Option<FileId> + 'a {
-    let looked_up = RefCell::new(HashMap::new());
-    move |path: &Path| {
-        if ids.are_the_hosts() {
-            if let Some(seen) = resolver.seen(path) {
+/// Questions about protected directories, answered through one [`Resolver`] and one memo of
+/// device and inode numbers: however many are asked, each path is looked at once.
+pub(crate) struct Lookup<'a, I: Ids> {
+    resolver: Resolver,
+    ids: &'a I,
+    looked_up: RefCell<HashMap<PathBuf, Option<FileId>>>,
+}
+
+impl<'a, I: Ids> Lookup<'a, I> {
+    pub fn new(ids: &'a I) -> Lookup<'a, I> {
+        Lookup {
+            resolver: Resolver::default(),
+            ids,
+            looked_up: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// `ids` for a canonical path: from what the resolver saw where they are the host's, with
+    /// a stat(2) otherwise.
+    fn id(&self, path: &Path) -> Option<FileId> {
+        if self.ids.are_the_hosts() {
+            if let Some(seen) = self.resolver.seen(path) {
                 return seen;
             }
         }
-        *looked_up
+        *self
+            .looked_up
             .borrow_mut()
             .entry(path.to_owned())
-            .or_insert_with(|| ids.id(path))
+            .or_insert_with(|| self.ids.id(path))
+    }
+
+    /// How `dir` stands to `protected`, if it is, holds or lies inside it.
+    pub fn relation(&self, dir: &Path, protected: &Path) -> Option<Relation> {
+        let dir = self.resolver.canonical(dir);
+        let protected = self.resolver.canonical(protected);
+        related(&dir, &protected, &|path: &Path| self.id(path))
+    }
+
+    /// The protected directory `dir` is, holds or lies inside that asks for the most
+    /// protection: the first to be hidden, else the first.
+    pub fn conflict<'p>(
+        &self,
+        dir: &Path,
+        protected: &'p [ProtectedDir],
+    ) -> Option<(Relation, &'p ProtectedDir)> {
+        let dir = self.resolver.canonical(dir);
+        let canonical: Vec<PathBuf> = protected
+            .iter()
+            .map(|p| self.resolver.canonical(&p.path))
+            .collect();
+        let id = |path: &Path| self.id(path);
+        let mut found = None;
+        for (p, path) in protected.iter().zip(&canonical) {
+            if let Some(relation) = related(&dir, path, &id) {
+                if p.hide {
+                    return Some((relation, p));
+                }
+                found = found.or(Some((relation, p)));
+            }
+        }
+        found
     }
 }
 
@@ -243,15 +288,13 @@ fn ancestry(path: &Path, id: &impl Fn(&Path) -> Option<FileId>) -> Vec<FileId> {
 }
 
 /// How `dir` stands to `protected`, if it is, holds or lies inside it. `ids` looks up device
-/// and inode ([`HostIds`]; a seam for tests).
-pub(crate) fn relation(dir: &Path, protected: &Path, ids: &impl Ids) -> Option<Relation> {
-    let resolver = Resolver::default();
-    let (dir, protected) = (resolver.canonical(dir), resolver.canonical(protected));
-    let id = memoized(&resolver, ids);
-    related(&dir, &protected, &id)
+/// and inode ([`HostIds`]; a seam for tests). One question's [`Lookup`].
+#[cfg(test)]
+fn relation(dir: &Path, protected: &Path, ids: &impl Ids) -> Option<Relation> {
+    Lookup::new(ids).relation(dir, protected)
 }
 
-/// [`relation`] for canonical paths.
+/// [`Lookup::relation`] for canonical paths.
 fn related(
     dir: &Path,
     protected: &Path,
@@ -282,29 +325,13 @@ fn related(
 
 /// The protected directory `dir` is, holds or lies inside that asks for the most protection:
 /// the first to be hidden, else the first.
-pub(crate) fn conflict<'a>(
+#[cfg(test)]
+fn conflict<'a>(
     dir: &Path,
     protected: &'a [ProtectedDir],
     ids: &impl Ids,
 ) -> Option<(Relation, &'a ProtectedDir)> {
-    // The protected directories share ancestors (the home directory, /): each looked at once.
-    let resolver = Resolver::default();
-    let dir = resolver.canonical(dir);
-    let canonical: Vec<PathBuf> = protected
-        .iter()
-        .map(|p| resolver.canonical(&p.path))
-        .collect();
-    let id = memoized(&resolver, ids);
-    let mut found = None;
-    for (p, path) in protected.iter().zip(&canonical) {
-        if let Some(relation) = related(&dir, path, &id) {
-            if p.hide {
-                return Some((relation, p));
-            }
-            found = found.or(Some((relation, p)));
-        }
-    }
-    found
+    Lookup::new(ids).conflict(dir, protected)
 }
 
 #[cfg(test)]

@@ -303,6 +303,7 @@ impl SandboxSpec {
         let mut warnings = Vec::new();
         let mut mounts = Vec::new();
         let mut create_sources = Vec::new();
+        let lookup = HostLookup::new(&crate::protected::HostIds);
 
         for entry in &profile.mounts {
             let dst = profile_destination(&entry.dst)?;
@@ -337,7 +338,7 @@ impl SandboxSpec {
                         }
                     };
                     let mut read_only = entry.kind == MountKind::RoBind;
-                    if !read_only && exposes_home(&src, &host.home) {
+                    if !read_only && exposes_home(&src, &host.home, &lookup) {
                         warnings.push(format!(
                             "not making {} writable: it is or holds your home directory; \
                              use --bind {} to mean it",
@@ -347,7 +348,7 @@ impl SandboxSpec {
                         continue;
                     }
                     if !read_only && src == host.cwd {
-                        match protected_cwd(&src, host) {
+                        match protected_cwd(&src, host, &lookup) {
                             Some(Protection::Hide(warning)) => {
                                 warnings.push(warning);
                                 continue;
@@ -775,13 +776,17 @@ fn bind_flag(flag: &str, arg: &str, read_only: bool, host: &Host) -> Result<Moun
 
 /// Whether a writable bind of `src` would expose the home directory: `src` is it or holds it,
 /// however either path is spelled (`$HOME` through a symlink, a bind mount elsewhere).
-fn exposes_home(src: &Path, home: &Path) -> bool {
-    use crate::protected::{relation, Relation};
+fn exposes_home(src: &Path, home: &Path, lookup: &HostLookup) -> bool {
+    use crate::protected::Relation;
     matches!(
-        relation(src, home, &crate::protected::HostIds),
+        lookup.relation(src, home),
         Some(Relation::Is | Relation::Holds)
     )
 }
+
+/// One lookup for every question about protected directories in one spec (see
+/// `crate::protected::Lookup`).
+type HostLookup<'a> = crate::protected::Lookup<'a, crate::protected::HostIds>;
 
 /// What becomes of a current directory that must not be made writable, with the warning.
 enum Protection {
@@ -792,7 +797,7 @@ enum Protection {
 /// Whether the current directory `cwd` must not be made writable: it is, holds or lies inside
 /// hutch's own directories (bound read-only), the runtime directory, `~/.config` or a
 /// credential store (not bound: read-only would still expose keys and agent sockets).
-fn protected_cwd(cwd: &Path, host: &Host) -> Option<Protection> {
+fn protected_cwd(cwd: &Path, host: &Host, lookup: &HostLookup) -> Option<Protection> {
     let var = |name: &str| {
         host.env
             .iter()
@@ -800,7 +805,7 @@ fn protected_cwd(cwd: &Path, host: &Host) -> Option<Protection> {
             .map(|(_, v)| PathBuf::from(v))
     };
     let protected = crate::protected::protected_dirs(&host.home, var);
-    let (relation, dir) = crate::protected::conflict(cwd, &protected, &crate::protected::HostIds)?;
+    let (relation, dir) = lookup.conflict(cwd, &protected)?;
     let why = format!(
         "it {} {} ({})",
         relation.verb(),

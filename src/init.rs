@@ -161,6 +161,15 @@ pub(crate) fn exec_payload(spec: &SandboxSpec, report: ReportWriter) -> ! {
 fn not_started(spec: &SandboxSpec, errno: Errno) -> (u8, String) {
     let program = spec.argv[0].to_string_lossy();
     match errno {
+        // A name with a slash is not looked up in PATH (execvp(3)): the path itself is missing.
+        Errno::ENOENT | Errno::ENOTDIR if program.contains('/') => (
+            127,
+            format!(
+                "command not found: {program} (no such file inside the sandbox)\nhint: the sandbox \
+                 sees the host's files only where its profile mounts them; `hutch run --explain` \
+                 lists the mounts"
+            ),
+        ),
         Errno::ENOENT | Errno::ENOTDIR => (
             127,
             format!(

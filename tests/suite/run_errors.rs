@@ -31,6 +31,16 @@ fn not_found_is_127_and_not_executable_is_126() {
         stderr(&out)
     );
 
+    // A path is not searched for: the error says the file is missing, not which PATH was tried.
+    let out = sb.run(&["--", "/hutch-no-such-dir/cmd"]);
+    assert_eq!(status(&out), 127);
+    let err = stderr(&out);
+    assert!(
+        err.contains("command not found: /hutch-no-such-dir/cmd (no such file inside the sandbox)"),
+        "{err}"
+    );
+    assert!(!err.contains("PATH=") && !err.contains(".//"), "{err}");
+
     sb.write("plain.txt", "not a program");
     let out = sb.run(&["--", "./plain.txt"]);
     assert_eq!(status(&out), 126);
@@ -165,6 +175,41 @@ fn resource_limits_apply_and_cannot_be_raised() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn signals_ignored_where_hutch_starts_stay_ignored_and_none_blocked() {
+    let Some(sb) = sandbox() else { return };
+    // As `nohup hutch run ...` starts it: SIGHUP ignored. execve keeps what is ignored, and so
+    // must hutch; what hutch blocks for itself must not reach the command.
+    let out = sb
+        .launcher
+        .program("/bin/sh", sb.path())
+        .args([
+            "-c",
+            "trap '' HUP; exec \"$0\" run -- cat /proc/self/status",
+        ])
+        .arg(&sb.launcher.binary)
+        .output()
+        .expect("spawn sh");
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let field = |name: &str| -> u64 {
+        let status = super::harness::stdout(&out);
+        let line = status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {status}"));
+        u64::from_str_radix(line.trim(), 16).unwrap()
+    };
+    let sighup = 1 << (libc::SIGHUP - 1);
+    let sigpipe = 1 << (libc::SIGPIPE - 1);
+    assert_eq!(
+        field("SigIgn:") & sighup,
+        sighup,
+        "SIGHUP is no longer ignored"
+    );
+    assert_eq!(field("SigIgn:") & sigpipe, 0, "SIGPIPE is ignored");
+    assert_eq!(field("SigBlk:"), 0, "signals are blocked");
 }
 
 #[test]

@@ -72,6 +72,9 @@ pub struct LandlockPlan {
 pub struct LandlockRule {
     pub path: String,
     pub access: &'static str,
+    /// The rule above that grants as much already, so that no rule is added for this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub covered_by: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -146,9 +149,11 @@ impl Plan {
                 hardening
                     .landlock_rules
                     .iter()
-                    .map(|r| LandlockRule {
+                    .zip(landlock::covered_by(&hardening.landlock_rules))
+                    .map(|(r, covered_by)| LandlockRule {
                         path: r.path.display().to_string(),
                         access: r.grant.name(),
+                        covered_by: covered_by.map(|p| p.display().to_string()),
                     })
                     .collect()
             } else {
@@ -365,7 +370,18 @@ impl Plan {
             );
         }
         for rule in &l.rules {
-            let _ = writeln!(w, "  {:<28} {}", rule.path, rule.access);
+            match &rule.covered_by {
+                Some(above) => {
+                    let _ = writeln!(
+                        w,
+                        "  {:<28} {} (no rule of its own: {above} grants as much)",
+                        rule.path, rule.access
+                    );
+                }
+                None => {
+                    let _ = writeln!(w, "  {:<28} {}", rule.path, rule.access);
+                }
+            }
         }
         for (what, ports) in [("TCP bind", &l.tcp_bind), ("TCP connect", &l.tcp_connect)] {
             if let Some(ports) = ports {

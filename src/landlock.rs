@@ -387,9 +387,36 @@ fn adds_nothing(
     access: BitFlags<AccessFs>,
     added: &[(&Path, BitFlags<AccessFs>)],
 ) -> bool {
+    covering(path, access, added).is_some()
+}
+
+/// The path of the rule in `added` that makes a rule granting `access` on `path` add nothing.
+fn covering<'a>(
+    path: &Path,
+    access: BitFlags<AccessFs>,
+    added: &[(&'a Path, BitFlags<AccessFs>)],
+) -> Option<&'a Path> {
     added
         .iter()
-        .any(|(above, granted)| path.starts_with(above) && granted.contains(access))
+        .find(|(above, granted)| path.starts_with(above) && granted.contains(access))
+        .map(|(above, _)| *above)
+}
+
+/// For each of `rules`, the path of an earlier rule that grants as much on or above it, so
+/// that [`prepare`] adds no rule for it (`hutch run --explain` says so).
+pub fn covered_by(rules: &[PathRule]) -> Vec<Option<&Path>> {
+    let mut added: Vec<(&Path, BitFlags<AccessFs>)> = Vec::with_capacity(rules.len());
+    rules
+        .iter()
+        .map(|rule| {
+            let access = rule.grant.access(TARGET);
+            let above = covering(&rule.path, access, &added);
+            if above.is_none() {
+                added.push((&rule.path, access));
+            }
+            above
+        })
+        .collect()
 }
 
 impl Prepared {
@@ -455,6 +482,26 @@ mod tests {
         assert_eq!(grant("/dev/null"), Some(Grant::Device));
         assert_eq!(grant("/dev/pts"), Some(Grant::Device));
         assert_eq!(grant("/dev/ptmx"), None, "symlinks get no rule");
+    }
+
+    #[test]
+    fn explain_names_the_rule_that_covers_another() {
+        let rule = |path: &str, grant| PathRule {
+            path: path.into(),
+            grant,
+        };
+        let rules = [
+            rule("/", Grant::ReadExecute),
+            rule("/dev", Grant::Full),
+            rule("/dev/null", Grant::Device),
+            rule("/tmp", Grant::Full),
+            rule("/usr", Grant::ReadExecute),
+        ];
+        let covered: Vec<Option<&str>> = covered_by(&rules)
+            .into_iter()
+            .map(|p| p.map(|p| p.to_str().unwrap()))
+            .collect();
+        assert_eq!(covered, [None, None, Some("/dev"), None, Some("/")]);
     }
 
     #[test]

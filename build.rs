@@ -3,9 +3,10 @@
 //! hutch is a static binary of about 4 MiB of code, and each start-up maps in what it touches
 //! one fault at a time (the kernel maps up to 64 KiB around each fault). Laid out as the compiler
 //! leaves it, `hutch run -- true` touched 55 such windows of code across its processes; with the
-//! functions it runs first in the file, 17 (measured: -0.12 ms median; bench/elsewhere.md). The
-//! list is `link/startup-symbols.txt`, made by `scripts/startup-symbols`. A symbol that no longer
-//! exists is skipped, so a stale list costs speed, never a build.
+//! functions it runs together at the front, 12 to 17, as the list is fresh or not
+//! (bench/elsewhere.md has the numbers). The list is `link/startup-symbols.txt`, made by
+//! `scripts/startup-symbols`. A symbol that no longer exists is skipped, so a stale list costs
+//! speed, never a build.
 //!
 //! Only lld reads such a list (`--symbol-ordering-file`), and only where rustc links with its own
 //! lld by default (x86_64-unknown-linux-gnu, Rust 1.90 and later; hutch needs 1.91) and nobody

@@ -165,9 +165,9 @@ fn not_started(spec: &SandboxSpec, errno: Errno) -> (u8, String) {
         Errno::ENOENT | Errno::ENOTDIR if program.contains('/') => (
             127,
             format!(
-                "command not found: {program} (no such file inside the sandbox)\nhint: the sandbox \
-                 sees the host's files only where its profile mounts them; `hutch run --explain` \
-                 lists the mounts"
+                "command not found: {program} (no such file inside the sandbox)\nhint: the path \
+                 is looked up inside, where the files are those the profile mounts (or the \
+                 image's); `hutch run --explain` lists a run's mounts"
             ),
         ),
         Errno::ENOENT | Errno::ENOTDIR => (

@@ -348,19 +348,17 @@ pub fn prepare(
                 .map_err(&wrap)?;
         }
     }
-    let mut added: Vec<(&Path, BitFlags<AccessFs>)> = Vec::with_capacity(rules.len());
-    for rule in rules {
-        let mut access = rule.grant.access(TARGET);
-        if adds_nothing(&rule.path, access, &added) {
+    for (rule, covered) in rules.iter().zip(covered_by(rules)) {
+        if covered.is_some() {
             continue;
         }
         // A path that cannot be opened (a directory without search permission) is one the
-        // payload cannot reach either; it needs no rule.
+        // payload cannot reach either, nor anything below it; it needs no rule.
         let Ok(fd) = PathFd::new(&rule.path) else {
             tracing::debug!(path = %rule.path.display(), "no Landlock rule: cannot open");
             continue;
         };
-        added.push((&rule.path, access));
+        let mut access = rule.grant.access(TARGET);
         // Directory-only rights on a file are an error to the kernel. The descriptor is open
         // already: fstat it rather than walk the path a second time.
         let is_dir = nix::sys::stat::fstat(std::os::fd::AsFd::as_fd(&fd).as_raw_fd())
@@ -375,22 +373,13 @@ pub fn prepare(
     Ok(Some(Prepared { ruleset, mode }))
 }
 
-/// Whether a rule granting `access` on `path` is one of `added` already: Landlock allows what
-/// any rule on the way up from a file to the root allows, so a rule below (or on) one that grants
-/// as much changes nothing, and each rule costs an open, an fstat and a landlock_add_rule at every
-/// start (/dev's nodes under /dev, a home or a working directory under its tmpfs). "Below" is
-/// by path: rules are for mount destinations, which are reached without symlinks (see
-/// `mounts::target`). Were a later mount to put a symlink on the way, the rule skipped would
-/// only have granted more, elsewhere.
-fn adds_nothing(
-    path: &Path,
-    access: BitFlags<AccessFs>,
-    added: &[(&Path, BitFlags<AccessFs>)],
-) -> bool {
-    covering(path, access, added).is_some()
-}
-
-/// The path of the rule in `added` that makes a rule granting `access` on `path` add nothing.
+/// The path of the rule in `added` that makes a rule granting `access` on `path` add nothing:
+/// Landlock allows what any rule on the way up from a file to the root allows, so a rule below
+/// (or on) one that grants as much changes nothing, and each rule costs an open, an fstat and a
+/// landlock_add_rule at every start (/dev's nodes under /dev, a home or a working directory
+/// under its tmpfs). "Below" is by path: rules are for mount destinations, which are reached
+/// without symlinks (see `mounts::target`). Were a later mount to put a symlink on the way, the
+/// rule skipped would only have granted more, elsewhere.
 fn covering<'a>(
     path: &Path,
     access: BitFlags<AccessFs>,
@@ -402,8 +391,8 @@ fn covering<'a>(
         .map(|(above, _)| *above)
 }
 
-/// For each of `rules`, the path of an earlier rule that grants as much on or above it, so
-/// that [`prepare`] adds no rule for it (`hutch run --explain` says so).
+/// For each of `rules`, the path of an earlier rule that grants as much on or above it
+/// ([`covering`]), so that [`prepare`] adds no rule for it (`hutch run --explain` says so).
 pub fn covered_by(rules: &[PathRule]) -> Vec<Option<&Path>> {
     let mut added: Vec<(&Path, BitFlags<AccessFs>)> = Vec::with_capacity(rules.len());
     rules
@@ -510,18 +499,21 @@ mod tests {
         let device = Grant::Device.access(TARGET);
         let read = Grant::ReadExecute.access(TARGET);
         let added = [(Path::new("/"), read), (Path::new("/dev"), full)];
-        assert!(adds_nothing(Path::new("/dev/null"), device, &added));
-        assert!(adds_nothing(Path::new("/dev"), full, &added));
-        assert!(adds_nothing(Path::new("/usr/bin"), read, &added));
+        let covers = |path, access, added: &[(&Path, BitFlags<AccessFs>)]| {
+            covering(path, access, added).is_some()
+        };
+        assert!(covers(Path::new("/dev/null"), device, &added));
+        assert!(covers(Path::new("/dev"), full, &added));
+        assert!(covers(Path::new("/usr/bin"), read, &added));
         assert!(
-            !adds_nothing(Path::new("/tmp"), full, &added),
+            !covers(Path::new("/tmp"), full, &added),
             "more than / grants"
         );
         assert!(
-            !adds_nothing(Path::new("/devices"), device, &added),
+            !covers(Path::new("/devices"), device, &added),
             "not below /dev"
         );
-        assert!(!adds_nothing(Path::new("/dev"), full, &added[..1]));
+        assert!(!covers(Path::new("/dev"), full, &added[..1]));
     }
 
     #[test]

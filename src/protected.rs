@@ -16,7 +16,8 @@
 //! directory (a bind mount elsewhere) is recognised too.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -147,11 +148,17 @@ impl Ids for HostIds {
 /// parent. Nothing below a missing directory is looked at.
 #[derive(Default)]
 struct Resolver {
-    known: RefCell<HashMap<PathBuf, PathBuf>>,
+    known: ByPath<PathBuf>,
     /// What lstat(2) said of the canonical paths it was asked about: the device and inode of
     /// what is not a symlink, `None` for what does not exist.
-    seen: RefCell<HashMap<PathBuf, Option<FileId>>>,
+    seen: ByPath<Option<FileId>>,
 }
+
+/// A memo keyed by paths as they are spelled, compared byte for byte. `Path`'s own `Hash` and
+/// `Ord` parse both paths into components at every comparison, which cost a start-up more
+/// than the lstat(2) calls the memo saves (and a `HashMap`'s seed a getrandom(2) call). A path
+/// spelled two ways is only looked at twice.
+type ByPath<V> = RefCell<BTreeMap<OsString, V>>;
 
 /// Symlinks followed in one resolution before giving up (as the kernel's MAXSYMLINKS).
 const MAX_SYMLINKS: u32 = 40;
@@ -163,11 +170,11 @@ impl Resolver {
 
     /// What lstat(2) said of the canonical path `path`, if it was asked.
     fn seen(&self, path: &Path) -> Option<Option<FileId>> {
-        self.seen.borrow().get(path).copied()
+        self.seen.borrow().get(path.as_os_str()).copied()
     }
 
     fn resolve(&self, path: &Path, followed: &mut u32) -> PathBuf {
-        if let Some(known) = self.known.borrow().get(path) {
+        if let Some(known) = self.known.borrow().get(path.as_os_str()) {
             return known.clone();
         }
         let parent = path.parent().map(|p| self.resolve(p, followed));
@@ -176,7 +183,9 @@ impl Resolver {
                 let candidate = parent.join(name);
                 if self.seen(&parent) == Some(None) {
                     // Below a missing directory: missing too.
-                    self.seen.borrow_mut().insert(candidate.clone(), None);
+                    self.seen
+                        .borrow_mut()
+                        .insert(candidate.clone().into(), None);
                     candidate
                 } else {
                     match std::fs::symlink_metadata(&candidate) {
@@ -192,11 +201,13 @@ impl Resolver {
                         Ok(meta) => {
                             self.seen
                                 .borrow_mut()
-                                .insert(candidate.clone(), Some((meta.dev(), meta.ino())));
+                                .insert(candidate.clone().into(), Some((meta.dev(), meta.ino())));
                             candidate
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                            self.seen.borrow_mut().insert(candidate.clone(), None);
+                            self.seen
+                                .borrow_mut()
+                                .insert(candidate.clone().into(), None);
                             candidate
                         }
                         Err(_) => candidate,
@@ -212,7 +223,7 @@ impl Resolver {
         };
         self.known
             .borrow_mut()
-            .insert(path.to_owned(), resolved.clone());
+            .insert(path.as_os_str().to_owned(), resolved.clone());
         resolved
     }
 }
@@ -222,7 +233,7 @@ impl Resolver {
 pub(crate) struct Lookup<'a, I: Ids> {
     resolver: Resolver,
     ids: &'a I,
-    looked_up: RefCell<HashMap<PathBuf, Option<FileId>>>,
+    looked_up: ByPath<Option<FileId>>,
 }
 
 impl<'a, I: Ids> Lookup<'a, I> {
@@ -230,7 +241,7 @@ impl<'a, I: Ids> Lookup<'a, I> {
         Lookup {
             resolver: Resolver::default(),
             ids,
-            looked_up: RefCell::new(HashMap::new()),
+            looked_up: RefCell::default(),
         }
     }
 
@@ -245,7 +256,7 @@ impl<'a, I: Ids> Lookup<'a, I> {
         *self
             .looked_up
             .borrow_mut()
-            .entry(path.to_owned())
+            .entry(path.as_os_str().to_owned())
             .or_insert_with(|| self.ids.id(path))
     }
 

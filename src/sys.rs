@@ -45,6 +45,15 @@ fn failed(call: impl Into<String>) -> impl FnOnce(Errno) -> SysError {
     }
 }
 
+/// [`failed`] for a name that must be formatted: only when the call failed, since formatting
+/// every call's name up front is measurable in a start-up that makes dozens.
+fn failed_with(call: impl FnOnce() -> String) -> impl FnOnce(Errno) -> SysError {
+    move |errno| SysError {
+        call: call(),
+        errno,
+    }
+}
+
 fn c_path(path: &Path) -> SysResult<CString> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| SysError {
         call: format!("path {} contains a NUL byte", path.display()),
@@ -174,7 +183,7 @@ pub fn start_elsewhere(thread: libc::pthread_t, allowed: &CpuSet) {
 /// Ask the kernel to send `signal` to this process when its parent thread dies.
 pub fn set_parent_death_signal(signal: Signal) -> SysResult<()> {
     nix::sys::prctl::set_pdeathsig(signal)
-        .map_err(failed(format!("prctl(PR_SET_PDEATHSIG, {signal})")))
+        .map_err(failed_with(|| format!("prctl(PR_SET_PDEATHSIG, {signal})")))
 }
 
 /// Set `no_new_privs`: execve can no longer grant privileges (setuid bits, file capabilities).
@@ -289,24 +298,23 @@ pub mod mount_attr {
 }
 
 pub fn pivot_root(new_root: &Path, put_old: &Path) -> SysResult<()> {
-    nix::unistd::pivot_root(new_root, put_old).map_err(failed(format!(
-        "pivot_root({}, {})",
-        new_root.display(),
-        put_old.display()
-    )))
+    nix::unistd::pivot_root(new_root, put_old).map_err(failed_with(|| {
+        format!("pivot_root({}, {})", new_root.display(), put_old.display())
+    }))
 }
 
 pub fn detach_mount(target: &Path) -> SysResult<()> {
-    nix::mount::umount2(target, MntFlags::MNT_DETACH)
-        .map_err(failed(format!("umount2({}, MNT_DETACH)", target.display())))
+    nix::mount::umount2(target, MntFlags::MNT_DETACH).map_err(failed_with(|| {
+        format!("umount2({}, MNT_DETACH)", target.display())
+    }))
 }
 
 pub fn chdir(dir: &Path) -> SysResult<()> {
-    nix::unistd::chdir(dir).map_err(failed(format!("chdir({})", dir.display())))
+    nix::unistd::chdir(dir).map_err(failed_with(|| format!("chdir({})", dir.display())))
 }
 
 pub fn sethostname(name: &str) -> SysResult<()> {
-    nix::unistd::sethostname(name).map_err(failed(format!("sethostname({name:?})")))
+    nix::unistd::sethostname(name).map_err(failed_with(|| format!("sethostname({name:?})")))
 }
 
 /// Bring the loopback interface of the current network namespace up.
@@ -511,7 +519,7 @@ pub fn default_disposition(signal: Signal) -> SysResult<()> {
     let action = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     // SAFETY: installing SIG_DFL runs no handler code, so no async-signal-safety concern.
     unsafe { sigaction(signal, &action) }
-        .map_err(failed(format!("sigaction({signal}, SIG_DFL)")))?;
+        .map_err(failed_with(|| format!("sigaction({signal}, SIG_DFL)")))?;
     Ok(())
 }
 
@@ -694,7 +702,7 @@ pub fn landlock_abi_version() -> Result<i32, Errno> {
 
 /// `unshare(2)`: move this process into new namespaces.
 pub fn unshare(flags: nix::sched::CloneFlags) -> SysResult<()> {
-    nix::sched::unshare(flags).map_err(failed(format!("unshare({flags:?})")))
+    nix::sched::unshare(flags).map_err(failed_with(|| format!("unshare({flags:?})")))
 }
 
 /// `getxattr(2)` of attribute `name` on `path`, following symlinks: `None` when the file has no
@@ -750,10 +758,9 @@ pub fn exit_immediately(code: i32) -> ! {
 /// prctl(PR_SET_DUMPABLE): a non-dumpable process cannot be ptraced or have its /proc entries
 /// read by processes of the same user.
 pub fn set_dumpable(dumpable: bool) -> SysResult<()> {
-    nix::sys::prctl::set_dumpable(dumpable).map_err(failed(format!(
-        "prctl(PR_SET_DUMPABLE, {})",
-        dumpable as u8
-    )))
+    nix::sys::prctl::set_dumpable(dumpable).map_err(failed_with(|| {
+        format!("prctl(PR_SET_DUMPABLE, {})", dumpable as u8)
+    }))
 }
 
 /// pidfd_open(2): a descriptor that names `pid` stably (Linux 5.3+); signals and setns through
@@ -795,7 +802,8 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: Signal) -> SysResult<()>
 
 /// setns(2) with a pidfd: join several of the process's namespaces at once (Linux 5.8+).
 pub fn setns(pidfd: BorrowedFd<'_>, namespaces: nix::sched::CloneFlags) -> SysResult<()> {
-    nix::sched::setns(pidfd, namespaces).map_err(failed(format!("setns(pidfd, {namespaces:?})")))
+    nix::sched::setns(pidfd, namespaces)
+        .map_err(failed_with(|| format!("setns(pidfd, {namespaces:?})")))
 }
 
 pub fn setsid() -> SysResult<()> {
@@ -930,11 +938,11 @@ pub fn become_user(uid: u32, gid: u32) -> SysResult<()> {
     let gid = Gid::from_raw(gid);
     let denied = std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
     if !denied {
-        setgroups(&[gid]).map_err(failed(format!("setgroups([{gid}])")))?;
+        setgroups(&[gid]).map_err(failed_with(|| format!("setgroups([{gid}])")))?;
     }
-    setresgid(gid, gid, gid).map_err(failed(format!("setresgid({gid})")))?;
+    setresgid(gid, gid, gid).map_err(failed_with(|| format!("setresgid({gid})")))?;
     let uid = Uid::from_raw(uid);
-    setresuid(uid, uid, uid).map_err(failed(format!("setresuid({uid})")))
+    setresuid(uid, uid, uid).map_err(failed_with(|| format!("setresuid({uid})")))
 }
 
 /// Hand back the pages of hutch's own executable that this process touched so far and that are
@@ -1269,11 +1277,11 @@ pub fn duplicate_onto(fd: libc::c_int, target: libc::c_int) -> SysResult<()> {
             nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
         )
         .map(drop)
-        .map_err(failed(format!("fcntl({fd}, F_SETFD, 0)")));
+        .map_err(failed_with(|| format!("fcntl({fd}, F_SETFD, 0)")));
     }
     nix::unistd::dup2(fd, target)
         .map(drop)
-        .map_err(failed(format!("dup2({fd}, {target})")))
+        .map_err(failed_with(|| format!("dup2({fd}, {target})")))
 }
 
 /// Descriptor 0, 1 or 2 of this process.
@@ -1421,7 +1429,8 @@ pub fn raise_ambient_capability(cap: u32) -> SysResult<()> {
 
 /// prctl(PR_SET_KEEPCAPS): keep the permitted set across a change from uid 0 to another uid.
 pub fn set_keep_capabilities(keep: bool) -> SysResult<()> {
-    nix::sys::prctl::set_keepcaps(keep).map_err(failed(format!("prctl(PR_SET_KEEPCAPS, {keep})")))
+    nix::sys::prctl::set_keepcaps(keep)
+        .map_err(failed_with(|| format!("prctl(PR_SET_KEEPCAPS, {keep})")))
 }
 
 /// Cancel a parent-death signal asked for earlier: the process outlives the one that made it.

@@ -16,9 +16,11 @@ use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags, O
 
 use super::{Errno, SysError, SysResult};
 
-fn failed(call: String) -> impl FnOnce(rustix::io::Errno) -> SysError {
+/// The error for a failed call, named by `call` only when it failed: formatting every call's
+/// name up front is measurable in a start-up that makes dozens.
+fn failed(call: impl FnOnce() -> String) -> impl FnOnce(rustix::io::Errno) -> SysError {
     move |e| SysError {
-        call,
+        call: call(),
         errno: Errno::from_raw(e.raw_os_error()),
     }
 }
@@ -31,7 +33,7 @@ pub fn open_dir(path: &Path, shown: &Path) -> SysResult<OwnedFd> {
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(failed(format!("open({})", shown.display())))
+    .map_err(failed(|| format!("open({})", shown.display())))
 }
 
 /// Open `name`, one entry of `dir`, as `O_PATH`, refusing to follow a symlink at any step
@@ -46,16 +48,15 @@ pub fn open_entry_nofollow(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> S
         Mode::empty(),
         resolve,
     )
-    .map_err(failed(format!(
-        "openat2({}, RESOLVE_NO_SYMLINKS)",
-        shown.display()
-    )))
+    .map_err(failed(|| {
+        format!("openat2({}, RESOLVE_NO_SYMLINKS)", shown.display())
+    }))
 }
 
 /// mkdirat(2): a directory `name` in `dir`. Never follows a symlink at `name` (EEXIST).
 pub fn mkdir(dir: BorrowedFd<'_>, name: &OsStr, mode: u32, shown: &Path) -> SysResult<()> {
     rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(mode))
-        .map_err(failed(format!("mkdir({})", shown.display())))
+        .map_err(failed(|| format!("mkdir({})", shown.display())))
 }
 
 /// An empty regular file `name` in `dir`, made with `O_CREAT | O_EXCL | O_NOFOLLOW`, and the
@@ -73,16 +74,14 @@ pub fn create_file(
         OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::from_raw_mode(mode),
     )
-    .map_err(failed(format!("create({})", shown.display())))
+    .map_err(failed(|| format!("create({})", shown.display())))
 }
 
 /// symlinkat(2): a symlink `name` in `dir` pointing to `target`.
 pub fn symlink(target: &Path, dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> SysResult<()> {
-    rustix::fs::symlinkat(target, dir, name).map_err(failed(format!(
-        "symlink({} -> {})",
-        shown.display(),
-        target.display()
-    )))
+    rustix::fs::symlinkat(target, dir, name).map_err(failed(|| {
+        format!("symlink({} -> {})", shown.display(), target.display())
+    }))
 }
 
 /// readlinkat(2): where the symlink `name` in `dir` points.
@@ -90,7 +89,7 @@ pub fn read_link(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> SysResult<P
     use std::os::unix::ffi::OsStringExt;
     rustix::fs::readlinkat(dir, name, Vec::new())
         .map(|target| PathBuf::from(std::ffi::OsString::from_vec(target.into_bytes())))
-        .map_err(failed(format!("readlink({})", shown.display())))
+        .map_err(failed(|| format!("readlink({})", shown.display())))
 }
 
 /// Whether `fd` is a directory (fstat(2)).
@@ -99,7 +98,7 @@ pub fn is_dir(fd: BorrowedFd<'_>, shown: &Path) -> SysResult<bool> {
         .map(|stat| {
             rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::Directory
         })
-        .map_err(failed(format!("stat({})", shown.display())))
+        .map_err(failed(|| format!("stat({})", shown.display())))
 }
 
 /// open_tree(2) with `OPEN_TREE_CLONE`: a detached copy of the mount at `source` (with every
@@ -109,11 +108,13 @@ pub fn clone_tree(source: &Path, recursive: bool, shown: &Path) -> SysResult<Own
     if recursive {
         flags |= OpenTreeFlags::AT_RECURSIVE;
     }
-    rustix::mount::open_tree(rustix::fs::CWD, source, flags).map_err(failed(format!(
-        "open_tree({}, OPEN_TREE_CLONE{})",
-        shown.display(),
-        if recursive { "|AT_RECURSIVE" } else { "" }
-    )))
+    rustix::mount::open_tree(rustix::fs::CWD, source, flags).map_err(failed(|| {
+        format!(
+            "open_tree({}, OPEN_TREE_CLONE{})",
+            shown.display(),
+            if recursive { "|AT_RECURSIVE" } else { "" }
+        )
+    }))
 }
 
 /// [`clone_tree`] of what the descriptor `fd` is open on (`AT_EMPTY_PATH`): a detached copy of
@@ -125,10 +126,12 @@ pub fn clone_tree_of(fd: BorrowedFd<'_>, recursive: bool, shown: &Path) -> SysRe
     if recursive {
         flags |= OpenTreeFlags::AT_RECURSIVE;
     }
-    rustix::mount::open_tree(fd, "", flags).map_err(failed(format!(
-        "open_tree({}, OPEN_TREE_CLONE|AT_EMPTY_PATH)",
-        shown.display()
-    )))
+    rustix::mount::open_tree(fd, "", flags).map_err(failed(|| {
+        format!(
+            "open_tree({}, OPEN_TREE_CLONE|AT_EMPTY_PATH)",
+            shown.display()
+        )
+    }))
 }
 
 /// One setting of a new file system's context (fsconfig(2)).
@@ -156,7 +159,7 @@ pub fn new_mount(
     shown: &str,
 ) -> SysResult<OwnedFd> {
     let context = rustix::mount::fsopen(fstype, FsOpenFlags::FSOPEN_CLOEXEC)
-        .map_err(failed(format!("fsopen({fstype:?})")))?;
+        .map_err(failed(|| format!("fsopen({fstype:?})")))?;
     for option in options {
         match *option {
             FsOption::Flag(key) => rustix::mount::fsconfig_set_flag(&context, key),
@@ -165,16 +168,16 @@ pub fn new_mount(
             }
         }
         // The key only: values may be paths of the scratch root (`/oldroot/...`).
-        .map_err(failed(format!("fsconfig({shown}, {})", option.key())))?;
+        .map_err(failed(|| format!("fsconfig({shown}, {})", option.key())))?;
     }
     rustix::mount::fsconfig_create(&context)
-        .map_err(failed(format!("fsconfig({shown}, FSCONFIG_CMD_CREATE)")))?;
+        .map_err(failed(|| format!("fsconfig({shown}, FSCONFIG_CMD_CREATE)")))?;
     rustix::mount::fsmount(
         &context,
         FsMountFlags::FSMOUNT_CLOEXEC,
         MountAttrFlags::from_bits_retain(attrs as _),
     )
-    .map_err(failed(format!("fsmount({shown}, {attrs:#x})")))
+    .map_err(failed(|| format!("fsmount({shown}, {attrs:#x})")))
 }
 
 /// move_mount(2) of the detached mount `mount` onto the file or directory `target` is open on.
@@ -186,7 +189,7 @@ pub fn attach(mount: BorrowedFd<'_>, target: BorrowedFd<'_>, shown: &Path) -> Sy
         "",
         MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
     )
-    .map_err(failed(format!("move_mount(onto {})", shown.display())))
+    .map_err(failed(|| format!("move_mount(onto {})", shown.display())))
 }
 
 /// mount_setattr(2) with `AT_EMPTY_PATH`: set the `MOUNT_ATTR_*` bits `attr_set` on the mount
@@ -291,10 +294,9 @@ pub fn open_in_root_no_symlinks(
         Mode::empty(),
         resolve,
     )
-    .map_err(failed(format!(
-        "openat2({}, RESOLVE_NO_SYMLINKS)",
-        shown.display()
-    )))
+    .map_err(failed(|| {
+        format!("openat2({}, RESOLVE_NO_SYMLINKS)", shown.display())
+    }))
 }
 
 /// What an entry of a directory is, as far as placing a mount point for it goes.
@@ -318,12 +320,12 @@ pub fn list_dir(
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(failed(format!("open({})", shown.display())))?;
+    .map_err(failed(|| format!("open({})", shown.display())))?;
     let listing = rustix::fs::Dir::read_from(&readable)
-        .map_err(failed(format!("opendir({})", shown.display())))?;
+        .map_err(failed(|| format!("opendir({})", shown.display())))?;
     let mut entries = Vec::new();
     for entry in listing {
-        let entry = entry.map_err(failed(format!("readdir({})", shown.display())))?;
+        let entry = entry.map_err(failed(|| format!("readdir({})", shown.display())))?;
         let name = OsStr::from_bytes(entry.file_name().to_bytes()).to_owned();
         if name == "." || name == ".." {
             continue;
@@ -332,7 +334,7 @@ pub fn list_dir(
         let file_type = match entry.file_type() {
             rustix::fs::FileType::Unknown => {
                 let stat = rustix::fs::statat(dir, &name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
-                    .map_err(failed(format!("stat({})", entry_shown.display())))?;
+                    .map_err(failed(|| format!("stat({})", entry_shown.display())))?;
                 rustix::fs::FileType::from_raw_mode(stat.st_mode)
             }
             known => known,
@@ -357,15 +359,17 @@ pub fn clone_entry(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> SysResult
         | OpenTreeFlags::OPEN_TREE_CLOEXEC
         | OpenTreeFlags::AT_RECURSIVE
         | OpenTreeFlags::AT_SYMLINK_NOFOLLOW;
-    rustix::mount::open_tree(dir, name, flags).map_err(failed(format!(
-        "open_tree({}, OPEN_TREE_CLONE|AT_RECURSIVE)",
-        shown.display()
-    )))
+    rustix::mount::open_tree(dir, name, flags).map_err(failed(|| {
+        format!(
+            "open_tree({}, OPEN_TREE_CLONE|AT_RECURSIVE)",
+            shown.display()
+        )
+    }))
 }
 
 /// The permission bits, owner and group of what `fd` is open on (fstat(2)).
 pub fn mode_and_owner(fd: BorrowedFd<'_>, shown: &Path) -> SysResult<(u32, u32, u32)> {
     rustix::fs::fstat(fd)
         .map(|stat| (stat.st_mode & 0o7777, stat.st_uid, stat.st_gid))
-        .map_err(failed(format!("stat({})", shown.display())))
+        .map_err(failed(|| format!("stat({})", shown.display())))
 }

@@ -610,6 +610,50 @@ fn landlock_alone_keeps_a_host_file_passed_as_stdin_read_only() {
 }
 
 #[test]
+fn landlock_keeps_a_host_directory_passed_as_stdin_unwritable() {
+    let Some(sb) = sandbox() else { return };
+    if landlock_abi(&sb).is_none() {
+        return;
+    }
+    // A directory of the user's outside every mount the sandbox has, handed in as stdin. What
+    // is in it is reached relative to the descriptor, or by reopening /proc/self/fd/N, through
+    // the host's own writable mount, which no read-only bind covers: only Landlock (no rule
+    // grants writing beneath it) stands in the way. Reading is allowed: the default profile's
+    // rule on `/` grants reading all the host shows, as its read-only bind of `/` does.
+    let elsewhere = WorkDir::new(sb.launcher);
+    let inside = elsewhere.path().join("file");
+    std::fs::write(&inside, "original\n").unwrap();
+    nix::unistd::chown(
+        &inside,
+        Some(nix::unistd::Uid::from_raw(sb.launcher.uid)),
+        Some(nix::unistd::Gid::from_raw(sb.launcher.gid)),
+    )
+    .unwrap();
+    // Python will not start with a directory as stdin: the shell moves it to fd 3 first.
+    let code = "print(attempt(lambda: os.open('new', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=3)))\n\
+                print(attempt(lambda: os.write(os.open('file', os.O_WRONLY, dir_fd=3), b'pwned')))\n\
+                print(attempt(lambda: os.mkdir('/proc/self/fd/3/made')))";
+    let attempt = |landlock: &str| {
+        let out = sb
+            .hutch(["run", "--landlock", landlock, "--", "sh", "-c"])
+            .arg(r#"exec 3<&0 </dev/null; exec python3 -c "$1""#)
+            .arg("sh")
+            .arg(format!("{PRELUDE}\n{code}"))
+            .stdin(std::fs::File::open(elsewhere.path()).unwrap())
+            .output()
+            .unwrap();
+        ok(&out).lines().map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(attempt("best-effort"), ["EACCES", "EACCES", "EACCES"]);
+    assert!(!elsewhere.path().join("new").exists());
+    assert!(!elsewhere.path().join("made").exists());
+    assert_eq!(std::fs::read_to_string(&inside).unwrap(), "original\n");
+    // The control: without Landlock nothing else stops it (the directory is the user's own).
+    assert_eq!(attempt("off"), ["OK", "OK", "OK"]);
+    assert!(elsewhere.path().join("made").is_dir());
+}
+
+#[test]
 fn landlock_scopes_keep_host_abstract_sockets_out_of_reach_on_the_host_network() {
     let Some(sb) = sandbox() else { return };
     let Some(abi) = landlock_abi(&sb) else { return };

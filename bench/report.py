@@ -598,8 +598,9 @@ def write(args):
                   " busy")
     L.append(f"| load average (1, 5, 15 min) | before: {meta.get('load_before')}; after:"
              f" {meta.get('load_after')}; {qnote} |")
+    startup_rounds = meta.get('startup_rounds', meta.get('rounds'))
     L.append(
-        f"| runs | start-up: {meta.get('rounds')} round{'' if meta.get('rounds') == '1' else 's'} ×"
+        f"| runs | start-up: {startup_rounds} round{'' if startup_rounds == '1' else 's'} ×"
         f" {meta.get('startup_runs')} runs"
         f" (+{meta.get('startup_warmup')} warm-up) per command; workload: {meta.get('rounds')} ×"
         f" {meta.get('work_runs')} (+{meta.get('work_warmup')}); `hutch exec` vs nsenter: as"

@@ -11,6 +11,13 @@
 //! Only lld reads such a list (`--symbol-ordering-file`), and only where rustc links with its own
 //! lld by default (x86_64-unknown-linux-gnu, Rust 1.90 and later; hutch needs 1.91) and nobody
 //! asked for another linker is the flag passed; elsewhere the build is the usual one.
+//!
+//! There too, the static PIE's relocations are packed (`-z pack-relative-relocs`, DT_RELR): a
+//! table of about 2 KiB instead of 119 KiB for glibc's start to read and apply, measured at 10
+//! fewer page faults per `hutch run -- true`. The code that applies them is glibc's own, linked
+//! in from the libc.a of the build host, and glibc reads DT_RELR only from 2.36 on; a static
+//! binary has no version check at run time to catch an older one, so the flag is passed only
+//! when the build host's glibc is 2.36 or later.
 
 use std::env;
 use std::path::Path;
@@ -34,6 +41,30 @@ fn main() {
         list.display()
     );
     println!("cargo:rustc-link-arg-bin=hutch=-Wl,--no-warn-symbol-ordering");
+    if glibc_reads_relr() {
+        println!("cargo:rustc-link-arg-bin=hutch=-Wl,-z,pack-relative-relocs");
+    }
+}
+
+/// Whether the build host's glibc, whose libc.a hutch is linked with, applies DT_RELR
+/// relocations at start-up: 2.36 or later, as `getconf GNU_LIBC_VERSION` says ("glibc 2.36").
+/// Anything else, or no answer, is taken as no.
+fn glibc_reads_relr() -> bool {
+    let Ok(out) = std::process::Command::new("getconf")
+        .arg("GNU_LIBC_VERSION")
+        .output()
+    else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(version) = text.trim().strip_prefix("glibc ") else {
+        return false;
+    };
+    let mut parts = version.split('.').map(|p| p.parse::<u32>());
+    match (parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor) >= (2, 36),
+        _ => false,
+    }
 }
 
 /// Whether the hutch binary is linked by the lld that rustc ships and uses by default on this

@@ -48,8 +48,12 @@ fn main() {
 
 /// Whether the build host's glibc, whose libc.a hutch is linked with, applies DT_RELR
 /// relocations at start-up: 2.36 or later, as `getconf GNU_LIBC_VERSION` says ("glibc 2.36").
-/// Anything else, or no answer, is taken as no.
+/// Anything else, or no answer, is taken as no; so is a cross build, whose libc is not the
+/// host's.
 fn glibc_reads_relr() -> bool {
+    if env::var("HOST").ok() != env::var("TARGET").ok() {
+        return false;
+    }
     let Ok(out) = std::process::Command::new("getconf")
         .arg("GNU_LIBC_VERSION")
         .output()

@@ -525,6 +525,7 @@ fn precompiled_program(policy: &SeccompPolicy) -> Option<BpfProgram> {
             return Some(precompiled::PROGRAM.to_vec());
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
     let _ = policy;
     None
 }

@@ -583,14 +583,7 @@ fn landlock_alone_keeps_a_host_file_passed_as_stdin_read_only() {
     // Reopening /proc/self/fd/0 reaches it through the host's own writable mount, which no
     // read-only bind covers: only Landlock (no rule grants write beneath it) stands in the way.
     let elsewhere = WorkDir::new(sb.launcher);
-    let file = elsewhere.path().join("host-file");
-    std::fs::write(&file, "original\n").unwrap();
-    nix::unistd::chown(
-        &file,
-        Some(nix::unistd::Uid::from_raw(sb.launcher.uid)),
-        Some(nix::unistd::Gid::from_raw(sb.launcher.gid)),
-    )
-    .unwrap();
+    let file = elsewhere.write(sb.launcher, "host-file", "original\n");
     let code = "print(attempt(lambda: open('/proc/self/fd/0', 'r+').write('pwned\\n')))";
     let attempt = |landlock: &str| {
         let out = sb
@@ -621,14 +614,7 @@ fn landlock_keeps_a_host_directory_passed_as_stdin_unwritable() {
     // grants writing beneath it) stands in the way. Reading is allowed: the default profile's
     // rule on `/` grants reading all the host shows, as its read-only bind of `/` does.
     let elsewhere = WorkDir::new(sb.launcher);
-    let inside = elsewhere.path().join("file");
-    std::fs::write(&inside, "original\n").unwrap();
-    nix::unistd::chown(
-        &inside,
-        Some(nix::unistd::Uid::from_raw(sb.launcher.uid)),
-        Some(nix::unistd::Gid::from_raw(sb.launcher.gid)),
-    )
-    .unwrap();
+    let inside = elsewhere.write(sb.launcher, "file", "original\n");
     // Python will not start with a directory as stdin: the shell moves it to fd 3 first.
     let code = "print(attempt(lambda: os.open('new', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=3)))\n\
                 print(attempt(lambda: os.write(os.open('file', os.O_WRONLY, dir_fd=3), b'pwned')))\n\

@@ -211,6 +211,22 @@ impl WorkDir {
     pub fn path(&self) -> &Path {
         self.0.path()
     }
+
+    /// Create a file in this directory (and its missing parents), owned by `launcher`'s user.
+    pub fn write(&self, launcher: &Launcher, relative: &str, contents: &str) -> PathBuf {
+        let give = |path: &Path| {
+            let (uid, gid) = (Uid::from_raw(launcher.uid), Gid::from_raw(launcher.gid));
+            nix::unistd::chown(path, Some(uid), Some(gid)).expect("chown to the test user");
+        };
+        let path = self.path().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+            give(parent);
+        }
+        std::fs::write(&path, contents).unwrap();
+        give(&path);
+        path
+    }
 }
 
 /// One test's sandbox launcher and work directory.
@@ -257,22 +273,7 @@ impl Sandbox {
 
     /// Create a file in the work directory, owned by the test user.
     pub fn write(&self, relative: &str, contents: &str) -> PathBuf {
-        let path = self.path().join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-            self.give(parent);
-        }
-        std::fs::write(&path, contents).unwrap();
-        self.give(&path);
-        path
-    }
-
-    fn give(&self, path: &Path) {
-        let (uid, gid) = (
-            Uid::from_raw(self.launcher.uid),
-            Gid::from_raw(self.launcher.gid),
-        );
-        nix::unistd::chown(path, Some(uid), Some(gid)).expect("chown to the test user");
+        self.dir.write(self.launcher, relative, contents)
     }
 }
 

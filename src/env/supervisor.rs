@@ -147,11 +147,15 @@ fn supervise(
     };
     runtime::clear(paths);
     if let Err(e) = runtime::make_run_dir(paths) {
+        runtime::clear(paths);
+        drop(lock);
         let _ = answer(&mut starter, &crate::error::render(&e, e.hint().as_deref()));
         sys::exit_immediately(125);
     }
     let signals = sandbox::launcher_signals();
     if let Err(e) = sandbox::take_signals(&signals) {
+        runtime::clear(paths);
+        drop(lock);
         let _ = answer(&mut starter, &crate::error::render(&e, None));
         sys::exit_immediately(125);
     }
@@ -176,8 +180,9 @@ fn supervise(
         match NotifySocket::bind(paths) {
             Ok(notify) => Some(notify),
             Err(e) => {
-                let _ = answer(&mut starter, &crate::error::render(&e, e.hint().as_deref()));
                 runtime::clear(paths);
+                drop(lock);
+                let _ = answer(&mut starter, &crate::error::render(&e, e.hint().as_deref()));
                 sys::exit_immediately(125);
             }
         }
@@ -189,8 +194,9 @@ fn supervise(
         match Console::open() {
             Ok(console) => Some(console),
             Err(e) => {
-                let _ = answer(&mut starter, &crate::error::render(&e, e.hint().as_deref()));
                 runtime::clear(paths);
+                drop(lock);
+                let _ = answer(&mut starter, &crate::error::render(&e, e.hint().as_deref()));
                 sys::exit_immediately(125);
             }
         }
@@ -320,15 +326,18 @@ fn supervise(
     if let Some(reason) = &reason {
         say(reason);
         let _ = std::fs::write(paths.last_stop(), reason);
-        if let Some(mut starter) = starter.take() {
-            let _ = answer(&mut starter, reason);
-        }
-    } else if let Some(mut starter) = starter.take() {
-        // `hutch stop` while the init was booting: the waiting `hutch start` says so.
-        let _ = answer(&mut starter, "it was stopped before its init had booted");
     }
+    // Stopped for good before a waiting `hutch start` hears why: what it reads next must not
+    // be a supervisor still on its way out.
     runtime::clear(paths);
     drop(lock);
+    if let Some(mut starter) = starter.take() {
+        // Without a reason, `hutch stop` came while the init was booting.
+        let message = reason
+            .as_deref()
+            .unwrap_or("it was stopped before its init had booted");
+        let _ = answer(&mut starter, message);
+    }
     sys::exit_immediately(if reason.is_some() { 1 } else { 0 })
 }
 

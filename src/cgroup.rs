@@ -29,8 +29,6 @@ const SANDBOX_PREFIX: &str = "hutch-sandbox-";
 /// The systemd drop-in that delegates every controller hutch can use to user managers.
 pub const DROP_IN: &str = "/etc/systemd/system/user@.service.d/delegate.conf";
 const DROP_IN_TEXT: &str = "[Service]\\nDelegate=cpu cpuset io memory pids";
-/// Set in the environment of a hutch re-executed in a scope of its own, so it never loops.
-pub const IN_SCOPE_VAR: &str = "HUTCH_IN_CGROUP_SCOPE";
 /// cpu.max's period: the kernel's default, 100 ms.
 const CPU_PERIOD_US: u64 = 100_000;
 
@@ -467,6 +465,11 @@ pub enum CgroupError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "cannot start hutch again in a systemd scope of its own: {program} {status} before \
+         it started hutch"
+    )]
+    ScopeRefused { program: String, status: String },
 }
 
 impl CgroupError {
@@ -492,6 +495,11 @@ impl CgroupError {
                 "have systemd delegate it to user managers: create {DROP_IN} with \
                  `{DROP_IN_TEXT}`, then `sudo systemctl daemon-reload` and log in again \
                  (the {controller} controller is delegated by default only from systemd 252)"
+            ),
+            CgroupError::ScopeRefused { program, .. } => format!(
+                "{program} says why above; `systemctl --user status` shows whether your user \
+                 manager runs. Or start hutch where its cgroup is delegated already (a unit with \
+                 Delegate=yes)"
             ),
             CgroupError::Scope { .. } => {
                 "systemd-run (systemd) and a running user manager (`systemctl --user`) are needed"
@@ -871,47 +879,10 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-/// Whether a systemd user manager can be asked for a scope: systemd-run on PATH and the user
-/// bus socket in `$XDG_RUNTIME_DIR`.
-pub fn user_manager_reachable(env: &[(std::ffi::OsString, std::ffi::OsString)]) -> Option<PathBuf> {
-    let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    if var(IN_SCOPE_VAR).is_some() {
-        return None;
-    }
-    let bus = var("DBUS_SESSION_BUS_ADDRESS").is_some()
-        || var("XDG_RUNTIME_DIR").is_some_and(|dir| {
-            Path::new(&dir).join("systemd/private").exists() || Path::new(&dir).join("bus").exists()
-        });
-    if !bus || !Path::new("/run/systemd/system").is_dir() {
-        return None;
-    }
-    let path = var("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("systemd-run"))
-        .find(|p| p.is_file())
-}
-
-/// `systemd-run --user --scope -p Delegate=yes … -- hutch ARGS`: this hutch again, in a
-/// transient scope of its own that systemd delegates to the user (and removes, with every
-/// cgroup hutch made in it, once nothing runs there). systemd-run execs hutch itself, so the
-/// pid, the terminal and the exit status stay the same.
-pub fn scope_command(
-    systemd_run: &Path,
-    hutch: &Path,
-    args: &[std::ffi::OsString],
-    pid: u32,
-) -> std::process::Command {
-    let mut command = std::process::Command::new(systemd_run);
-    command
-        .args(["--user", "--scope", "--quiet", "--collect"])
-        .args(["--property=Delegate=yes", "--description=hutch sandbox"])
-        .arg(format!("--unit=hutch-{pid}"))
-        .arg("--")
-        .arg(hutch)
-        .args(args)
-        .env(IN_SCOPE_VAR, "1");
-    command
-}
+mod scope;
+pub use scope::{
+    run_in_scope, say_arrived_in_scope, scope_command, user_manager_reachable, IN_SCOPE_VAR,
+};
 
 #[cfg(test)]
 mod tests;

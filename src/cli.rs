@@ -583,6 +583,7 @@ pub fn completions(shell: Shell) -> Vec<u8> {
 
 /// Parse `args`, run, and return the process exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    crate::cgroup::say_arrived_in_scope();
     let args: Vec<OsString> = args.into_iter().collect();
     // hutch re-executes itself as the egress forwarder (see `net::egress`).
     if let Some(status) = crate::net::egress::helper_main(&args) {
@@ -1157,12 +1158,13 @@ fn join_cgroup(dirs: &StateDirs, name: &str) -> Result<(), Error> {
         Err(e) if e.needs_scope() => e,
         Err(e) => return Err(e.into()),
     };
-    re_exec_in_scope(err)
+    run_again_in_scope(err)
 }
 
-/// Run this same command again in a delegated scope of its own from the user's systemd; `err`
-/// is what stands in the way, returned where no user manager can be asked.
-fn re_exec_in_scope(err: crate::cgroup::CgroupError) -> Result<(), Error> {
+/// Run this same command again in a delegated scope of its own from the user's systemd, and
+/// end with its status; `err` is what stands in the way, returned where no user manager can be
+/// asked.
+fn run_again_in_scope(err: crate::cgroup::CgroupError) -> Result<(), Error> {
     use crate::cgroup;
     let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let Some(systemd_run) = cgroup::user_manager_reachable(&env) else {
@@ -1173,14 +1175,10 @@ fn re_exec_in_scope(err: crate::cgroup::CgroupError) -> Result<(), Error> {
         source,
     })?;
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    tracing::debug!(systemd_run = %systemd_run.display(), "re-executing in a delegated scope");
-    use std::os::unix::process::CommandExt;
-    let source = cgroup::scope_command(&systemd_run, &hutch, &args, std::process::id()).exec();
-    Err(cgroup::CgroupError::Scope {
-        program: systemd_run.display().to_string(),
-        source,
-    }
-    .into())
+    tracing::debug!(systemd_run = %systemd_run.display(), "running again in a delegated scope");
+    let command = cgroup::scope_command(&systemd_run, &hutch, &args, std::process::id());
+    let status = cgroup::run_in_scope(command)?;
+    std::process::exit(i32::from(status))
 }
 
 /// With limits (or `own`: a cgroup wanted for the sandbox's init), make sure this process can give the sandbox a cgroup: where its own cgroup is
@@ -1201,5 +1199,5 @@ fn ensure_delegated(resources: &crate::cgroup::Resources, own: bool) -> Result<(
         Err(e) if e.needs_scope() => e,
         Err(e) => return Err(e.into()),
     };
-    re_exec_in_scope(err)
+    run_again_in_scope(err)
 }

@@ -219,25 +219,17 @@ pub fn spawn_tied_to_parent(
     command.spawn()
 }
 
-/// Make `command` a helper that dies with the calling thread (SIGKILL as parent-death signal,
-/// also when the caller is killed by SIGKILL), inheriting `inherit` and no other descriptor
-/// above stderr, and none of the caller's blocked signals. Steps added to `command` after this
-/// one (see [`exec_after_word`]) run with the parent-death signal armed.
-pub fn tie_to_parent(command: &mut std::process::Command, inherit: BorrowedFd<'_>) {
+/// Have `command`, once forked, get SIGKILL when the calling thread dies, also when the
+/// caller is killed by SIGKILL: its parent-death signal, which its program keeps across execve.
+/// Steps added to `command` after this one run with the signal armed.
+pub fn kill_with_this_thread(command: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     let parent = std::process::id();
-    let keep = inherit.as_raw_fd();
     // SAFETY: the closure runs in the forked child before execve, where only async-signal-safe
-    // calls are sound: prctl, getppid, close_range, fcntl and sigprocmask are plain system calls
-    // that neither allocate nor lock, and they touch only the child's own state (the sigset is
-    // a local on the stack). The io::Error values are built from integers without allocating.
+    // calls are sound: prctl and getppid are plain system calls that neither allocate nor lock.
+    // The io::Error values are built from integers without allocating.
     unsafe {
         command.pre_exec(move || {
-            // The launcher blocks the signals it takes with sigwaitinfo; the helper must not
-            // inherit that (a blocked SIGTERM would make it deaf to an ordinary kill).
-            let mut none: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut none);
-            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             if libc::prctl(
                 libc::PR_SET_PDEATHSIG,
                 libc::SIGKILL as libc::c_ulong,
@@ -252,6 +244,30 @@ pub fn tie_to_parent(command: &mut std::process::Command, inherit: BorrowedFd<'_
             if libc::getppid() as u32 != parent {
                 return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
             }
+            Ok(())
+        });
+    }
+}
+
+/// Make `command` a helper that dies with the calling thread (see [`kill_with_this_thread`]),
+/// inheriting `inherit` and no other descriptor above stderr, and none of the caller's blocked
+/// signals. Steps added to `command` after this one (see [`exec_after_word`]) run with the
+/// parent-death signal armed.
+pub fn tie_to_parent(command: &mut std::process::Command, inherit: BorrowedFd<'_>) {
+    use std::os::unix::process::CommandExt;
+    kill_with_this_thread(command);
+    let keep = inherit.as_raw_fd();
+    // SAFETY: the closure runs in the forked child before execve, where only async-signal-safe
+    // calls are sound: close_range, fcntl and sigprocmask are plain system calls that neither
+    // allocate nor lock, and they touch only the child's own state (the sigset is a local on
+    // the stack). The io::Error values are built from integers without allocating.
+    unsafe {
+        command.pre_exec(move || {
+            // The launcher blocks the signals it takes with sigwaitinfo; the helper must not
+            // inherit that (a blocked SIGTERM would make it deaf to an ordinary kill).
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             // Descriptors hutch was started with stay hutch's.
             libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int);
             if libc::fcntl(keep, libc::F_SETFD, 0) == -1 {
@@ -1282,6 +1298,44 @@ pub fn duplicate_onto(fd: libc::c_int, target: libc::c_int) -> SysResult<()> {
     nix::unistd::dup2(fd, target)
         .map(drop)
         .map_err(failed_with(|| format!("dup2({fd}, {target})")))
+}
+
+/// A pipe whose read end (non-blocking) stays in this process and whose write end a child
+/// inherits across execve.
+pub fn inheritable_pipe() -> SysResult<(std::fs::File, std::os::fd::OwnedFd)> {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+    let (read, write) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(failed("pipe2()"))?;
+    // O_NONBLOCK belongs to each end's open file description; the write end's is of no concern.
+    fcntl(write.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::empty()))
+        .map_err(failed("fcntl(F_SETFD, 0)"))?;
+    Ok((std::fs::File::from(read), write))
+}
+
+/// The device and inode numbers of what `fd` refers to (a pipe's are unique while it exists).
+pub fn file_identity(fd: BorrowedFd) -> SysResult<(u64, u64)> {
+    nix::sys::stat::fstat(fd.as_raw_fd())
+        .map(|stat| (stat.st_dev, stat.st_ino))
+        .map_err(failed("fstat()"))
+}
+
+/// Take ownership of inherited descriptor `fd` if it is the pipe of `identity` (see
+/// [`file_identity`]): close-on-exec from now on, closed when dropped. Anything else by that
+/// number is left alone.
+pub fn take_inherited_pipe(fd: libc::c_int, identity: (u64, u64)) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let stat = nix::sys::stat::fstat(fd).ok()?;
+    if stat.st_mode & libc::S_IFMT != libc::S_IFIFO || (stat.st_dev, stat.st_ino) != identity {
+        return None;
+    }
+    // SAFETY: `fd` is open (fstat succeeded) and is the pipe this process was handed by
+    // number; nothing in this process has taken it (the caller runs first thing in main).
+    let pipe = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    let _ = nix::fcntl::fcntl(
+        fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    );
+    Some(pipe)
 }
 
 /// Descriptor 0, 1 or 2 of this process.

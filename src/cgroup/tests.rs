@@ -377,3 +377,35 @@ fn the_scope_command_re_executes_hutch_delegated() {
         ]
     );
 }
+
+#[test]
+fn the_arrival_pipe_is_named_by_fd_device_and_inode() {
+    use super::scope::parse_arrival_pipe;
+    assert_eq!(
+        parse_arrival_pipe("5:14:123456".as_ref()),
+        Some((5, (14, 123456)))
+    );
+    for bad in ["1", "", "5:14", "5:14:12:9", "x:1:2", "5:-1:2", "5:1:2 "] {
+        assert_eq!(parse_arrival_pipe(bad.as_ref()), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn only_the_named_pipe_hears_of_the_arrival() {
+    use std::io::Read;
+    use std::os::fd::{AsFd, AsRawFd};
+    let (mut arrivals, arrival) = crate::sys::inheritable_pipe().unwrap();
+    let (dev, inode) = crate::sys::file_identity(arrival.as_fd()).unwrap();
+    let fd = arrival.as_raw_fd();
+    // Another pipe by that number (an inode that does not match) is left alone and open.
+    super::scope::say_arrived(format!("{fd}:{dev}:{}", inode + 1).as_ref());
+    let mut byte = [0u8; 1];
+    assert_eq!(
+        arrivals.read(&mut byte).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
+    // The named one hears a byte and is closed (it owns the descriptor from then on).
+    std::mem::forget(arrival);
+    super::scope::say_arrived(format!("{fd}:{dev}:{inode}").as_ref());
+    assert_eq!(arrivals.read(&mut byte).unwrap(), 1);
+}

@@ -142,6 +142,49 @@ else
         "after: $(leftovers)" "$(pgrep -u "$uid" -a sleep)"
 fi
 
+# hutch waits for the hutch it starts in a scope: a payload's status is its own, even 1, which
+# is also systemd-run's status when it fails.
+hutch run --memory 64M -- sh -c 'exit 1'
+status=$?
+if [ "$status" = 1 ]; then
+    ok "a payload's status 1 passes through the scope"
+else
+    not_ok "a payload's status 1 passes through the scope" "status $status"
+fi
+
+# A SIGTERM sent to hutch run reaches the payload through the hutch in the scope.
+hutch run --memory 64M -- sleep 300 &
+launcher=$!
+for _ in $(seq 100); do
+    pgrep -u "$uid" -x sleep >/dev/null && break
+    sleep 0.1
+done
+kill -TERM "$launcher"
+wait "$launcher"
+status=$?
+if [ "$status" = 143 ] && none_left && ! pgrep -u "$uid" -x sleep >/dev/null; then
+    ok "SIGTERM to hutch run ends the payload (status 143), no cgroup left"
+else
+    not_ok "SIGTERM to hutch run ends the payload" "status $status" "$(leftovers)" \
+        "$(pgrep -u "$uid" -a sleep)"
+fi
+
+# A systemd-run that cannot make the scope: hutch's own failure, 125, with what it said.
+fake=$(mktemp -d)
+printf '#!/bin/sh\necho "Failed to start transient scope unit: Access denied" >&2\nexit 1\n' \
+    >"$fake/systemd-run"
+chmod +x "$fake/systemd-run"
+out=$(PATH="$fake:$PATH" hutch run --memory 64M -- echo payload-ran 2>&1)
+status=$?
+rm -rf "$fake"
+if [ "$status" = 125 ] && [[ $out == *"Access denied"* ]] &&
+    [[ $out == *"systemd-run exited with status 1 before it started hutch"* ]] &&
+    [[ $out == *"hint:"* ]] && [[ $out != *payload-ran* ]]; then
+    ok "a systemd-run that cannot make the scope: status 125 and why"
+else
+    not_ok "a systemd-run that cannot make the scope: status 125 and why" "status $status" "$out"
+fi
+
 # --- an environment ----------------------------------------------------------------------------
 h() { hutch --root "$state" "$@"; }
 if h create limenv --host --memory 64M --pids 32 && h start limenv; then

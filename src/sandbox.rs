@@ -383,6 +383,15 @@ pub fn run(spec: &SandboxSpec) -> Result<u8, LaunchError> {
     let mut started = start(spec, &signals)?;
     let report = started.wait_until_running();
     let status = wait_forwarding(started.init, &signals, Some(&started.exit))?;
+    // hutch exits right after this. pasta, killed, takes milliseconds to be gone (it closes
+    // some 130 sockets), and whoever inherits it reaps it; waiting for that would only hold back
+    // the exit status. A published port is the exception: it must be free again once hutch has
+    // returned, so that pasta is waited for when it is dropped.
+    if spec.publish.is_empty() {
+        if let Some(net::Link::Pasta(pasta)) = started.network.take() {
+            pasta.kill_and_leave();
+        }
+    }
     if let Some(leaf) = started.cgroup.take() {
         report_oom(spec, &leaf);
         // Nothing the payload left behind outlives hutch: cgroup.kill, then the leaf goes.

@@ -7,7 +7,8 @@
 //!   interface, addresses and routes are configured, and the launcher only then lets the sandbox
 //!   go on;
 //! - the launcher kills and reaps it when the sandbox ends ([`Pasta`]'s `Drop`): pasta holds the
-//!   namespace open itself and would otherwise never notice;
+//!   namespace open itself and would otherwise never notice. A one-shot launcher that publishes
+//!   no port kills it and exits without waiting ([`Pasta::kill_and_leave`]);
 //! - the kernel kills it when the launcher dies, even by SIGKILL (parent-death signal).
 //!
 //! Its end is on the launcher's path out, so it is kept short: the interface pasta attaches to
@@ -99,6 +100,14 @@ impl Pasta {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Kill pasta without waiting for it to be gone: for a launcher about to exit, whose
+    /// orphaned pasta its new parent reaps. Not where pasta holds a published port, which must
+    /// be free once hutch has returned.
+    pub fn kill_and_leave(mut self) {
+        let _ = self.child.kill();
+        std::mem::forget(self);
     }
 
     fn stop(&mut self) {

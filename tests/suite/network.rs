@@ -193,6 +193,21 @@ fn a_tcp_server_inside_is_reached_through_a_published_port() {
     let _ = running.0.kill();
 }
 
+/// hutch waits for a pasta that held a published port: the port can be had again at once.
+#[test]
+fn a_published_port_is_free_again_once_hutch_returns() {
+    let Some(sb) = with_pasta() else { return };
+    for _ in 0..3 {
+        let port = free_port();
+        let publish = format!("127.0.0.1:{port}:8000");
+        let out = sb.run(&["--net", "pasta", "-p", &publish, "--", "true"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
+            panic!("port {port} is still taken after hutch returned: {e}");
+        }
+    }
+}
+
 #[test]
 fn a_udp_server_inside_is_reached_through_a_published_port() {
     let Some(sb) = with_pasta() else { return };
@@ -339,7 +354,8 @@ fn the_sandbox_makes_pastas_interface_persistent() {
 #[test]
 fn pasta_ends_with_the_sandbox_and_with_a_killed_hutch() {
     let Some(sb) = with_pasta() else { return };
-    // A normal end: hutch reaps pasta before it exits.
+    // A normal end: hutch kills pasta as it exits (and without a published port, leaves the
+    // reaping to whoever inherits it).
     let mut running = start_ready(
         &sb,
         &["--net", "pasta", "--", "sh", "-c", "echo ready; sleep 1"],
@@ -348,7 +364,7 @@ fn pasta_ends_with_the_sandbox_and_with_a_killed_hutch() {
     assert_eq!(pastas.len(), 1, "one pasta for sandbox {init}");
     assert!(running.0.wait().unwrap().success());
     assert!(
-        !alive(pastas[0]),
+        eventually(5, || !alive(pastas[0])),
         "pasta {} outlived the sandbox",
         pastas[0]
     );

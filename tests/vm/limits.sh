@@ -125,13 +125,21 @@ else
     not_ok "no cgroup left after the runs" "$(leftovers)"
 fi
 
+# `hutch run --memory 64M -- sleep 300` in the background, as $launcher, once its sandbox has a
+# cgroup and sleep runs in it (or 10 s have passed).
+start_sleeping_sandbox() {
+    hutch run --memory 64M -- sleep 300 &
+    launcher=$!
+    local _
+    for _ in $(seq 100); do
+        [ -n "$(find "$manager" -type d -name 'hutch-sandbox-*' 2>/dev/null)" ] &&
+            pgrep -u "$uid" -x sleep >/dev/null && break
+        sleep 0.1
+    done
+}
+
 # kill -9 of the launcher: the sandbox dies with it, and so do its cgroups.
-hutch run --memory 64M -- sleep 300 &
-launcher=$!
-for _ in $(seq 100); do
-    [ -n "$(find "$manager" -type d -name 'hutch-sandbox-*' 2>/dev/null)" ] && break
-    sleep 0.1
-done
+start_sleeping_sandbox
 seen=$(leftovers)
 kill -9 "$launcher"
 wait "$launcher" 2>/dev/null
@@ -153,12 +161,7 @@ else
 fi
 
 # A SIGTERM sent to hutch run reaches the payload through the hutch in the scope.
-hutch run --memory 64M -- sleep 300 &
-launcher=$!
-for _ in $(seq 100); do
-    pgrep -u "$uid" -x sleep >/dev/null && break
-    sleep 0.1
-done
+start_sleeping_sandbox
 kill -TERM "$launcher"
 wait "$launcher"
 status=$?
